@@ -1,0 +1,56 @@
+"""The generative image lab: one Gradio app, one tab per demo.
+
+    python app.py [--host 127.0.0.1] [--port 7860]
+
+Set LAB_ADMIN_PASSWORD to unlock the admin tab.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+
+import gradio as gr
+
+from core.device import setup_threads
+from demos import admin, placeholder, sketch2photo
+
+CSS = """
+.lab-notice {border-left: 4px solid #f59e0b; padding: 0.5em 1em; background: rgba(245, 158, 11, 0.08);}
+"""
+
+TABS = [
+    ("Sketch → photo", "sketch2photo", sketch2photo.build),
+    ("Horse ↔ zebra", "horse2zebra", lambda demo: placeholder.build("horse2zebra", demo)),
+    ("Colorization", "colorization", lambda demo: placeholder.build("colorization", demo)),
+    ("Latent walk", "latent_walk", lambda demo: placeholder.build("latent_walk", demo)),
+    ("Vector arithmetic", "vector_arithmetic", lambda demo: placeholder.build("vector_arithmetic", demo)),
+    ("Inpainting", "inpainting", lambda demo: placeholder.build("inpainting", demo)),
+    ("Text-guided edit", "text_edit", lambda demo: placeholder.build("text_edit", demo)),
+    ("Admin", "admin", admin.build),
+]
+
+
+def build_app() -> gr.Blocks:
+    with gr.Blocks(title="Generative image lab") as demo:
+        gr.Markdown("# Generative image lab\nEvery model here was defined, trained and evaluated by this "
+                    "project on a 2-core CPU. Pick a tab.")
+        with gr.Tabs():
+            for label, key, build in TABS:
+                with gr.Tab(label, id=key):
+                    build(demo)
+    demo.queue(default_concurrency_limit=2, max_size=64)
+    return demo
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--host", default=os.environ.get("LAB_HOST", "127.0.0.1"))
+    p.add_argument("--port", type=int, default=int(os.environ.get("LAB_PORT", "7860")))
+    args = p.parse_args()
+    setup_threads()
+    build_app().launch(server_name=args.host, server_port=args.port, css=CSS, max_file_size="25mb",
+                       show_error=False)
+
+
+if __name__ == "__main__":
+    main()

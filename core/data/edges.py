@@ -1,0 +1,137 @@
+"""Edge maps: one normalisation for the dataset's thin machine edges and a person's strokes.
+
+Representation: an "ink" map [B, 1, H, W] in [0, 1] (1 = stroke, 0 = paper). The model input is
+paper-white = +1 and ink = -1, at the model size. Training widens the dataset's 1px edges to
+random widths and wobbles them; inference fits a drawing into the frame and thins or thickens its
+strokes to the middle of the training range, so both reach the net looking alike.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+WORK_SIZE = 256  # edge maps are binarised and re-stroked at this side, then downsampled
+TARGET_WIDTH = 3.0  # stroke width (px at WORK_SIZE) that inference normalises drawings to
+GAIN = 2.0  # after area-downsampling a 1px line is ~50% grey; the gain makes it full ink again
+
+
+def ink_from_rgb(x: torch.Tensor) -> torch.Tensor:
+    """RGB or grey [B, C, H, W] in [0, 1] (dark strokes on light paper) -> ink [B, 1, H, W]."""
+    if x.shape[1] == 3:
+        x = 0.299 * x[:, :1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]
+    return (1.0 - x).clamp(0, 1)
+
+
+def dilate(ink: torch.Tensor, k: int) -> torch.Tensor:
+    """Grey dilation with a k x k square (k may be even): strokes gain k-1 px of width."""
+    if k <= 1:
+        return ink
+    lo, hi = (k - 1) // 2, k // 2
+    return F.max_pool2d(F.pad(ink, (lo, hi, lo, hi)), k, stride=1)
+
+
+def erode(ink: torch.Tensor, k: int = 3) -> torch.Tensor:
+    return -dilate(-ink, k)
+
+
+def stroke_width(ink: torch.Tensor) -> float:
+    """Mean stroke width in px of a binary ink map [1, 1, H, W]: area / (boundary / 2).
+
+    A stroke of length L and width w >= 2 has area L*w and about 2L boundary pixels (a 1px line
+    is all boundary and reads as 2px, which is fine for normalising).
+    """
+    area = float(ink.sum())
+    if area == 0:
+        return 0.0
+    boundary = float((ink - erode(ink, 3)).clamp(min=0).sum())
+    return 2.0 * area / max(boundary, 1.0)
+
+
+def normalise_width(ink: torch.Tensor, target: float = TARGET_WIDTH) -> torch.Tensor:
+    """Thin (erode) or thicken (dilate) a binary ink map [1, 1, H, W] towards `target` px width.
+
+    Erosion stops before it would erase more than half of the ink (thin details survive).
+    """
+    for _ in range(8):
+        w = stroke_width(ink)
+        if w <= target + 1.5:
+            break
+        thinner = erode(ink, 3)
+        if thinner.sum() < 0.5 * ink.sum():
+            break
+        ink = thinner
+    w = stroke_width(ink)
+    if 0 < w < target - 0.5:
+        ink = dilate(ink, int(round(target - w)) + 1)
+    return ink
+
+
+def fit_to_frame(ink: torch.Tensor, margin: float = 0.06, threshold: float = 0.5) -> torch.Tensor:
+    """Crop ink [1, 1, H, W] to the bounding box of its strokes and centre it in a square with
+    `margin` of the side free on each edge (the dataset's objects fill the frame the same way)."""
+    mask = ink[0, 0] > threshold
+    if not mask.any():
+        return ink
+    ys, xs = torch.nonzero(mask, as_tuple=True)
+    y0, y1, x0, x1 = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
+    crop = ink[:, :, y0:y1, x0:x1]
+    side = int(round(max(y1 - y0, x1 - x0) / (1 - 2 * margin)))
+    out = torch.zeros(1, 1, side, side, dtype=ink.dtype)
+    oy, ox = (side - (y1 - y0)) // 2, (side - (x1 - x0)) // 2
+    out[:, :, oy:oy + y1 - y0, ox:ox + x1 - x0] = crop
+    return out
+
+
+def pad_square(ink: torch.Tensor) -> torch.Tensor:
+    """Pad ink [B, 1, H, W] with paper to a centred square."""
+    h, w = ink.shape[-2:]
+    side = max(h, w)
+    top, left = (side - h) // 2, (side - w) // 2
+    return F.pad(ink, (left, side - w - left, top, side - h - top))
+
+
+def to_model_input(ink: torch.Tensor, size: int) -> torch.Tensor:
+    """Ink [B, 1, H, W] in [0, 1] -> model input [B, 1, size, size] in [-1, 1] (paper = +1)."""
+    if ink.shape[-1] != size or ink.shape[-2] != size:
+        ink = F.interpolate(ink, size=(size, size), mode="area")
+    ink = (ink * GAIN).clamp(0, 1)
+    return 1.0 - 2.0 * ink
+
+
+def sketch_to_input(rgb: torch.Tensor, size: int, fit: bool = True) -> torch.Tensor:
+    """A drawing or edge image [1, 3, H, W] in [0, 1] -> model input [1, 1, size, size].
+
+    Binarises, optionally fits the strokes to the frame, resamples to WORK_SIZE, normalises the
+    stroke width and downsamples. Raises ValueError when there is no ink at all.
+    """
+    ink = (ink_from_rgb(rgb) > 0.5).float()
+    if ink.sum() == 0:
+        raise ValueError("the drawing is empty: draw a few strokes or upload an edge image")
+    ink = fit_to_frame(ink) if fit else pad_square(ink)
+    ink = (F.interpolate(ink, size=(WORK_SIZE, WORK_SIZE), mode="area") > 0.25).float()
+    return to_model_input(normalise_width(ink), size)
+
+
+def random_stroke(ink: torch.Tensor, generator: torch.Generator | None = None,
+                  max_extra: int = 4, wobble_px: float = 2.0) -> torch.Tensor:
+    """Training augmentation on binary ink [1, 1, H, W]: random width (1..1+max_extra px),
+    a smooth random displacement (hand wobble, up to ~wobble_px) and, rarely, gaps."""
+    k = int(torch.randint(1, max_extra + 2, (1,), generator=generator))
+    ink = dilate(ink, k)
+    if wobble_px > 0:
+        ink = _wobble(ink, wobble_px, generator)
+    if torch.rand((), generator=generator) < 0.3:
+        # Erase a few random blobs: people leave gaps and skip details.
+        h, w = ink.shape[-2:]
+        keep = (torch.rand(1, 1, 8, 8, generator=generator) > 0.1).float()
+        ink = ink * F.interpolate(keep, size=(h, w), mode="nearest")
+    return ink
+
+
+def _wobble(ink: torch.Tensor, amount_px: float, generator) -> torch.Tensor:
+    h, w = ink.shape[-2:]
+    coarse = torch.randn(1, 2, 5, 5, generator=generator) * (amount_px * 2 / max(h, w))
+    flow = F.interpolate(coarse, size=(h, w), mode="bicubic", align_corners=True).permute(0, 2, 3, 1)
+    ys, xs = torch.meshgrid(torch.linspace(-1, 1, h), torch.linspace(-1, 1, w), indexing="ij")
+    grid = torch.stack([xs, ys], dim=-1)[None] + flow
+    return F.grid_sample(ink, grid, mode="bilinear", padding_mode="zeros", align_corners=True)

@@ -1,0 +1,43 @@
+"""Device and precision choices in one place (CUDA when present, else the CPU with bf16)."""
+from __future__ import annotations
+
+import contextlib
+import os
+
+import torch
+
+
+def setup_threads() -> None:
+    """Use every core the process may use (2 here), keep oneDNN on."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - non-Linux
+        n = os.cpu_count() or 1
+    torch.set_num_threads(max(1, n))
+    torch.backends.mkldnn.enabled = True
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def bf16_supported(device: torch.device) -> bool:
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return device.type == "cpu"
+
+
+def autocast(device: torch.device, precision: str):
+    """Autocast context for precision "bf16" (where supported) or a no-op for "fp32"."""
+    if precision == "bf16" and bf16_supported(device):
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    if precision not in ("bf16", "fp32"):
+        raise ValueError(f"precision must be 'bf16' or 'fp32', not {precision!r}")
+    return contextlib.nullcontext()
+
+
+def inference_dtype(device: torch.device, precision: str = "bf16") -> torch.dtype:
+    """Weights dtype for inference: bf16 weights + channels_last beat autocast on this CPU."""
+    return torch.bfloat16 if precision == "bf16" and bf16_supported(device) else torch.float32

@@ -1,0 +1,89 @@
+"""Figures for docs/RESULTS.md and the model cards.
+
+    python -m core.eval.figures sketch2photo [--data DIR --photo-left] [--out DIR]
+
+Writes sketch2photo_sketches.png (the project's own drawings | what the model sees | output),
+which is committed, and, with --data, sketch2photo_val.png (val edges | output | truth), which is
+NOT committed because it shows dataset images (look at it locally; docs say how to render it).
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+from PIL import Image, ImageDraw
+from torchvision.utils import make_grid, save_image
+
+from ..data.images import pil_to_tensor
+from ..data.paired import PairedDataset
+from ..data.sketches import DRAWINGS, draw
+from ..device import setup_threads
+from ..pipelines.sketch2photo import Sketch2PhotoPipeline
+from ..registry import ROOT, get_spec
+
+
+def _rgb(x: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] tensor [C, H, W] -> [3, H, W] in [0, 1]."""
+    return (x.float().expand(3, -1, -1) * 0.5 + 0.5).clamp(0, 1)
+
+
+def sketch_grid(pipe: Sketch2PhotoPipeline, out: Path) -> Path:
+    """One row per drawing and stroke width: drawing | model input | output."""
+    tiles = []
+    for name in DRAWINGS:
+        for width in (3, 10):
+            im = draw(name, size=512, width=width, seed=width)
+            x = pipe.prepare(im)
+            y = pipe.run(x)[0]
+            small = im.resize((pipe.image_size,) * 2, Image.LANCZOS)
+            tiles += [pil_to_tensor(small), _rgb(x[0]), _rgb(y)]
+    save_image(make_grid(torch.stack(tiles), nrow=6, padding=2, pad_value=1.0), out)
+    return out
+
+
+def val_grid(pipe: Sketch2PhotoPipeline, data: Path, photo_left: bool, out: Path, n: int = 12) -> Path:
+    ds = PairedDataset(data, crop_size=pipe.image_size, augment=False, photo_left=photo_left, input_mode="edges")
+    idx = torch.linspace(0, len(ds) - 1, n).round().long().tolist()
+    tiles = []
+    for i in idx:
+        item = ds[i]
+        y = pipe.run(item["A"][None])[0]
+        tiles += [_rgb(item["A"]), _rgb(y), _rgb(item["B"])]
+    save_image(make_grid(torch.stack(tiles), nrow=6, padding=2, pad_value=1.0), out)
+    return out
+
+
+def label(path: Path, text: str) -> None:
+    """Add a caption strip on top of an image file."""
+    im = Image.open(path).convert("RGB")
+    canvas = Image.new("RGB", (im.width, im.height + 18), "white")
+    canvas.paste(im, (0, 18))
+    ImageDraw.Draw(canvas).text((4, 3), text, fill="black")
+    canvas.save(path)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m core.eval.figures")
+    p.add_argument("name", choices=["sketch2photo"])
+    p.add_argument("--checkpoint", type=Path)
+    p.add_argument("--data", type=Path)
+    p.add_argument("--photo-left", action="store_true")
+    p.add_argument("--out", type=Path, default=ROOT / "docs" / "img")
+    p.add_argument("--precision", default="bf16", choices=["bf16", "fp32"])
+    args = p.parse_args(argv)
+    setup_threads()
+    spec = get_spec(args.name)
+    pipe = Sketch2PhotoPipeline.from_checkpoint(args.checkpoint or spec.checkpoint_dir, precision=args.precision)
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = sketch_grid(pipe, args.out / "sketch2photo_sketches.png")
+    label(path, "drawing | what the model sees | output   (pairs of rows: thin and thick strokes)")
+    print(path)
+    if args.data:
+        path = val_grid(pipe, args.data, args.photo_left, args.out / "sketch2photo_val.png")
+        label(path, "val edges | output | truth   (x2 per row)")
+        print(path)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""Distribution and pixel metrics on top of torchmetrics."""
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Iterable
+
+import torch
+from torch import nn
+# Imported from their modules: the package root only exports FID/KID when torch-fidelity (for
+# Inception weights, which do not exist here) is installed; a custom `feature=` needs neither.
+from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
+from torchmetrics.image.fid import FrechetInceptionDistance
+from torchmetrics.image.kid import KernelInceptionDistance
+
+from .features import EfficientNetFeatures
+
+
+class _Precomputed(nn.Module):
+    """Identity "feature extractor": lets torchmetrics' FID/KID consume features computed once."""
+
+    def __init__(self, num_features: int):
+        super().__init__()
+        self.num_features = num_features
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+class DistributionMetrics:
+    """FD_eff and KID_eff between real and generated image sets.
+
+    Feed batches [B, 3, H, W] in [0, 1] with add(real=..., fake=...); EfficientNet-Lite0 features
+    are extracted once and shared by both metrics. Compare only results made from equal sample
+    counts; KID is unbiased and better suited to the small sets used here.
+    """
+
+    def __init__(self, features: EfficientNetFeatures | None = None):
+        self.features = features or EfficientNetFeatures()
+        self.real: list[torch.Tensor] = []
+        self.fake: list[torch.Tensor] = []
+
+    def add(self, real: torch.Tensor | None = None, fake: torch.Tensor | None = None) -> None:
+        if real is not None:
+            self.real.append(self.features(real.float()).double())
+        if fake is not None:
+            self.fake.append(self.features(fake.float()).double())
+
+    def compute(self) -> dict[str, float]:
+        real, fake = torch.cat(self.real), torch.cat(self.fake)
+        d = self.features.num_features
+        fd = FrechetInceptionDistance(feature=_Precomputed(d))
+        fd.update(real, real=True)
+        fd.update(fake, real=False)
+        out = {"fd_eff": float(fd.compute())}
+        subset = min(100, len(real), len(fake))
+        if subset >= 2:
+            with warnings.catch_warnings():  # "KID keeps all features in memory": a few MB here
+                warnings.simplefilter("ignore")
+                kid = KernelInceptionDistance(feature=_Precomputed(d), subsets=50, subset_size=subset)
+            kid.update(real, real=True)
+            kid.update(fake, real=False)
+            mean, std = kid.compute()
+            out["kid_eff"], out["kid_eff_std"] = float(mean), float(std)
+        return out
+
+
+class PairedMetrics:
+    """SSIM, PSNR (dB) and L1 between outputs and targets, [B, 3, H, W] in [0, 1]."""
+
+    def __init__(self):
+        self.ssim = StructuralSimilarityIndexMeasure(data_range=1.0)
+        self.psnr = PeakSignalNoiseRatio(data_range=1.0, reduction="elementwise_mean", dim=(1, 2, 3))
+        self.l1_sum, self.n = 0.0, 0
+
+    def add(self, output: torch.Tensor, target: torch.Tensor) -> None:
+        output, target = output.float().clamp(0, 1), target.float().clamp(0, 1)
+        self.ssim.update(output, target)
+        self.psnr.update(output, target)
+        self.l1_sum += float((output - target).abs().mean(dim=(1, 2, 3)).sum())
+        self.n += len(output)
+
+    def compute(self) -> dict[str, float]:
+        return {"ssim": float(self.ssim.compute()), "psnr": float(self.psnr.compute()),
+                "l1": self.l1_sum / max(self.n, 1)}
+
+
+def finite(metrics: dict[str, float]) -> bool:
+    return all(isinstance(v, (int, float)) and math.isfinite(v) for v in metrics.values())
+
+
+def batched(items: list, size: int) -> Iterable[list]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]

@@ -1,0 +1,51 @@
+"""Plain `nn.Module` networks, each built from a frozen dataclass config (no I/O, no devices)."""
+from __future__ import annotations
+
+from dataclasses import asdict, fields
+from typing import Any
+
+from torch import nn
+
+from .patchgan import PatchGANConfig, PatchGANDiscriminator
+from .unet import UNetConfig, UNetGenerator
+
+# Net kind -> (config class, module class). Checkpoints name their kind; this table rebuilds it.
+NET_KINDS: dict[str, tuple[type, type[nn.Module]]] = {
+    "unet": (UNetConfig, UNetGenerator),
+    "patchgan": (PatchGANConfig, PatchGANDiscriminator),
+}
+
+
+def kind_of(config: Any) -> str:
+    for kind, (cfg_cls, _) in NET_KINDS.items():
+        if type(config) is cfg_cls:
+            return kind
+    raise TypeError(f"no net kind for config type {type(config).__name__}")
+
+
+def config_to_dict(config: Any) -> dict[str, Any]:
+    return {"kind": kind_of(config), **asdict(config)}
+
+
+def config_from_dict(data: dict[str, Any]) -> Any:
+    """Rebuild a net config; unknown kinds or keys raise ValueError (no silent drift)."""
+    data = dict(data)
+    kind = data.pop("kind", None)
+    if kind not in NET_KINDS:
+        raise ValueError(f"unknown net kind {kind!r}; known: {sorted(NET_KINDS)}")
+    cfg_cls = NET_KINDS[kind][0]
+    known = {f.name for f in fields(cfg_cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"unknown {kind} config keys: {unknown}")
+    return cfg_cls(**data)
+
+
+def build_net(config: Any) -> nn.Module:
+    return NET_KINDS[kind_of(config)][1](config)
+
+
+__all__ = [
+    "NET_KINDS", "PatchGANConfig", "PatchGANDiscriminator", "UNetConfig", "UNetGenerator",
+    "build_net", "config_from_dict", "config_to_dict", "kind_of",
+]

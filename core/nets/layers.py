@@ -1,0 +1,38 @@
+"""Small building blocks shared by the nets."""
+from __future__ import annotations
+
+from torch import nn
+
+NORMS = ("batch", "instance", "none")
+
+
+def norm_layer(kind: str, channels: int) -> nn.Module:
+    """Return a 2D normalisation layer.
+
+    Instance norm is affine-free as in pix2pix/CycleGAN; "none" gives an identity (used where a
+    norm would see a 1x1 map and zero it out).
+    """
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "instance":
+        return nn.InstanceNorm2d(channels, affine=False, track_running_stats=False)
+    if kind == "none":
+        return nn.Identity()
+    raise ValueError(f"unknown norm {kind!r}; expected one of {NORMS}")
+
+
+def check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name}={value!r} is not one of {choices}")
+
+
+def init_weights(net: nn.Module, gain: float = 0.02) -> None:
+    """DCGAN/pix2pix initialisation: conv weights ~ N(0, gain), norm weights ~ N(1, gain)."""
+    for m in net.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(m.weight, 0.0, gain)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, gain)
+            nn.init.zeros_(m.bias)

@@ -1,0 +1,98 @@
+"""U-Net generator (Isola et al. 2017, "Image-to-Image Translation with Conditional GANs")."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .layers import NORMS, check_choice, init_weights, norm_layer
+
+UPSAMPLES = ("transpose", "resize")
+
+
+@dataclass(frozen=True)
+class UNetConfig:
+    """Shape of a U-Net generator.
+
+    The input side must be divisible by 2**num_downs; with num_downs=7 a 128px input reaches a
+    1x1 bottleneck, as the paper's 256px/8-level net does. Channels double per level from
+    base_channels up to max_channels. "resize" upsampling (nearest + 3x3 conv) has 9/16 of the
+    parameters of a 4x4 transposed conv and no checkerboard artefacts.
+    """
+
+    in_channels: int = 1
+    out_channels: int = 3
+    base_channels: int = 32
+    max_channels: int = 256
+    num_downs: int = 7
+    norm: str = "batch"
+    dropout: float = 0.5
+    upsample: str = "resize"
+
+    def __post_init__(self) -> None:
+        check_choice("norm", self.norm, NORMS)
+        check_choice("upsample", self.upsample, UPSAMPLES)
+        if self.num_downs < 2:
+            raise ValueError("num_downs must be >= 2")
+        if min(self.in_channels, self.out_channels, self.base_channels) < 1:
+            raise ValueError("channel counts must be positive")
+
+
+def _up(cfg: UNetConfig, in_ch: int, out_ch: int) -> nn.Module:
+    if cfg.upsample == "transpose":
+        return nn.ConvTranspose2d(in_ch, out_ch, 4, stride=2, padding=1)
+    return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(in_ch, out_ch, 3, padding=1))
+
+
+class UNetGenerator(nn.Module):
+    """Maps x [B, in_channels, H, W] in [-1, 1] to y [B, out_channels, H, W] in [-1, 1] (tanh).
+
+    H and W must be multiples of 2**num_downs.
+    """
+
+    def __init__(self, config: UNetConfig):
+        super().__init__()
+        self.config = cfg = config
+        chans = [min(cfg.base_channels * 2**i, cfg.max_channels) for i in range(cfg.num_downs)]
+        self.downs = nn.ModuleList()
+        prev = cfg.in_channels
+        for i, ch in enumerate(chans):
+            layers: list[nn.Module] = []
+            if i > 0:
+                layers.append(nn.LeakyReLU(0.2))
+            layers.append(nn.Conv2d(prev, ch, 4, stride=2, padding=1, bias=cfg.norm != "batch" or i == 0))
+            # No norm on the first layer (paper) nor the bottleneck (a 1x1 map would be zeroed).
+            if 0 < i < cfg.num_downs - 1:
+                layers.append(norm_layer(cfg.norm, ch))
+            self.downs.append(nn.Sequential(*layers))
+            prev = ch
+        self.ups = nn.ModuleList()
+        for i in reversed(range(cfg.num_downs)):
+            in_ch = chans[i] if i == cfg.num_downs - 1 else chans[i] * 2
+            if i == 0:
+                self.ups.append(nn.Sequential(nn.ReLU(), _up(cfg, in_ch, cfg.out_channels), nn.Tanh()))
+                continue
+            out_ch = chans[i - 1]
+            layers = [nn.ReLU(), _up(cfg, in_ch, out_ch), norm_layer(cfg.norm, out_ch)]
+            # Dropout in the three innermost decoder levels, as in the paper (its only noise source).
+            if cfg.dropout > 0 and i >= cfg.num_downs - 3:
+                layers.append(nn.Dropout(cfg.dropout))
+            self.ups.append(nn.Sequential(*layers))
+        init_weights(self)
+
+    @property
+    def multiple(self) -> int:
+        return 2**self.config.num_downs
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skips = []
+        for down in self.downs:
+            x = down(x)
+            skips.append(x)
+        skips.pop()  # the bottleneck feeds the first up block directly
+        for up in self.ups:
+            x = up(x)
+            if skips:
+                x = torch.cat([x, skips.pop()], dim=1)
+        return x

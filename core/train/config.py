@@ -1,0 +1,74 @@
+"""Training hyper-parameters: one flat, frozen dataclass with sane bounds (the admin tab edits it)."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+# name -> (min, max) for numeric fields; enforced in __post_init__ so no UI or CLI can pass junk.
+BOUNDS: dict[str, tuple[float, float]] = {
+    "steps": (1, 10_000_000),
+    "batch_size": (1, 1024),
+    "image_size": (16, 1024),
+    "lr_G": (1e-7, 1e-1),
+    "lr_D": (1e-7, 1e-1),
+    "beta1": (0.0, 0.999),
+    "beta2": (0.0, 0.9999),
+    "decay_from": (0.0, 1.0),
+    "lambda_L1": (0.0, 1e4),
+    "log_every": (1, 100_000),
+    "sample_every": (1, 1_000_000),
+    "checkpoint_every": (1, 1_000_000),
+    "seed": (0, 2**31 - 1),
+    "num_workers": (0, 64),
+}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    steps: int = 1000
+    batch_size: int = 8
+    image_size: int = 128
+    lr_G: float = 2e-4
+    lr_D: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    decay_from: float = 0.5  # fraction of steps after which the LR decays linearly to 0
+    lambda_L1: float = 100.0
+    precision: str = "bf16"  # "bf16" autocast (CPU with AVX-512 bf16, recent GPUs) or "fp32"
+    device: str = "auto"
+    log_every: int = 25
+    sample_every: int = 500
+    checkpoint_every: int = 500
+    seed: int = 0
+    num_workers: int = 0
+    data_root: str = ""  # overrides the registry's training folder when set
+
+    def __post_init__(self) -> None:
+        for name, (lo, hi) in BOUNDS.items():
+            value = getattr(self, name)
+            if not lo <= value <= hi:
+                raise ValueError(f"{name}={value} is outside [{lo:g}, {hi:g}]")
+        if self.precision not in ("bf16", "fp32"):
+            raise ValueError("precision must be 'bf16' or 'fp32'")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown training options: {unknown}")
+        types = {f.name: f.type for f in fields(cls)}
+        coerced = {k: (int(v) if types[k] == "int" else float(v) if types[k] == "float" else v) for k, v in data.items()}
+        return cls(**coerced)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def with_(self, **changes: Any) -> "TrainConfig":
+        return replace(self, **changes)
+
+
+def config_for(spec, **overrides: Any) -> TrainConfig:
+    """The registry defaults of `spec` with `overrides` on top (None values are ignored)."""
+    data = {**spec.train_defaults, **{k: v for k, v in overrides.items() if v is not None}}
+    return TrainConfig.from_dict(data)

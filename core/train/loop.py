@@ -1,0 +1,162 @@
+"""The one training function used by the CLI and (in its own process) by the admin tab."""
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Subset
+from torchvision.utils import save_image
+
+from ..checkpoint import atomic_torch_save, save_checkpoint
+from ..device import pick_device, setup_threads
+from ..registry import ROOT, ModelSpec
+from .config import TrainConfig
+from .events import EventLog
+from .tasks import TASKS
+
+EventFn = Callable[[dict[str, Any]], None]
+STATE_FILE = "state.pt"  # optimizer/resume state (never committed)
+EXPORT_DIR = "checkpoint"  # the run's shippable checkpoint (config.json + model.safetensors)
+NUM_SAMPLES = 8
+
+
+def default_run_dir(spec: ModelSpec) -> Path:
+    return ROOT / "runs" / spec.name
+
+
+def train(
+    spec: ModelSpec,
+    config: TrainConfig,
+    on_event: EventFn | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    run_dir: Path | None = None,
+    resume: bool = False,
+) -> Path:
+    """Train `spec` for `config.steps` steps; return the run folder.
+
+    The run folder gets events.jsonl, samples/step_N.png, state.pt (full resume state, atomic)
+    and checkpoint/ (the shippable nets, atomic). With resume=True training continues from
+    state.pt at its step (the new config may extend `steps`). `should_stop()` is polled once per
+    step; when it returns True the step finishes, everything is saved and train returns.
+    """
+    run_dir = Path(run_dir or default_run_dir(spec))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log = EventLog(run_dir / "events.jsonl")
+    emit = _emitter(log, on_event)
+    setup_threads()
+    device = pick_device(config.device)
+    _seed_everything(config.seed)
+    task = TASKS[spec.task](spec, config, device)
+
+    step, elapsed = 0, 0.0
+    state_path = run_dir / STATE_FILE
+    if resume and state_path.exists():
+        state = torch.load(state_path, map_location=device, weights_only=False)
+        task.load_state_dict(state["task"])
+        step, elapsed = int(state["step"]), float(state.get("elapsed", 0.0))
+        _set_rng(state.get("rng"))
+
+    root = Path(config.data_root) if config.data_root else spec.data.train
+    dataset = task.make_dataset(root, augment=True)
+    fixed = _fixed_batch(task, spec, root)
+    emit("start", step, model=spec.name, config=config.to_dict(), device=str(device),
+         resumed=bool(resume and step > 0), run_dir=str(run_dir), dataset=str(root), n_images=len(dataset))
+
+    batches = _forever(dataset, config)
+    sums: dict[str, float] = {}
+    n_sum, t_last, start_step = 0, time.perf_counter(), step
+    stopped = False
+    try:
+        while step < config.steps:
+            t0 = time.perf_counter()
+            losses = task.train_step(next(batches), step + 1)
+            step += 1
+            elapsed += time.perf_counter() - t0
+            for k, v in losses.items():
+                sums[k] = sums.get(k, 0.0) + v
+            n_sum += 1
+            if not all(np.isfinite(v) for v in losses.values()):
+                emit("error", step, message=f"non-finite loss {losses}; stopping (resume from the last checkpoint)")
+                return run_dir
+            last = step == config.steps
+            stopped = bool(should_stop and should_stop())
+            if step % config.log_every == 0 or last or stopped:
+                now = time.perf_counter()
+                rate = n_sum / max(now - t_last, 1e-9)
+                emit("step", step, losses={k: round(v / n_sum, 5) for k, v in sums.items()},
+                     it_per_s=round(rate, 3), eta_s=round((config.steps - step) / max(rate, 1e-9), 1),
+                     lr=round(config.lr_G * task.lr_factor(step), 8))
+                sums, n_sum, t_last = {}, 0, now
+            if step % config.sample_every == 0 or last or stopped:
+                path = run_dir / "samples" / f"step_{step:07d}.png"
+                path.parent.mkdir(exist_ok=True)
+                save_image(task.sample_grid(fixed), path)
+                emit("sample", step, path=str(path))
+            if step % config.checkpoint_every == 0 or last or stopped:
+                _save(task, spec, config, run_dir, step, elapsed, str(device))
+                emit("checkpoint", step, path=str(run_dir / EXPORT_DIR), state=str(state_path))
+            if stopped:
+                emit("stopped", step, message="stopped on request; resume continues from here")
+                return run_dir
+    except Exception as e:  # the log says what went wrong; the last checkpoint stays intact
+        emit("error", step, message=f"{type(e).__name__}: {e}")
+        raise
+    emit("end", step, wall_clock_s=round(elapsed, 1), steps_this_session=step - start_step)
+    return run_dir
+
+
+def _emitter(log: EventLog, on_event: EventFn | None):
+    def emit(event: str, step: int, **fields: Any) -> None:
+        record = log.write(event, step, **fields)
+        if on_event:
+            on_event(record)
+    return emit
+
+
+def _save(task, spec, config, run_dir: Path, step: int, elapsed: float, device: str) -> None:
+    state = {"step": step, "elapsed": elapsed, "config": config.to_dict(), "task": task.state_dict(),
+             "rng": _get_rng()}
+    atomic_torch_save(state, run_dir / STATE_FILE)
+    meta = {"model": spec.name, "task": spec.task, "step": step, "image_size": config.image_size,
+            "wall_clock_s": round(elapsed, 1), "device": device, "train_config": config.to_dict()}
+    save_checkpoint(run_dir / EXPORT_DIR, task.shipped_nets(), meta=meta)
+
+
+def _fixed_batch(task, spec: ModelSpec, train_root: Path) -> dict[str, torch.Tensor]:
+    """A fixed, un-augmented batch for sample grids: validation images when there are some."""
+    root = spec.data.val if spec.data.val and Path(spec.data.val).exists() and not task.config.data_root else train_root
+    ds = task.make_dataset(root, augment=False)
+    # Spread the picks over the folder (the shared set has shoes first, then handbags).
+    idx = np.linspace(0, len(ds) - 1, min(NUM_SAMPLES, len(ds))).round().astype(int).tolist()
+    items = [ds[i] for i in idx]
+    return {k: torch.stack([it[k] for it in items]) for k in items[0]}
+
+
+def _forever(dataset, config: TrainConfig):
+    bs = min(config.batch_size, len(dataset))
+    loader = DataLoader(dataset, batch_size=bs, shuffle=True, drop_last=True,
+                        num_workers=config.num_workers, persistent_workers=config.num_workers > 0)
+    while True:
+        yield from loader
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _get_rng() -> dict[str, Any]:
+    return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+
+
+def _set_rng(rng: dict[str, Any] | None) -> None:
+    if not rng:
+        return
+    torch.set_rng_state(rng["torch"])
+    np.random.set_state(rng["numpy"])
+    random.setstate(rng["python"])

@@ -1,0 +1,74 @@
+"""pix2pix (Isola et al. 2017): conditional GAN + lambda * L1, U-Net G, PatchGAN D."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torchvision.utils import make_grid
+
+from ...data.paired import PairedDataset
+from ...device import autocast
+from ...nets import build_net
+from .base import Task, set_requires_grad
+
+
+class Pix2PixTask(Task):
+    def __init__(self, spec, config, device):
+        super().__init__(spec, config, device)
+        multiple = 2 ** spec.nets["G"].num_downs
+        if config.image_size % multiple:
+            raise ValueError(f"image_size={config.image_size} must be a multiple of {multiple} for this U-Net")
+        self.nets = {name: build_net(cfg).to(device).to(memory_format=torch.channels_last)
+                     for name, cfg in spec.nets.items()}
+        self.opts = {"G": self.adam(self.nets["G"].parameters(), config.lr_G),
+                     "D": self.adam(self.nets["D"].parameters(), config.lr_D)}
+
+    def make_dataset(self, root, augment: bool) -> PairedDataset:
+        opts = self.spec.data.options
+        return PairedDataset(root, crop_size=self.config.image_size, augment=augment,
+                             photo_left=opts.get("photo_left", False),
+                             input_mode=opts.get("input_mode", "rgb"))
+
+    @staticmethod
+    def _gan_loss(logits: torch.Tensor, real: bool) -> torch.Tensor:
+        target = torch.ones_like(logits) if real else torch.zeros_like(logits)
+        return F.binary_cross_entropy_with_logits(logits.float(), target)
+
+    def train_step(self, batch, step):
+        G, D = self.nets["G"].train(), self.nets["D"].train()
+        batch = self.to_device(batch)
+        real_A, real_B = batch["A"], batch["B"]
+        self.set_lr(step)
+        with autocast(self.device, self.config.precision):
+            fake_B = G(real_A)
+
+            # D: real pairs -> 1, fake pairs -> 0 (halved, as in the paper, to slow D down).
+            set_requires_grad(D, True)
+            self.opts["D"].zero_grad(set_to_none=True)
+            loss_D_fake = self._gan_loss(D(torch.cat([real_A, fake_B.detach()], 1)), False)
+            loss_D_real = self._gan_loss(D(torch.cat([real_A, real_B], 1)), True)
+            loss_D = 0.5 * (loss_D_fake + loss_D_real)
+        loss_D.backward()
+        self.opts["D"].step()
+
+        with autocast(self.device, self.config.precision):
+            set_requires_grad(D, False)
+            self.opts["G"].zero_grad(set_to_none=True)
+            loss_G_gan = self._gan_loss(D(torch.cat([real_A, fake_B], 1)), True)
+            loss_G_L1 = F.l1_loss(fake_B.float(), real_B.float()) * self.config.lambda_L1
+            loss_G = loss_G_gan + loss_G_L1
+        loss_G.backward()
+        self.opts["G"].step()
+        return {"loss_G_gan": loss_G_gan.item(), "loss_G_L1": loss_G_L1.item(),
+                "loss_D_real": loss_D_real.item(), "loss_D_fake": loss_D_fake.item()}
+
+    @torch.no_grad()
+    def sample_grid(self, batch):
+        G = self.nets["G"].eval()
+        batch = self.to_device(batch)
+        real_A, real_B = batch["A"], batch["B"]
+        with autocast(self.device, self.config.precision):
+            fake_B = G(real_A).float()
+        rows = []
+        for a, f, b in zip(real_A, fake_B, real_B):
+            rows += [a.float().expand(3, -1, -1), f, b.float()]
+        return make_grid(torch.stack(rows).cpu() * 0.5 + 0.5, nrow=6, padding=2, pad_value=1.0).clamp(0, 1)

@@ -1,0 +1,21 @@
+"""Tabs whose models come in later issues: a clear notice instead of an error."""
+from __future__ import annotations
+
+import gradio as gr
+
+from .common import notice
+
+COMING = {
+    "horse2zebra": ("Horse ↔ zebra (CycleGAN)", "Unpaired translation with cycle consistency."),
+    "colorization": ("Colorization", "Colour a black-and-white photo."),
+    "latent_walk": ("Latent walking (DCGAN faces)", "Slide between generated faces."),
+    "vector_arithmetic": ("Vector arithmetic", "smiling woman − neutral woman + neutral man."),
+    "inpainting": ("Inpainting", "Erase part of a face and watch it filled in."),
+    "text_edit": ("Text-guided edit", "Type “make her smile”."),
+}
+
+
+def build(key: str, demo: gr.Blocks | None = None) -> None:
+    title, what = COMING[key]
+    notice(title, f"{what}\n\nThis model is **not trained yet**; its tab arrives with it. "
+                  "Nothing here can break: there is simply nothing to run yet.")

@@ -1,0 +1,97 @@
+"""The app builds, every tab is there, and the sketch tab answers real calls on a launched app."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+from PIL import Image
+
+import app  # noqa: E402
+import core.registry
+from core.pipelines import sketch2photo
+from tests.apprunner import running_app
+
+TAB_KEYS = ["sketch2photo", "horse2zebra", "colorization", "latent_walk", "vector_arithmetic", "inpainting",
+            "text_edit", "admin"]
+
+
+def test_every_tab_builds():
+    assert [key for _, key, _ in app.TABS] == TAB_KEYS
+    demo = app.build_app()
+    config = demo.get_config_file()
+    labels = [c["props"].get("label") for c in config["components"] if c.get("type") == "tabitem"]
+    assert len(labels) == len(TAB_KEYS)
+
+
+def test_an_untrained_model_shows_a_notice(monkeypatch, tmp_path):
+    monkeypatch.setattr(core.registry, "CHECKPOINTS", tmp_path)
+    demo = app.build_app()
+    texts = [c["props"].get("value") or "" for c in demo.get_config_file()["components"] if c.get("type") == "markdown"]
+    assert any("not been trained yet" in t for t in texts)
+    from demos import sketch2photo as tab
+
+    photo, seen, status = tab.on_draw({"composite": np.asarray(sketch2photo.examples(128)["shoe"])}, True)
+    assert photo is None and "not been trained" in status
+
+
+@pytest.fixture(scope="module")
+def client():
+    if not sketch2photo.has_checkpoint():
+        pytest.skip("no shipped sketch2photo checkpoint")
+    with running_app() as url:
+        yield Client(url, verbose=False)
+
+
+def _editor(path):
+    return {"background": handle_file(str(path)), "layers": [], "composite": handle_file(str(path))}
+
+
+def test_sketch_endpoint_draws_a_photo(client, tmp_path):
+    path = tmp_path / "shoe.png"
+    sketch2photo.examples(512)["shoe"].save(path)
+    photo, seen, status = client.predict(_editor(path), True, api_name="/sketch")
+    assert status.startswith("✅")
+    out = np.asarray(Image.open(photo).convert("RGB")).astype(float)
+    assert out.shape[0] == out.shape[1] >= 128 and out.shape[2] == 3
+    assert out.std() > 10  # not a flat image
+    assert min(Image.open(seen).size) >= 128
+
+
+def test_empty_canvas_gets_a_hint_not_an_error(client, tmp_path):
+    path = tmp_path / "blank.png"
+    Image.new("RGBA", (512, 512), (0, 0, 0, 0)).save(path)
+    photo, seen, status = client.predict(_editor(path), True, api_name="/sketch")
+    assert photo is None and "Draw" in status
+
+
+@pytest.mark.parametrize("kind", ["corrupt", "tiny", "huge", "rgba", "grey16", "photo"])
+def test_upload_handles_bad_and_odd_images(client, tmp_path, kind):
+    path = tmp_path / f"{kind}.png"
+    drawing = sketch2photo.examples(256)["handbag"]
+    mode = "edge map (dark lines on light)"
+    if kind == "corrupt":
+        path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00garbage" * 10)
+    elif kind == "tiny":
+        Image.new("RGB", (5, 5), "white").save(path)
+    elif kind == "huge":
+        Image.new("L", (7000, 6000), 255).save(path)  # 42 MP, over the limit
+    elif kind == "rgba":
+        a = np.zeros((256, 256, 4), np.uint8)
+        a[..., 3] = 255 - np.asarray(drawing.convert("L"))
+        Image.fromarray(a, "RGBA").save(path)
+    elif kind == "grey16":
+        Image.fromarray(np.asarray(drawing.convert("L")).astype(np.uint16) * 257).save(path)
+    elif kind == "photo":
+        rng = np.random.default_rng(0)
+        a = np.full((200, 300, 3), 240, np.uint8)
+        a[50:150, 60:240] = rng.integers(60, 120, (100, 180, 3))
+        Image.fromarray(a).save(path)
+        mode = "photo → edges (Canny)"
+    photo, seen, status = client.predict(handle_file(str(path)), mode, True, api_name="/upload")
+    if kind in ("corrupt", "tiny", "huge"):
+        assert photo is None and status.startswith("⚠️")
+        assert {"corrupt": "corrupt", "tiny": "too small", "huge": "too large"}[kind] in status
+        assert "/tmp" not in status  # no server paths leak into messages
+    else:
+        assert status.startswith("✅"), status
+        assert min(Image.open(photo).size) >= 128
