@@ -12,7 +12,7 @@ import os
 import gradio as gr
 
 from core.device import setup_threads
-from demos import admin, placeholder, sketch2photo
+from demos import admin, horse2zebra, placeholder, sketch2photo
 
 CSS = """
 .lab-notice {border-left: 4px solid #f59e0b; padding: 0.5em 1em; background: rgba(245, 158, 11, 0.08);}
@@ -20,7 +20,7 @@ CSS = """
 
 TABS = [
     ("Sketch → photo", "sketch2photo", sketch2photo.build),
-    ("Horse ↔ zebra", "horse2zebra", lambda demo: placeholder.build("horse2zebra", demo)),
+    ("Horse ↔ zebra", "horse2zebra", horse2zebra.build),
     ("Colorization", "colorization", lambda demo: placeholder.build("colorization", demo)),
     ("Latent walk", "latent_walk", lambda demo: placeholder.build("latent_walk", demo)),
     ("Vector arithmetic", "vector_arithmetic", lambda demo: placeholder.build("vector_arithmetic", demo)),

@@ -123,6 +123,15 @@ def swap_folder(new: Path, target: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def recover_swap(target: Path) -> None:
+    """Undo a swap interrupted between its two renames (the old folder is still complete)."""
+    target = Path(target)
+    if not target.exists():
+        olds = sorted(target.parent.glob(f".{target.name}.old.*"))
+        if olds:
+            os.replace(olds[-1], target)
+
+
 def read_config(folder: Path) -> dict[str, Any]:
     """Parse and validate config.json; unknown top-level or net config keys raise ValueError."""
     data = json.loads((Path(folder) / "config.json").read_text())

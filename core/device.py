@@ -13,6 +13,8 @@ def setup_threads() -> None:
         n = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - non-Linux
         n = os.cpu_count() or 1
+    # Under torchrun the processes on one machine share its cores.
+    n //= max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
     torch.set_num_threads(max(1, n))
     torch.backends.mkldnn.enabled = True
 

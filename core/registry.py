@@ -5,14 +5,17 @@ model is a new entry here (plus its net config, training step, pipeline and tab)
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .nets import PatchGANConfig, UNetConfig
+from .nets import (AttributeNetConfig, DCGANDiscriminatorConfig, DCGANGeneratorConfig, PatchGANConfig,
+                   ResnetConfig, UNetConfig)
 
 ROOT = Path(__file__).resolve().parent.parent
-CHECKPOINTS = ROOT / "checkpoints"
+# LAB_CHECKPOINTS lets tests (and users with their own models) serve another folder.
+CHECKPOINTS = Path(os.environ.get("LAB_CHECKPOINTS", ROOT / "checkpoints"))
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
@@ -56,10 +59,55 @@ SKETCH2PHOTO = ModelSpec(
         val=SHARED_DATA / "edges2shoes_handbags" / "val",
         options={"photo_left": True, "input_mode": "edges"},
     ),
-    train_defaults={"image_size": 128, "batch_size": 8, "steps": 14_000, "num_workers": 1, "lambda_L1": 100.0},
+    train_defaults={"image_size": 128, "batch_size": 8, "steps": 14_000, "num_workers": 1, "lambda_L1": 100.0,
+                    "eval_every": 500},
 )
 
-REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in [SKETCH2PHOTO]}
+_CYCLE_G = ResnetConfig(in_channels=3, out_channels=3, base_channels=32, num_blocks=6)  # 2.0 M params each
+_CYCLE_D = PatchGANConfig(in_channels=3, base_channels=32, num_layers=3, norm="instance")
+HORSE2ZEBRA = ModelSpec(
+    name="horse2zebra",
+    title="Horse to zebra (CycleGAN)",
+    task="cyclegan",
+    nets={"G_A": _CYCLE_G, "G_B": _CYCLE_G, "D_A": _CYCLE_D, "D_B": _CYCLE_D},
+    shipped=("G_A", "G_B"),
+    data=DataSpec(
+        train=None,  # two unpaired collections, each several folders; 10% of each held out
+        options={"A": [SHARED_DATA / "horses" / "hcaptcha", SHARED_DATA / "horses" / "weizmann"],
+                 "B": [SHARED_DATA / "zebras" / "crops", SHARED_DATA / "zebras" / "photos",
+                       SHARED_DATA / "zebras" / "imagenet"],
+                 "holdout": 0.1},
+    ),
+    train_defaults={"image_size": 128, "batch_size": 1, "steps": 20_000, "lr_G": 2e-4, "lr_D": 2e-4,
+                    "lambda_cycle": 10.0, "lambda_identity": 0.5, "sample_every": 250, "eval_every": 1000},
+)
+
+_CELEBA = SHARED_DATA / "celeba"
+FACES = ModelSpec(
+    name="faces",
+    title="Faces (DCGAN)",
+    task="dcgan",
+    nets={"G": DCGANGeneratorConfig(z_dim=100, base_channels=64),  # 3.6 M params
+          "D": DCGANDiscriminatorConfig(base_channels=64, norm="none", spectral=True)},
+    shipped=("G",),
+    data=DataSpec(train=_CELEBA / "img", options={"crop_fraction": 0.72, "center_y": 0.55}),
+    train_defaults={"image_size": 64, "batch_size": 64, "steps": 6000, "lr_G": 2e-4, "lr_D": 2e-4,
+                    "decay_from": 1.0, "gan_loss": "hinge", "ema_decay": 0.999, "sample_every": 250,
+                    "eval_every": 1000, "eval_images": 256},
+)
+FACE_ATTRIBUTES = ModelSpec(
+    name="face_attributes",
+    title="Face attribute classifier",
+    task="attributes",
+    nets={"C": AttributeNetConfig(num_outputs=40, base_channels=32)},
+    shipped=("C",),
+    data=DataSpec(train=_CELEBA / "img",
+                  options={"attributes": _CELEBA / "list_attr_celeba.txt", "holdout": 0.1}),
+    train_defaults={"image_size": 64, "batch_size": 64, "steps": 3000, "lr_G": 1e-3, "decay_from": 0.5,
+                    "sample_every": 1000, "eval_every": 500, "eval_images": 600},
+)
+
+REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in [SKETCH2PHOTO, HORSE2ZEBRA, FACES, FACE_ATTRIBUTES]}
 
 
 def get_spec(name: str) -> ModelSpec:

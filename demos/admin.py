@@ -1,26 +1,252 @@
-"""Admin tab (training from the browser). Locked unless an admin password is configured."""
+"""Admin tab: launch, watch, stop, resume and promote training runs. Password-protected.
+
+Enabled only when LAB_ADMIN_PASSWORD is set. Signing in stores, server-side in the session's
+gr.State, an HMAC of the session id; every admin event checks it, so calling the endpoints
+directly without signing in is refused too.
+"""
 from __future__ import annotations
 
+import functools
+import hashlib
+import hmac
 import os
+import secrets
+import time
 
 import gradio as gr
+import pandas as pd
 
-from core.registry import REGISTRY
+from core.pipelines.training import BOUNDS, REGISTRY, RunnerError, default_runner, model_defaults
 
-from .common import notice
+from .common import notice, ok, warn
 
 PASSWORD_ENV = "LAB_ADMIN_PASSWORD"
+_SECRET = secrets.token_bytes(32)  # per app process: a restart signs everyone out
+DEFAULT_DATA = "(the model's registry dataset)"
+REFUSED = "Refused: sign in as admin first."
+FIELDS = ["steps", "batch_size", "image_size", "lr_G", "lr_D", "lambda_L1", "lambda_cycle", "lambda_identity",
+          "eval_every"]
+
+
+def _sign(session: str) -> str:
+    return hmac.new(_SECRET, session.encode(), hashlib.sha256).hexdigest()
+
+
+def _authed(token, request: gr.Request | None) -> bool:
+    session = getattr(request, "session_hash", None) or ""
+    return bool(token) and bool(session) and hmac.compare_digest(str(token), _sign(session))
+
+
+def _remember_token(hours: float = 12) -> str:
+    """A token the browser keeps (gr.BrowserState) so a page reload stays signed in."""
+    expires = int(time.time() + hours * 3600)
+    return f"{expires}.{_sign(f'browser:{expires}')}"
+
+
+def _remembered(token) -> bool:
+    try:
+        expires, sig = str(token).split(".", 1)
+        return int(expires) > time.time() and hmac.compare_digest(sig, _sign(f"browser:{expires}"))
+    except ValueError:
+        return False
+
+
+def _signed_in(request: gr.Request, message: str, remember: bool = True):
+    # remember=False leaves the browser's token alone: rewriting it would fire its change event again.
+    return (_sign(request.session_hash or ""), _remember_token() if remember else gr.skip(), ok(message),
+            gr.update(visible=True), gr.Timer(active=True))
+
+
+def _signed_out(message: str, forget: bool = False):
+    # The browser only stores truthy values, so forgetting writes an invalid token over the old one.
+    return None, "signed-out" if forget else gr.skip(), message, gr.update(visible=False), gr.Timer(active=False)
+
+
+def sign_in(password: str, request: gr.Request):
+    expected = os.environ.get(PASSWORD_ENV, "")
+    if expected and hmac.compare_digest((password or "").encode(), expected.encode()):
+        return _signed_in(request, "Signed in.")
+    time.sleep(0.5)  # slow down guessing
+    return _signed_out(warn("Wrong password."))
+
+
+def restore(remembered, request: gr.Request):
+    """On page load: a valid remembered token signs this new session in again."""
+    if _remembered(remembered):
+        return _signed_in(request, "Signed in (remembered in this browser).", remember=False)
+    # Touch nothing: under load this can arrive after the person has already signed in.
+    return tuple(gr.skip() for _ in range(5))
+
+
+def _runs_table(runner) -> pd.DataFrame:
+    rows = [{"run": r["id"], "model": r["model"], "state": r["state"], "step": f"{r['step']}/{r['steps']}",
+             "FD_eff": r["fd_eff"], **{k.replace("loss_", ""): round(v, 3) for k, v in r["losses"].items()}}
+            for r in runner.runs_list()]
+    return pd.DataFrame(rows or [{"run": "", "model": "", "state": "no runs yet"}])
+
+
+def _is_adversarial(term: str) -> bool:
+    return "gan" in term or term.startswith("loss_D")
+
+
+def _curves(events: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(adversarial G and D terms, the other terms, FD_eff) as long tables for gr.LinePlot; the
+    adversarial terms are O(1) and would vanish next to lambda-weighted L1 on one axis."""
+    rows = [{"step": e["step"], "term": k.replace("loss_", ""), "value": v, "adv": _is_adversarial(k)}
+            for e in events if e["event"] == "step" for k, v in e["losses"].items()]
+    fd_rows = [{"step": e["step"], "term": "FD_eff", "value": e["fd_eff"]} for e in events
+               if e["event"] == "eval" and "fd_eff" in e]
+    empty = pd.DataFrame({"step": [], "term": [], "value": []})
+    table = pd.DataFrame(rows) if rows else None
+
+    def part(adv: bool) -> pd.DataFrame:
+        if table is None or not (table["adv"] == adv).any():
+            return empty
+        return table[table["adv"] == adv].drop(columns="adv").reset_index(drop=True)
+
+    return part(True), part(False), (pd.DataFrame(fd_rows) if fd_rows else empty)
+
+
+def _status_text(s: dict) -> str:
+    rate = f"{s['it_per_s']:.2f} steps/s" if s.get("it_per_s") else "–"
+    eta = f"{s['eta_s'] / 60:.1f} min left" if s.get("eta_s") is not None and s["state"] == "running" else ""
+    fd = f", FD_eff {s['fd_eff']:.1f}" if s.get("fd_eff") is not None else ""
+    return f"**{s['id']}** · {s['model']} · **{s['state']}** · step {s['step']}/{s['steps']} · {rate} {eta}{fd}"
 
 
 def build(demo: gr.Blocks) -> None:
-    models = ", ".join(f"`{name}`" for name in REGISTRY)
+    models = list(REGISTRY)
     if not os.environ.get(PASSWORD_ENV):
         notice("Admin (locked)",
                f"The admin tab is disabled because no admin password is set. Start the app with "
                f"`{PASSWORD_ENV}=...` to enable it.\n\nMeanwhile, training runs from the command line: "
-               f"`python -m core.train NAME [--steps N] [--resume]` for any of {models}; its events, samples "
-               f"and checkpoints go to `runs/NAME/`.")
+               f"`python -m core.train NAME [--steps N] [--resume]` for any of "
+               f"{', '.join(f'`{m}`' for m in models)}; its events, samples and checkpoints go to `runs/NAME/`.")
         return
-    notice("Admin", "Training from the browser (launch, watch, stop, resume, promote) is coming in the "
-                    f"next release. Until then use `python -m core.train NAME` for any of {models}.")
-    gr.Markdown("")
+    runner = default_runner()
+    token = gr.State(None)  # server-side, per session: what every admin event checks
+    # The token inside is HMAC-signed; the BrowserState encryption key only has to be stable for
+    # the life of this process (its default changes with every config request).
+    remembered = gr.BrowserState(None, storage_key="lab-admin", secret=_SECRET.hex())
+    gr.Markdown("## Admin: train the lab's models\nJobs run in their own process and survive page reloads; "
+                "one job at a time.")
+    with gr.Row():
+        password = gr.Textbox(label="Admin password", type="password", elem_id="admin-password", scale=3)
+        sign = gr.Button("Sign in", elem_id="admin-sign-in", scale=1)
+        sign_out = gr.Button("Sign out", elem_id="admin-sign-out", scale=1)
+    message = gr.Markdown("", elem_id="admin-message")
+    with gr.Column(visible=False, elem_id="admin-panel") as panel:
+        defaults = model_defaults(models[0])
+        with gr.Row():
+            model = gr.Dropdown(models, value=models[0], label="Model")
+            data = gr.Dropdown([DEFAULT_DATA] + runner.data_choices(), value=DEFAULT_DATA,
+                               label="Dataset folder (under the allowed roots)")
+            nproc = gr.Number(1, label="Processes (torchrun)", minimum=1, maximum=16, precision=0)
+        gr.Markdown("Hyper-parameters (bounded; loss weights that a model does not use are ignored)")
+        with gr.Row():
+            inputs = {name: gr.Number(defaults[name], label=name, minimum=BOUNDS[name][0], maximum=BOUNDS[name][1],
+                                      precision=0 if isinstance(defaults[name], int) else None, min_width=100)
+                      for name in FIELDS}
+        with gr.Row():
+            start = gr.Button("Start", variant="primary", elem_id="admin-start")
+            stop = gr.Button("Stop", elem_id="admin-stop")
+            resume = gr.Button("Resume", elem_id="admin-resume")
+            promote = gr.Button("Promote to the demo", elem_id="admin-promote")
+        with gr.Row():
+            run = gr.Dropdown([], label="Run", elem_id="admin-run", allow_custom_value=True, scale=4)
+            refresh_btn = gr.Button("Refresh", elem_id="admin-refresh", scale=1)
+        status = gr.Markdown("", elem_id="admin-status")
+        with gr.Row():
+            adversarial = gr.LinePlot(x="step", y="value", color="term", height=240,
+                                      label="Adversarial terms (G fooling D, D on real and fake)")
+            other = gr.LinePlot(x="step", y="value", color="term", height=240, label="Other terms (e.g. L1 x lambda)")
+            fd = gr.LinePlot(x="step", y="value", color="term", label="FD_eff on a fixed small set", height=240)
+        with gr.Row():
+            sample = gr.Image(label="Latest samples (input | output | target)", type="filepath", height=320,
+                              interactive=False, elem_id="admin-sample")
+            log = gr.Textbox(label="Log", lines=14, max_lines=14, elem_id="admin-log", autoscroll=True)
+        runs = gr.Dataframe(label="Runs", interactive=False, elem_id="admin-runs")
+
+    def guarded(fn):
+        """Check the session's sign-in on the server before `fn(tok, ..., request)` runs, and turn
+        refusals into messages. functools.wraps keeps fn's signature, which Gradio reads to pass
+        the request."""
+
+        @functools.wraps(fn)
+        def inner(tok, *args):
+            request = args[-1]
+            if not _authed(tok, request):
+                raise gr.Error(REFUSED)
+            try:
+                return fn(tok, *args)
+            except RunnerError as e:
+                raise gr.Error(str(e)) from None
+        return inner
+
+    def on_model(name):
+        d = model_defaults(name)
+        return [gr.update(value=d[f]) for f in FIELDS]
+
+    @guarded
+    def do_start(tok, name, folder, procs, steps, batch_size, image_size, lr_G, lr_D, lambda_L1, lambda_cycle,
+                 lambda_identity, eval_every, request: gr.Request):
+        params = dict(zip(FIELDS, [steps, batch_size, image_size, lr_G, lr_D, lambda_L1, lambda_cycle,
+                                   lambda_identity, eval_every]))
+        run_id = runner.start(name, params, None if folder in (None, "", DEFAULT_DATA) else folder, int(procs or 1))
+        return gr.update(choices=[r["id"] for r in runner.runs_list()], value=run_id), ok(f"Started {run_id}.")
+
+    @guarded
+    def do_stop(tok, run_id, request: gr.Request):
+        runner.stop(run_id)
+        return ok(f"Stopping {run_id}: it finishes its step and saves.")
+
+    @guarded
+    def do_resume(tok, run_id, steps, request: gr.Request):
+        runner.resume(run_id, int(steps) if steps else None)
+        return ok(f"Resumed {run_id}.")
+
+    @guarded
+    def do_promote(tok, run_id, request: gr.Request):
+        target = runner.promote(run_id)
+        return ok(f"Promoted {run_id}: the demo now serves it from `{target.name}/`.")
+
+    @guarded
+    def status_now(tok, run_id, request: gr.Request):
+        return refresh(run_id)
+
+    def refresh(run_id):
+        ids = [r["id"] for r in runner.runs_list()]
+        run_id = run_id if run_id in ids else (runner.active() or (ids[0] if ids else None))
+        if not run_id:
+            return gr.update(choices=ids, value=None), "No runs yet.", *_curves([]), None, "", _runs_table(runner)
+        events = runner.events(run_id)
+        samples = [e["path"] for e in events if e["event"] == "sample"]
+        return (gr.update(choices=ids, value=run_id), _status_text(runner.summary(run_id)), *_curves(events),
+                samples[-1] if samples else None, runner.log_tail(run_id), _runs_table(runner))
+
+    def quiet_refresh(tok, run_id, request: gr.Request):
+        # The timer only runs after sign-in, but never pops errors at anyone: skip silently.
+        if not _authed(tok, request):
+            return [gr.skip()] * len(live)
+        return refresh(run_id)
+
+    live = [run, status, adversarial, other, fd, sample, log, runs]
+    timer = gr.Timer(3.0, active=False)
+    signed = [token, remembered, message, panel, timer]
+    for trigger in (sign.click, password.submit):
+        trigger(sign_in, inputs=[password], outputs=signed,
+                api_name="admin_sign_in" if trigger == sign.click else False).then(
+            quiet_refresh, inputs=[token, run], outputs=live, api_name=False, show_progress="hidden")
+    # The browser reads its stored token after the page's load events, and then fires "change".
+    remembered.change(restore, inputs=[remembered], outputs=signed, api_name=False).then(
+        quiet_refresh, inputs=[token, run], outputs=live, api_name=False, show_progress="hidden")
+    sign_out.click(lambda: _signed_out(ok("Signed out."), forget=True), outputs=signed, api_name=False)
+    model.change(on_model, inputs=[model], outputs=list(inputs.values()), api_name=False)
+    start.click(do_start, inputs=[token, model, data, nproc, *inputs.values()], outputs=[run, message],
+                api_name="admin_start")
+    stop.click(do_stop, inputs=[token, run], outputs=[message], api_name="admin_stop")
+    resume.click(do_resume, inputs=[token, run, inputs["steps"]], outputs=[message], api_name="admin_resume")
+    promote.click(do_promote, inputs=[token, run], outputs=[message], api_name="admin_promote")
+    timer.tick(quiet_refresh, inputs=[token, run], outputs=live, api_name=False, show_progress="hidden")
+    refresh_btn.click(status_now, inputs=[token, run], outputs=live, api_name="admin_status")
+    run.select(quiet_refresh, inputs=[token, run], outputs=live, api_name=False, show_progress="hidden")

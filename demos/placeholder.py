@@ -6,7 +6,6 @@ import gradio as gr
 from .common import notice
 
 COMING = {
-    "horse2zebra": ("Horse ↔ zebra (CycleGAN)", "Unpaired translation with cycle consistency."),
     "colorization": ("Colorization", "Colour a black-and-white photo."),
     "latent_walk": ("Latent walking (DCGAN faces)", "Slide between generated faces."),
     "vector_arithmetic": ("Vector arithmetic", "smiling woman − neutral woman + neutral man."),

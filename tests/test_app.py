@@ -95,3 +95,41 @@ def test_upload_handles_bad_and_odd_images(client, tmp_path, kind):
     else:
         assert status.startswith("✅"), status
         assert min(Image.open(photo).size) >= 128
+
+
+@pytest.fixture
+def tiny_horse2zebra(monkeypatch, tmp_path):
+    from core.checkpoint import save_checkpoint
+    from core.nets import ResnetConfig, build_net
+
+    g = ResnetConfig(base_channels=8, num_blocks=1)
+    save_checkpoint(tmp_path / "horse2zebra", {"G_A": build_net(g), "G_B": build_net(g)}, meta={"image_size": 128})
+    monkeypatch.setattr(core.registry, "CHECKPOINTS", tmp_path)
+    return tmp_path
+
+
+@pytest.mark.parametrize("kind", ["rgba", "grey", "grey16", "huge", "tiny", "corrupt", "none"])
+def test_horse2zebra_tab_handles_any_upload(tiny_horse2zebra, tmp_path, kind):
+    from demos import horse2zebra as tab
+
+    path = tmp_path / f"{kind}.png"
+    if kind == "rgba":
+        Image.new("RGBA", (300, 200), (120, 80, 40, 128)).save(path)
+    elif kind == "grey":
+        Image.new("L", (200, 300), 128).save(path)
+    elif kind == "grey16":
+        Image.fromarray(np.full((100, 150), 40000, np.uint16)).save(path)
+    elif kind == "huge":
+        Image.new("RGB", (2400, 1600), "brown").save(path, quality=50)
+    elif kind == "tiny":
+        Image.new("RGB", (10, 10)).save(path)
+    elif kind == "corrupt":
+        path.write_bytes(b"\xff\xd8\xff garbage")
+    slider, out, rec, diff, status = tab.translate(None if kind == "none" else str(path), "horse → zebra")
+    if kind in ("tiny", "corrupt", "none"):
+        assert out is None and ("⚠️" in status or "Upload" in status)
+    else:
+        assert status.startswith("✅") and out.size == rec.size == diff.size and max(out.size) <= 512
+        assert slider[0].size == out.size
+        if kind == "huge":
+            assert "downscaled from 2400x1600" in status

@@ -13,15 +13,17 @@ from pathlib import Path
 from ..checkpoint import is_checkpoint
 from ..device import setup_threads
 from ..registry import REGISTRY, get_spec
-from . import pix2pix
+from . import attributes, cyclegan, faces, pix2pix
 
-EVALUATORS = {"pix2pix": pix2pix.evaluate}
+EVALUATORS = {"pix2pix": pix2pix.evaluate, "cyclegan": cyclegan.evaluate, "dcgan": faces.evaluate,
+              "attributes": attributes.evaluate}
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m core.eval", description="Evaluate a registry model.")
     p.add_argument("name", choices=sorted(REGISTRY))
-    p.add_argument("--data", type=Path, required=True, help="evaluation folder")
+    p.add_argument("--data", type=Path, required=True,
+                   help="evaluation folder: pairs for sketch2photo, testA/ + testB/ for horse2zebra")
     p.add_argument("--json", type=Path, help="also write the metrics here")
     p.add_argument("--checkpoint", type=Path, help="default: checkpoints/NAME")
     p.add_argument("--photo-left", action="store_true",
@@ -32,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
 
     setup_threads()
     spec = get_spec(args.name)
+    if spec.task not in EVALUATORS:
+        p.error(f"no evaluator for {spec.name} ({spec.task}) yet")
     checkpoint = args.checkpoint or spec.checkpoint_dir
     if not is_checkpoint(checkpoint):
         p.error(f"no checkpoint in {checkpoint} (train first: python -m core.train {spec.name})")

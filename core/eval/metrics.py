@@ -49,7 +49,8 @@ class DistributionMetrics:
     def compute(self) -> dict[str, float]:
         real, fake = torch.cat(self.real), torch.cat(self.fake)
         d = self.features.num_features
-        fd = FrechetInceptionDistance(feature=_Precomputed(d))
+        # sync_on_compute=False: under torchrun only rank 0 measures; a gather would wait forever.
+        fd = FrechetInceptionDistance(feature=_Precomputed(d), sync_on_compute=False)
         fd.update(real, real=True)
         fd.update(fake, real=False)
         out = {"fd_eff": float(fd.compute())}
@@ -57,7 +58,8 @@ class DistributionMetrics:
         if subset >= 2:
             with warnings.catch_warnings():  # "KID keeps all features in memory": a few MB here
                 warnings.simplefilter("ignore")
-                kid = KernelInceptionDistance(feature=_Precomputed(d), subsets=50, subset_size=subset)
+                kid = KernelInceptionDistance(feature=_Precomputed(d), subsets=50, subset_size=subset,
+                                              sync_on_compute=False)
             kid.update(real, real=True)
             kid.update(fake, real=False)
             mean, std = kid.compute()
@@ -69,8 +71,9 @@ class PairedMetrics:
     """SSIM, PSNR (dB) and L1 between outputs and targets, [B, 3, H, W] in [0, 1]."""
 
     def __init__(self):
-        self.ssim = StructuralSimilarityIndexMeasure(data_range=1.0)
-        self.psnr = PeakSignalNoiseRatio(data_range=1.0, reduction="elementwise_mean", dim=(1, 2, 3))
+        self.ssim = StructuralSimilarityIndexMeasure(data_range=1.0, sync_on_compute=False)
+        self.psnr = PeakSignalNoiseRatio(data_range=1.0, reduction="elementwise_mean", dim=(1, 2, 3),
+                                         sync_on_compute=False)
         self.l1_sum, self.n = 0.0, 0
 
     def add(self, output: torch.Tensor, target: torch.Tensor) -> None:

@@ -12,7 +12,7 @@ from .metrics import DistributionMetrics, PairedMetrics
 
 
 def evaluate(spec, data: Path, checkpoint: Path, photo_left: bool = False, precision: str = "bf16",
-             limit: int | None = None, batch_size: int = 16) -> dict[str, float]:
+             limit: int | None = None, batch_size: int = 16, **_) -> dict[str, float]:
     """Translate every A of `data` and compare with its B.
 
     Returns fd_eff / kid_eff (outputs vs targets as sets), ssim, psnr (dB) and l1 (mean absolute

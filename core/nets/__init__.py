@@ -6,13 +6,20 @@ from typing import Any
 
 from torch import nn
 
+from .classifier import AttributeNet, AttributeNetConfig
+from .dcgan import DCGANDiscriminator, DCGANDiscriminatorConfig, DCGANGenerator, DCGANGeneratorConfig
 from .patchgan import PatchGANConfig, PatchGANDiscriminator
+from .resnet import ResnetConfig, ResnetGenerator
 from .unet import UNetConfig, UNetGenerator
 
 # Net kind -> (config class, module class). Checkpoints name their kind; this table rebuilds it.
 NET_KINDS: dict[str, tuple[type, type[nn.Module]]] = {
     "unet": (UNetConfig, UNetGenerator),
     "patchgan": (PatchGANConfig, PatchGANDiscriminator),
+    "resnet": (ResnetConfig, ResnetGenerator),
+    "dcgan_g": (DCGANGeneratorConfig, DCGANGenerator),
+    "dcgan_d": (DCGANDiscriminatorConfig, DCGANDiscriminator),
+    "attributes": (AttributeNetConfig, AttributeNet),
 }
 
 
@@ -46,6 +53,8 @@ def build_net(config: Any) -> nn.Module:
 
 
 __all__ = [
-    "NET_KINDS", "PatchGANConfig", "PatchGANDiscriminator", "UNetConfig", "UNetGenerator",
+    "AttributeNet", "AttributeNetConfig", "DCGANDiscriminator", "DCGANDiscriminatorConfig", "DCGANGenerator",
+    "DCGANGeneratorConfig", "NET_KINDS", "PatchGANConfig", "PatchGANDiscriminator", "ResnetConfig", "ResnetGenerator", "UNetConfig",
+    "UNetGenerator",
     "build_net", "config_from_dict", "config_to_dict", "kind_of",
 ]

@@ -5,7 +5,7 @@ import threading
 from pathlib import Path
 from typing import Callable, TypeVar
 
-from ..checkpoint import is_checkpoint
+from ..checkpoint import is_checkpoint, recover_swap
 
 T = TypeVar("T")
 
@@ -24,6 +24,7 @@ class CheckpointCache:
 
     def get(self, folder: Path, builder: Callable[[Path], T], key: str = "") -> T:
         folder = Path(folder)
+        recover_swap(folder)
         if not is_checkpoint(folder):
             raise NotTrainedError(f"no trained model in {folder} yet")
         st = (folder / "config.json").stat()

@@ -15,9 +15,14 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "beta2": (0.0, 0.9999),
     "decay_from": (0.0, 1.0),
     "lambda_L1": (0.0, 1e4),
+    "lambda_cycle": (0.0, 1e4),
+    "lambda_identity": (0.0, 10.0),
+    "ema_decay": (0.0, 0.99999),
     "log_every": (1, 100_000),
     "sample_every": (1, 1_000_000),
     "checkpoint_every": (1, 1_000_000),
+    "eval_every": (0, 1_000_000),
+    "eval_images": (2, 1000),
     "seed": (0, 2**31 - 1),
     "num_workers": (0, 64),
 }
@@ -33,12 +38,18 @@ class TrainConfig:
     beta1: float = 0.5
     beta2: float = 0.999
     decay_from: float = 0.5  # fraction of steps after which the LR decays linearly to 0
-    lambda_L1: float = 100.0
+    lambda_L1: float = 100.0  # pix2pix
+    lambda_cycle: float = 10.0  # CycleGAN
+    lambda_identity: float = 0.5  # CycleGAN: identity weight as a fraction of lambda_cycle
+    gan_loss: str = "hinge"  # DCGAN: "hinge" or "bce" (the original non-saturating loss)
+    ema_decay: float = 0.999  # DCGAN: exponential moving average of G (shipped); 0 = off
     precision: str = "bf16"  # "bf16" autocast (CPU with AVX-512 bf16, recent GPUs) or "fp32"
     device: str = "auto"
     log_every: int = 25
     sample_every: int = 500
     checkpoint_every: int = 500
+    eval_every: int = 0  # FD_eff on a small fixed set every N steps (0 = never); for the live view
+    eval_images: int = 64
     seed: int = 0
     num_workers: int = 0
     data_root: str = ""  # overrides the registry's training folder when set
@@ -50,6 +61,8 @@ class TrainConfig:
                 raise ValueError(f"{name}={value} is outside [{lo:g}, {hi:g}]")
         if self.precision not in ("bf16", "fp32"):
             raise ValueError("precision must be 'bf16' or 'fp32'")
+        if self.gan_loss not in ("hinge", "bce"):
+            raise ValueError("gan_loss must be 'hinge' or 'bce'")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":

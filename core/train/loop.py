@@ -1,4 +1,4 @@
-"""The one training function used by the CLI and (in its own process) by the admin tab."""
+"""The one training function used by the CLI, the admin runner and torchrun."""
 from __future__ import annotations
 
 import random
@@ -8,12 +8,13 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Subset
+from torch.utils.data import DataLoader, DistributedSampler
 from torchvision.utils import save_image
 
-from ..checkpoint import atomic_torch_save, save_checkpoint
+from ..checkpoint import atomic_torch_save, recover_swap, save_checkpoint
 from ..device import pick_device, setup_threads
 from ..registry import ROOT, ModelSpec
+from . import distributed
 from .config import TrainConfig
 from .events import EventLog
 from .tasks import TASKS
@@ -42,15 +43,20 @@ def train(
     and checkpoint/ (the shippable nets, atomic). With resume=True training continues from
     state.pt at its step (the new config may extend `steps`). `should_stop()` is polled once per
     step; when it returns True the step finishes, everything is saved and train returns.
+    Under torchrun every rank trains on its shard of each epoch; rank 0 alone writes.
     """
     run_dir = Path(run_dir or default_run_dir(spec))
-    run_dir.mkdir(parents=True, exist_ok=True)
-    log = EventLog(run_dir / "events.jsonl")
-    emit = _emitter(log, on_event)
     setup_threads()
-    device = pick_device(config.device)
-    _seed_everything(config.seed)
+    dist_info = distributed.setup(pick_device(config.device))
+    device = distributed.device_for(dist_info, pick_device(config.device))
+    if dist_info.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        _remove_partial_writes(run_dir)
+    emit = _emitter(EventLog(run_dir / "events.jsonl") if dist_info.is_main else None, on_event)
+    _seed_everything(config.seed + dist_info.rank)
+    torch.manual_seed(config.seed)  # identical initial weights on every rank
     task = TASKS[spec.task](spec, config, device)
+    torch.manual_seed(config.seed + dist_info.rank)  # but different augmentation and dropout
 
     step, elapsed = 0, 0.0
     state_path = run_dir / STATE_FILE
@@ -58,18 +64,22 @@ def train(
         state = torch.load(state_path, map_location=device, weights_only=False)
         task.load_state_dict(state["task"])
         step, elapsed = int(state["step"]), float(state.get("elapsed", 0.0))
-        _set_rng(state.get("rng"))
+        if dist_info.is_main:
+            _set_rng(state.get("rng"))
+    task.distribute(dist_info)
 
-    root = Path(config.data_root) if config.data_root else spec.data.train
+    root = Path(config.data_root) if config.data_root else spec.data.train  # None: the task knows
     dataset = task.make_dataset(root, augment=True)
-    fixed = _fixed_batch(task, spec, root)
+    fixed = _fixed_batch(task, root, NUM_SAMPLES) if dist_info.is_main else None
+    eval_batch = _fixed_batch(task, root, config.eval_images) if dist_info.is_main and config.eval_every else None
     emit("start", step, model=spec.name, config=config.to_dict(), device=str(device),
-         resumed=bool(resume and step > 0), run_dir=str(run_dir), dataset=str(root), n_images=len(dataset))
+         world_size=dist_info.world_size, resumed=bool(resume and step > 0), run_dir=str(run_dir),
+         dataset=str(root or "registry folders"), n_images=len(dataset))
 
-    batches = _forever(dataset, config)
+    batches = _forever(dataset, config, dist_info, start_epoch=step)
     sums: dict[str, float] = {}
     n_sum, t_last, start_step = 0, time.perf_counter(), step
-    stopped = False
+    features = None
     try:
         while step < config.steps:
             t0 = time.perf_counter()
@@ -83,7 +93,11 @@ def train(
                 emit("error", step, message=f"non-finite loss {losses}; stopping (resume from the last checkpoint)")
                 return run_dir
             last = step == config.steps
-            stopped = bool(should_stop and should_stop())
+            stopped = distributed.broadcast_flag(bool(should_stop and dist_info.is_main and should_stop()), dist_info)
+            if not dist_info.is_main:
+                if stopped:
+                    return run_dir
+                continue
             if step % config.log_every == 0 or last or stopped:
                 now = time.perf_counter()
                 rate = n_sum / max(now - t_last, 1e-9)
@@ -96,21 +110,50 @@ def train(
                 path.parent.mkdir(exist_ok=True)
                 save_image(task.sample_grid(fixed), path)
                 emit("sample", step, path=str(path))
+            if eval_batch is not None and (step % config.eval_every == 0 or last):
+                if features is None:
+                    features = _features()
+                from ..eval.metrics import DistributionMetrics
+
+                figures = task.quick_eval(eval_batch, DistributionMetrics(features))
+                emit("eval", step, n=len(next(iter(eval_batch.values()))),
+                     **{k: round(v, 5) for k, v in figures.items()})
+                t_last = time.perf_counter()  # keep the eval out of the steps/s figure
             if step % config.checkpoint_every == 0 or last or stopped:
                 _save(task, spec, config, run_dir, step, elapsed, str(device))
                 emit("checkpoint", step, path=str(run_dir / EXPORT_DIR), state=str(state_path))
             if stopped:
                 emit("stopped", step, message="stopped on request; resume continues from here")
                 return run_dir
+        emit("end", step, wall_clock_s=round(elapsed, 1), steps_this_session=step - start_step)
     except Exception as e:  # the log says what went wrong; the last checkpoint stays intact
         emit("error", step, message=f"{type(e).__name__}: {e}")
         raise
-    emit("end", step, wall_clock_s=round(elapsed, 1), steps_this_session=step - start_step)
+    finally:
+        distributed.teardown(dist_info)
     return run_dir
 
 
-def _emitter(log: EventLog, on_event: EventFn | None):
+def _remove_partial_writes(run_dir: Path) -> None:
+    """Temp files/folders left by a process killed mid-write (the real files are intact)."""
+    import shutil
+
+    recover_swap(run_dir / EXPORT_DIR)
+    for p in run_dir.glob(".*"):
+        if ".tmp" in p.name or ".old." in p.name:
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+
+
+def _features():
+    from ..eval.features import EfficientNetFeatures
+
+    return EfficientNetFeatures()
+
+
+def _emitter(log: EventLog | None, on_event: EventFn | None):
     def emit(event: str, step: int, **fields: Any) -> None:
+        if log is None:
+            return
         record = log.write(event, step, **fields)
         if on_event:
             on_event(record)
@@ -126,22 +169,28 @@ def _save(task, spec, config, run_dir: Path, step: int, elapsed: float, device: 
     save_checkpoint(run_dir / EXPORT_DIR, task.shipped_nets(), meta=meta)
 
 
-def _fixed_batch(task, spec: ModelSpec, train_root: Path) -> dict[str, torch.Tensor]:
-    """A fixed, un-augmented batch for sample grids: validation images when there are some."""
-    root = spec.data.val if spec.data.val and Path(spec.data.val).exists() and not task.config.data_root else train_root
-    ds = task.make_dataset(root, augment=False)
+def _fixed_batch(task, train_root: Path | None, n: int) -> dict[str, torch.Tensor]:
+    """A fixed, un-augmented batch for samples and quick evals (see Task.eval_dataset)."""
+    ds = task.eval_dataset(train_root)
     # Spread the picks over the folder (the shared set has shoes first, then handbags).
-    idx = np.linspace(0, len(ds) - 1, min(NUM_SAMPLES, len(ds))).round().astype(int).tolist()
+    idx = np.linspace(0, len(ds) - 1, min(n, len(ds))).round().astype(int).tolist()
     items = [ds[i] for i in idx]
     return {k: torch.stack([it[k] for it in items]) for k in items[0]}
 
 
-def _forever(dataset, config: TrainConfig):
-    bs = min(config.batch_size, len(dataset))
-    loader = DataLoader(dataset, batch_size=bs, shuffle=True, drop_last=True,
+def _forever(dataset, config: TrainConfig, info: distributed.DistInfo, start_epoch: int = 0):
+    per_rank = max(1, len(dataset) // info.world_size)
+    bs = min(config.batch_size, per_rank)
+    sampler = DistributedSampler(dataset, info.world_size, info.rank, shuffle=True, seed=config.seed,
+                                 drop_last=True) if info.enabled else None
+    loader = DataLoader(dataset, batch_size=bs, shuffle=sampler is None, sampler=sampler, drop_last=True,
                         num_workers=config.num_workers, persistent_workers=config.num_workers > 0)
+    epoch = start_epoch
     while True:
+        if sampler is not None:
+            sampler.set_epoch(epoch)
         yield from loader
+        epoch += 1
 
 
 def _seed_everything(seed: int) -> None:

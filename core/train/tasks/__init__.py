@@ -1,11 +1,17 @@
 """Training steps, one class per task; `TASKS` maps a registry task name to its class."""
 from __future__ import annotations
 
+from .attributes import AttributeTask
 from .base import Task
+from .cyclegan import CycleGANTask
+from .dcgan import DCGANTask
 from .pix2pix import Pix2PixTask
 
 TASKS: dict[str, type[Task]] = {
     "pix2pix": Pix2PixTask,
+    "cyclegan": CycleGANTask,
+    "dcgan": DCGANTask,
+    "attributes": AttributeTask,
 }
 
 __all__ = ["TASKS", "Task"]

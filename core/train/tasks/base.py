@@ -1,6 +1,7 @@
 """What the training loop needs from a task: nets, a data set, one step, samples, state."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -19,6 +20,22 @@ class Task:
         self.opts: dict[str, torch.optim.Optimizer] = {}
 
     # --- to implement -------------------------------------------------------------------
+    def distribute(self, info) -> None:
+        """Wrap the nets used in the step for DistributedDataParallel (no-op when alone)."""
+        if info.enabled:
+            raise NotImplementedError(f"{type(self).__name__} does not support multi-process training yet")
+
+    def eval_dataset(self, train_root) -> Dataset:
+        """Un-augmented data for sample grids and quick evals: the registry's validation folder
+        when the run uses the registry's data, else the training folder."""
+        val = self.spec.data.val
+        use_val = val is not None and Path(val).exists() and not self.config.data_root
+        return self.make_dataset(val if use_val else train_root, augment=False)
+
+    def quick_eval(self, batch: dict[str, torch.Tensor], metrics) -> dict[str, float]:
+        """A cheap figure for the live view on a fixed batch (e.g. FD_eff); {} if none."""
+        return {}
+
     def make_dataset(self, root, augment: bool) -> Dataset:
         raise NotImplementedError
 

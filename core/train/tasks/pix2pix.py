@@ -8,7 +8,20 @@ from torchvision.utils import make_grid
 from ...data.paired import PairedDataset
 from ...device import autocast
 from ...nets import build_net
+from .. import distributed
 from .base import Task, set_requires_grad
+
+
+class _PairD(torch.nn.Module):
+    """D on the fake and the real pair in ONE forward: DistributedDataParallel allows a single
+    forward per backward, and separate calls keep BatchNorm statistics as in the paper."""
+
+    def __init__(self, D: torch.nn.Module):
+        super().__init__()
+        self.D = D
+
+    def forward(self, fake_AB: torch.Tensor, real_AB: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.D(fake_AB), self.D(real_AB)
 
 
 class Pix2PixTask(Task):
@@ -21,6 +34,11 @@ class Pix2PixTask(Task):
                      for name, cfg in spec.nets.items()}
         self.opts = {"G": self.adam(self.nets["G"].parameters(), config.lr_G),
                      "D": self.adam(self.nets["D"].parameters(), config.lr_D)}
+        self.G_step, self.D_pair = self.nets["G"], _PairD(self.nets["D"])
+
+    def distribute(self, info) -> None:
+        self.G_step = distributed.wrap(self.nets["G"], info, self.device)
+        self.D_pair = distributed.wrap(_PairD(self.nets["D"]), info, self.device)
 
     def make_dataset(self, root, augment: bool) -> PairedDataset:
         opts = self.spec.data.options
@@ -34,23 +52,26 @@ class Pix2PixTask(Task):
         return F.binary_cross_entropy_with_logits(logits.float(), target)
 
     def train_step(self, batch, step):
-        G, D = self.nets["G"].train(), self.nets["D"].train()
+        self.nets["G"].train()
+        D = self.nets["D"].train()
         batch = self.to_device(batch)
         real_A, real_B = batch["A"], batch["B"]
         self.set_lr(step)
         with autocast(self.device, self.config.precision):
-            fake_B = G(real_A)
+            fake_B = self.G_step(real_A)
 
             # D: real pairs -> 1, fake pairs -> 0 (halved, as in the paper, to slow D down).
             set_requires_grad(D, True)
             self.opts["D"].zero_grad(set_to_none=True)
-            loss_D_fake = self._gan_loss(D(torch.cat([real_A, fake_B.detach()], 1)), False)
-            loss_D_real = self._gan_loss(D(torch.cat([real_A, real_B], 1)), True)
+            pred_fake, pred_real = self.D_pair(torch.cat([real_A, fake_B.detach()], 1), torch.cat([real_A, real_B], 1))
+            loss_D_fake = self._gan_loss(pred_fake, False)
+            loss_D_real = self._gan_loss(pred_real, True)
             loss_D = 0.5 * (loss_D_fake + loss_D_real)
         loss_D.backward()
         self.opts["D"].step()
 
         with autocast(self.device, self.config.precision):
+            # The plain D (not its DDP wrapper): D is frozen here and only passes gradients to G.
             set_requires_grad(D, False)
             self.opts["G"].zero_grad(set_to_none=True)
             loss_G_gan = self._gan_loss(D(torch.cat([real_A, fake_B], 1)), True)
@@ -60,6 +81,15 @@ class Pix2PixTask(Task):
         self.opts["G"].step()
         return {"loss_G_gan": loss_G_gan.item(), "loss_G_L1": loss_G_L1.item(),
                 "loss_D_real": loss_D_real.item(), "loss_D_fake": loss_D_fake.item()}
+
+    @torch.no_grad()
+    def quick_eval(self, batch, metrics):
+        G = self.nets["G"].eval()
+        batch = self.to_device(batch)
+        with autocast(self.device, self.config.precision):
+            fake_B = G(batch["A"]).float().cpu()
+        metrics.add(real=batch["B"].float().cpu() * 0.5 + 0.5, fake=(fake_B * 0.5 + 0.5).clamp(0, 1))
+        return metrics.compute()
 
     @torch.no_grad()
     def sample_grid(self, batch):

@@ -1,0 +1,41 @@
+"""Per-frame time of the sketch-to-photo tab on this machine (not a test: figures go to docs).
+
+    python bench/sketch2photo_latency.py [--repeats 50] [--json FILE]
+
+Reports the model alone (bf16 weights + channels_last, and fp32) at the model's 128px, the
+input normalisation (binarise, fit, stroke width) for a 512px canvas drawing, and the whole call.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import emit, machine, timed  # noqa: E402
+from core.device import setup_threads  # noqa: E402
+from core.pipelines.sketch2photo import Sketch2PhotoPipeline, examples  # noqa: E402
+from core.registry import get_spec  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=50)
+    ap.add_argument("--checkpoint", type=Path, default=get_spec("sketch2photo").checkpoint_dir)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    setup_threads()
+    drawing = examples(512)["handbag"]
+    report = machine()
+    for precision in ("bf16", "fp32"):
+        pipe = Sketch2PhotoPipeline.from_checkpoint(args.checkpoint, device="cpu", precision=precision)
+        x = pipe.prepare(drawing)
+        report[f"model_{precision}"] = timed(lambda: pipe.run(x), args.repeats)
+        if precision == "bf16":
+            report["prepare_512px_drawing"] = timed(lambda: pipe.prepare(drawing), args.repeats)
+            report["whole_call_bf16"] = timed(lambda: pipe(drawing), args.repeats)
+    emit(report, args.json)
+
+
+if __name__ == "__main__":
+    main()

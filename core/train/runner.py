@@ -1,0 +1,295 @@
+"""Training jobs in their own processes: start, status, stop, resume, promote, list.
+
+A job's folder (runs/admin/<run id>/) holds run.json (what was asked: model, config, data,
+processes), pid, worker.log, STOP (a request to stop, polled once per step) and what `train`
+writes (events.jsonl, samples/, state.pt, checkpoint/). Status is read from those files and the
+process table, so it survives an app restart or a page reload, and several app processes agree.
+Every write is atomic, so a killed job (even kill -9) leaves only complete files.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..checkpoint import atomic_write_text, is_checkpoint, read_config, recover_swap, swap_folder
+from ..registry import REGISTRY, ROOT, SHARED_DATA, get_spec
+from .config import TrainConfig, config_for
+from .events import read_events
+from .loop import EXPORT_DIR
+
+RUNS = Path(os.environ.get("LAB_RUNS_DIR", ROOT / "runs" / "admin"))
+TERMINAL = {"end": "finished", "stopped": "stopped", "error": "failed"}
+
+
+class RunnerError(RuntimeError):
+    """A refused request; the message is meant for the person who asked."""
+
+
+@dataclass(frozen=True)
+class Runner:
+    """The runner API over one runs folder; `allowed_data` are the roots datasets may come from."""
+
+    runs: Path = RUNS
+    allowed_data: tuple[Path, ...] = ()
+
+    # ---- requests --------------------------------------------------------------------------
+    def start(self, model: str, params: dict[str, Any] | None = None, data: str | None = None,
+              nproc: int = 1) -> str:
+        """Start a job training `model` with `params` (TrainConfig fields) on `data` (a folder
+        under an allowed root; default: the registry's). Returns the run id. One job at a time."""
+        spec = _spec(model)
+        data_path = self.check_data(data) if data else None
+        params = {k: v for k, v in (params or {}).items() if v is not None and v != ""}
+        if data_path:
+            params["data_root"] = str(data_path)
+        try:
+            config = config_for(spec, **params)
+        except (ValueError, TypeError) as e:
+            raise RunnerError(f"invalid hyper-parameters: {e}") from None
+        if not 1 <= int(nproc) <= 16:
+            raise RunnerError("processes must be between 1 and 16")
+        with self._lock():
+            self._refuse_if_busy()
+            run_id = time.strftime("%Y%m%d-%H%M%S") + f"-{model}"
+            run_dir = self.runs / run_id
+            run_dir.mkdir(parents=True)
+            atomic_write_text(run_dir / "run.json", json.dumps(
+                {"id": run_id, "model": model, "config": config.to_dict(), "nproc": int(nproc),
+                 "created": time.time()}, indent=2))
+            self._spawn(run_dir, resume=False)
+        return run_id
+
+    def stop(self, run_id: str) -> None:
+        """Ask the job to stop: it finishes its step, saves everything and exits."""
+        run_dir = self._run_dir(run_id)
+        if not self._alive(run_dir):
+            raise RunnerError(f"run {run_id} is not running")
+        atomic_write_text(run_dir / "STOP", str(time.time()))
+
+    def resume(self, run_id: str, steps: int | None = None) -> None:
+        """Continue a stopped, killed or finished run from its last checkpoint (optionally with a
+        new total number of steps)."""
+        run_dir = self._run_dir(run_id)
+        if not (run_dir / "state.pt").exists():
+            raise RunnerError(f"run {run_id} has no checkpoint to resume from yet")
+        with self._lock():
+            self._refuse_if_busy()
+            if steps:
+                info = json.loads((run_dir / "run.json").read_text())
+                try:
+                    info["config"] = TrainConfig.from_dict({**info["config"], "steps": int(steps)}).to_dict()
+                except ValueError as e:
+                    raise RunnerError(str(e)) from None
+                atomic_write_text(run_dir / "run.json", json.dumps(info, indent=2))
+            self._spawn(run_dir, resume=True)
+
+    def promote(self, run_id: str) -> Path:
+        """Make the run's last checkpoint the one its demo tab serves (atomic folder swap; the
+        running app notices on its next request)."""
+        run_dir = self._run_dir(run_id)
+        src = run_dir / EXPORT_DIR
+        if not is_checkpoint(src):
+            raise RunnerError(f"run {run_id} has no checkpoint yet")
+        if self._alive(run_dir):
+            raise RunnerError("stop the run first (promote takes a finished or stopped run)")
+        info = json.loads((run_dir / "run.json").read_text())
+        spec = _spec(info["model"])
+        meta = read_config(src)["meta"]
+        target = spec.checkpoint_dir
+        target.parent.mkdir(parents=True, exist_ok=True)
+        recover_swap(target)
+        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.promote"))
+        try:
+            for name in ("config.json", "model.safetensors"):
+                shutil.copy2(src / name, tmp / name)
+            (tmp / "MODEL_CARD.md").write_text(_promoted_card(spec, run_id, meta, self.summary(run_id)))
+            os.chmod(tmp, 0o755)
+            swap_folder(tmp, target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return target
+
+    # ---- reading ---------------------------------------------------------------------------
+    def runs_list(self) -> list[dict[str, Any]]:
+        """Every run, newest first, with its state and last figures."""
+        if not self.runs.exists():
+            return []
+        dirs = sorted((p for p in self.runs.iterdir() if (p / "run.json").exists()), reverse=True)
+        return [self.summary(p.name) for p in dirs]
+
+    def active(self) -> str | None:
+        for p in sorted(self.runs.glob("*/run.json"), reverse=True) if self.runs.exists() else []:
+            if self._alive(p.parent):
+                return p.parent.name
+        return None
+
+    def summary(self, run_id: str) -> dict[str, Any]:
+        run_dir = self._run_dir(run_id)
+        info = json.loads((run_dir / "run.json").read_text())
+        events = read_events(run_dir / "events.jsonl")
+        steps = [e for e in events if e["event"] == "step"]
+        evals = [e for e in events if e["event"] == "eval"]
+        last = steps[-1] if steps else {}
+        return {"id": run_id, "model": info["model"], "state": self.state(run_id, events),
+                "step": last.get("step", 0), "steps": info["config"]["steps"],
+                "losses": last.get("losses", {}), "it_per_s": last.get("it_per_s"), "eta_s": last.get("eta_s"),
+                "fd_eff": evals[-1].get("fd_eff") if evals else None,
+                "data": info["config"].get("data_root") or str(_spec(info["model"]).data.train),
+                "created": info.get("created"), "has_checkpoint": is_checkpoint(run_dir / EXPORT_DIR)}
+
+    def state(self, run_id: str, events: list[dict] | None = None) -> str:
+        """starting | running | stopping | finished | stopped | failed | killed."""
+        run_dir = self._run_dir(run_id)
+        events = read_events(run_dir / "events.jsonl") if events is None else events
+        alive = self._alive(run_dir)
+        if alive:
+            if (run_dir / "STOP").exists():
+                return "stopping"
+            return "running" if events and events[-1]["event"] != "stopped" else "starting"
+        for e in reversed(events):
+            if e["event"] in TERMINAL:
+                return TERMINAL[e["event"]]
+            if e["event"] == "start":
+                break
+        return "killed" if events else "failed"
+
+    def events(self, run_id: str) -> list[dict[str, Any]]:
+        return read_events(self._run_dir(run_id) / "events.jsonl")
+
+    def log_tail(self, run_id: str, lines: int = 40) -> str:
+        path = self._run_dir(run_id) / "worker.log"
+        if not path.exists():
+            return ""
+        with open(path, "rb") as f:
+            f.seek(max(0, path.stat().st_size - 20_000))
+            text = f.read().decode(errors="replace")
+        # tqdm redraws with carriage returns; keep the last state of each line.
+        return "\n".join(line.split("\r")[-1] for line in text.splitlines()[-lines:])
+
+    # ---- data roots ------------------------------------------------------------------------
+    def data_choices(self) -> list[str]:
+        """Folders under the allowed roots (two levels deep) that hold images."""
+        out = []
+        for root in self.allowed_data:
+            if not root.is_dir():
+                continue
+            for p in sorted([root, *root.glob("*"), *root.glob("*/*")]):
+                if p.is_dir() and not p.name.startswith(".") and _has_images(p):
+                    out.append(str(p))
+        return out
+
+    def check_data(self, data: str) -> Path:
+        """The resolved folder if it lies under an allowed root and holds images, else refuse."""
+        path = Path(data).expanduser().resolve()
+        if not any(path.is_relative_to(root.resolve()) for root in self.allowed_data):
+            raise RunnerError("that dataset folder is outside the allowed data roots")
+        if not path.is_dir() or not _has_images(path):
+            raise RunnerError(f"no images found in {path}")
+        return path
+
+    # ---- internals -------------------------------------------------------------------------
+    def _run_dir(self, run_id: str) -> Path:
+        if not run_id or "/" in run_id or run_id.startswith("."):
+            raise RunnerError("no such run")
+        run_dir = self.runs / run_id
+        if not (run_dir / "run.json").exists():
+            raise RunnerError(f"no such run: {run_id}")
+        return run_dir
+
+    @contextmanager
+    def _lock(self):
+        self.runs.mkdir(parents=True, exist_ok=True)
+        with open(self.runs / ".lock", "w") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    def _refuse_if_busy(self) -> None:
+        busy = self.active()
+        if busy:
+            raise RunnerError(f"a training job is already running ({busy}); stop it first or wait for it to finish")
+
+    def _spawn(self, run_dir: Path, resume: bool) -> None:
+        (run_dir / "STOP").unlink(missing_ok=True)
+        info = json.loads((run_dir / "run.json").read_text())
+        args = ["-m", "core.train.worker", str(run_dir)] + (["--resume"] if resume else [])
+        if info.get("nproc", 1) > 1:
+            args = ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(info["nproc"]), *args]
+        log = open(run_dir / "worker.log", "ab")
+        proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+        log.close()
+        _CHILDREN[proc.pid] = proc
+        atomic_write_text(run_dir / "pid", str(proc.pid))
+
+    def _alive(self, run_dir: Path) -> bool:
+        try:
+            pid = int((run_dir / "pid").read_text())
+        except (OSError, ValueError):
+            return False
+        child = _CHILDREN.get(pid)
+        if child is not None and child.poll() is not None:  # reap our own finished children
+            _CHILDREN.pop(pid, None)
+            return False
+        return _pid_runs(pid, run_dir)
+
+
+_CHILDREN: dict[int, subprocess.Popen] = {}
+
+
+def _pid_runs(pid: int, run_dir: Path) -> bool:
+    """True if `pid` is a live (not zombie) process working on `run_dir` (guards pid reuse)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        if stat.rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+            return False
+        return str(run_dir) in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return False
+
+
+def _spec(model: str):
+    if model not in REGISTRY:
+        raise RunnerError(f"unknown model {model!r}")
+    return get_spec(model)
+
+
+def _has_images(folder: Path) -> bool:
+    from ..data.images import IMAGE_EXTS
+
+    try:
+        return any(p.suffix.lower() in IMAGE_EXTS for _, p in zip(range(2000), folder.iterdir()))
+    except OSError:
+        return False
+
+
+def _promoted_card(spec, run_id: str, meta: dict, summary: dict) -> str:
+    losses = ", ".join(f"{k} {v:.3f}" for k, v in summary.get("losses", {}).items())
+    fd = summary.get("fd_eff")
+    return (f"# {spec.title}: promoted from admin run `{run_id}`\n\n"
+            f"- Steps: {meta.get('step')}, training wall-clock {meta.get('wall_clock_s')} s on {meta.get('device')}\n"
+            f"- Data: `{summary.get('data')}`\n- Last losses: {losses or 'n/a'}\n"
+            f"- Live FD_eff on the run's small fixed set: {fd if fd is not None else 'not measured'}\n"
+            f"- Training config: `{json.dumps(meta.get('train_config', {}))}`\n\n"
+            f"The figures of the previously shipped model do not apply to these weights. Measure them with\n"
+            f"`python -m core.eval {spec.name} --data DIR` before relying on them. Data licences as in the\n"
+            f"project README; teaching and research use only.\n")
+
+
+def default_runner() -> Runner:
+    """The app's runner: data may come from ../shared/data and the folders in LAB_DATA_ROOTS."""
+    roots = [SHARED_DATA] + [Path(p) for p in os.environ.get("LAB_DATA_ROOTS", "").split(os.pathsep) if p]
+    return Runner(RUNS, tuple(roots))

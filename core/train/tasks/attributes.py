@@ -1,0 +1,51 @@
+"""A multi-label face attribute classifier (BCE over CelebA's 40 attributes)."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torchvision.utils import make_grid
+
+from ...data.faces import FaceDataset
+from ...device import autocast
+from ...nets import build_net
+from .base import Task
+
+
+class AttributeTask(Task):
+    def __init__(self, spec, config, device):
+        super().__init__(spec, config, device)
+        self.nets = {"C": build_net(spec.nets["C"]).to(device).to(memory_format=torch.channels_last)}
+        self.opts = {"C": torch.optim.AdamW(self.nets["C"].parameters(), lr=config.lr_G, weight_decay=1e-4)}
+
+    def make_dataset(self, root, augment: bool, split: str = "train") -> FaceDataset:
+        opts = self.spec.data.options
+        return FaceDataset(root or self.spec.data.train, attr_file=opts["attributes"], image_size=self.config.image_size,
+                           augment=augment, labelled_only=True, split=split, holdout=opts.get("holdout", 0.1))
+
+    def eval_dataset(self, train_root) -> FaceDataset:
+        return self.make_dataset(train_root, augment=False, split="val")
+
+    def train_step(self, batch, step):
+        C = self.nets["C"].train()
+        self.set_lr(step)
+        x = batch["image"].to(self.device).contiguous(memory_format=torch.channels_last)
+        y = batch["attrs"].to(self.device)
+        self.opts["C"].zero_grad(set_to_none=True)
+        with autocast(self.device, self.config.precision):
+            logits = C(x).float()
+        loss = F.binary_cross_entropy_with_logits(logits, y)
+        loss.backward()
+        self.opts["C"].step()
+        acc = ((logits > 0).float() == y).float().mean()
+        return {"loss_C": loss.item(), "train_accuracy": acc.item()}
+
+    @torch.no_grad()
+    def quick_eval(self, batch, metrics):
+        C = self.nets["C"].eval()
+        with autocast(self.device, self.config.precision):
+            logits = C(batch["image"].to(self.device)).float().cpu()
+        return {"val_accuracy": ((logits > 0).float() == batch["attrs"]).float().mean().item()}
+
+    @torch.no_grad()
+    def sample_grid(self, batch):
+        return make_grid(batch["image"][:16] * 0.5 + 0.5, nrow=8).clamp(0, 1)

@@ -1,0 +1,142 @@
+"""CycleGAN (Zhu et al. 2017): two generators, two PatchGANs, LSGAN + cycle + identity losses."""
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torchvision.utils import make_grid
+
+from ...data.unpaired import UnpairedDataset, cyclegan_folders
+from ...device import autocast
+from ...nets import build_net
+from .base import Task, set_requires_grad
+
+
+class ImagePool:
+    """A buffer of past fakes (Shrivastava et al. 2017): D sees a mix of old and new generator
+    outputs, which damps oscillation. Returns, per image, the new fake or (p = 0.5, once full)
+    a stored one that the new fake replaces."""
+
+    def __init__(self, size: int = 50):
+        self.size, self.images = size, []
+
+    def query(self, images: torch.Tensor) -> torch.Tensor:
+        if self.size == 0:
+            return images
+        out = []
+        for img in images.detach():
+            if len(self.images) < self.size:
+                self.images.append(img)
+                out.append(img)
+            elif random.random() < 0.5:
+                i = random.randrange(self.size)
+                out.append(self.images[i])
+                self.images[i] = img
+            else:
+                out.append(img)
+        return torch.stack(out)
+
+
+class CycleGANTask(Task):
+    """A = source domain (horses), B = target domain (zebras). G_A: A -> B, G_B: B -> A;
+    D_A judges domain B (real_B vs fake_B), D_B judges domain A, as in the official code."""
+
+    def __init__(self, spec, config, device):
+        super().__init__(spec, config, device)
+        self.nets = {name: build_net(spec.nets[name]).to(device).to(memory_format=torch.channels_last)
+                     for name in ("G_A", "G_B", "D_A", "D_B")}
+        self.opts = {"G": self.adam(list(self.nets["G_A"].parameters()) + list(self.nets["G_B"].parameters()),
+                                    config.lr_G),
+                     "D": self.adam(list(self.nets["D_A"].parameters()) + list(self.nets["D_B"].parameters()),
+                                    config.lr_D)}
+        self.pool_A, self.pool_B = ImagePool(), ImagePool()
+
+    def make_dataset(self, root, augment: bool, split: str = "train") -> UnpairedDataset:
+        if root is not None:
+            roots_A, roots_B = cyclegan_folders(Path(root), "train" if split != "val" else "test")
+            split = "all"
+        else:
+            roots_A, roots_B = self.spec.data.options["A"], self.spec.data.options["B"]
+        return UnpairedDataset(roots_A, roots_B, crop_size=self.config.image_size, augment=augment, split=split,
+                               holdout=self.spec.data.options.get("holdout", 0.1))
+
+    def eval_dataset(self, train_root) -> UnpairedDataset:
+        if train_root is not None and not (Path(train_root) / "testA").is_dir():
+            return self.make_dataset(train_root, augment=False)
+        return self.make_dataset(train_root, augment=False, split="val")
+
+    @staticmethod
+    def _lsgan(pred: torch.Tensor, real: bool) -> torch.Tensor:
+        pred = pred.float()
+        return F.mse_loss(pred, torch.ones_like(pred) if real else torch.zeros_like(pred))
+
+    def train_step(self, batch, step):
+        n = self.nets
+        for net in n.values():
+            net.train()
+        batch = self.to_device(batch)
+        real_A, real_B = batch["A"], batch["B"]
+        cfg = self.config
+        self.set_lr(step)
+
+        # Generators: fool both Ds, reconstruct through the cycle, leave the target domain alone.
+        set_requires_grad(n["D_A"], False)
+        set_requires_grad(n["D_B"], False)
+        self.opts["G"].zero_grad(set_to_none=True)
+        with autocast(self.device, cfg.precision):
+            fake_B, fake_A = n["G_A"](real_A), n["G_B"](real_B)
+            rec_A, rec_B = n["G_B"](fake_B), n["G_A"](fake_A)
+            loss_G_A = self._lsgan(n["D_A"](fake_B), True)
+            loss_G_B = self._lsgan(n["D_B"](fake_A), True)
+            loss_cycle_A = F.l1_loss(rec_A.float(), real_A.float()) * cfg.lambda_cycle
+            loss_cycle_B = F.l1_loss(rec_B.float(), real_B.float()) * cfg.lambda_cycle
+            loss_idt_A = loss_idt_B = torch.zeros((), device=self.device)
+            if cfg.lambda_identity > 0:
+                w = cfg.lambda_cycle * cfg.lambda_identity
+                loss_idt_A = F.l1_loss(n["G_A"](real_B).float(), real_B.float()) * w
+                loss_idt_B = F.l1_loss(n["G_B"](real_A).float(), real_A.float()) * w
+            loss_G = loss_G_A + loss_G_B + loss_cycle_A + loss_cycle_B + loss_idt_A + loss_idt_B
+        loss_G.backward()
+        self.opts["G"].step()
+
+        # Discriminators: real -> 1, (pooled) fake -> 0, halved.
+        set_requires_grad(n["D_A"], True)
+        set_requires_grad(n["D_B"], True)
+        self.opts["D"].zero_grad(set_to_none=True)
+        with autocast(self.device, cfg.precision):
+            pooled_B, pooled_A = self.pool_B.query(fake_B), self.pool_A.query(fake_A)
+            loss_D_A = 0.5 * (self._lsgan(n["D_A"](real_B), True) + self._lsgan(n["D_A"](pooled_B), False))
+            loss_D_B = 0.5 * (self._lsgan(n["D_B"](real_A), True) + self._lsgan(n["D_B"](pooled_A), False))
+        (loss_D_A + loss_D_B).backward()
+        self.opts["D"].step()
+        return {"loss_G_A_gan": loss_G_A.item(), "loss_G_B_gan": loss_G_B.item(),
+                "loss_cycle_A": loss_cycle_A.item(), "loss_cycle_B": loss_cycle_B.item(),
+                "loss_idt_A": loss_idt_A.item(), "loss_idt_B": loss_idt_B.item(),
+                "loss_D_A": loss_D_A.item(), "loss_D_B": loss_D_B.item()}
+
+    @torch.no_grad()
+    def _translate(self, batch):
+        n = self.nets
+        for net in n.values():
+            net.eval()
+        batch = self.to_device(batch)
+        real_A, real_B = batch["A"], batch["B"]
+        with autocast(self.device, self.config.precision):
+            fake_B, fake_A = n["G_A"](real_A), n["G_B"](real_B)
+            rec_A, rec_B = n["G_B"](fake_B), n["G_A"](fake_A)
+        return [t.float().cpu() for t in (real_A, fake_B, rec_A, real_B, fake_A, rec_B)]
+
+    @torch.no_grad()
+    def quick_eval(self, batch, metrics):
+        real_A, fake_B, _, real_B, _, _ = self._translate(batch)
+        metrics.add(real=real_B * 0.5 + 0.5, fake=(fake_B * 0.5 + 0.5).clamp(0, 1))
+        return metrics.compute()
+
+    @torch.no_grad()
+    def sample_grid(self, batch):
+        """Rows: real_A | fake_B | rec_A | real_B | fake_A | rec_B."""
+        cols = self._translate(batch)
+        tiles = [t for row in zip(*cols) for t in row]
+        return make_grid(torch.stack(tiles) * 0.5 + 0.5, nrow=6, padding=2, pad_value=1.0).clamp(0, 1)

@@ -1,0 +1,103 @@
+"""DCGAN on faces: z ~ N(0, I) -> 64x64 image; hinge (or BCE) loss, spectral-norm D, EMA of G."""
+from __future__ import annotations
+
+import copy
+
+import torch
+import torch.nn.functional as F
+from torchvision.utils import make_grid
+
+from ...data.faces import FaceDataset
+from ...device import autocast
+from ...nets import build_net
+from .base import Task, set_requires_grad
+
+NUM_SAMPLE_Z = 64
+
+
+class DCGANTask(Task):
+    """Nets: G (trained), G_ema (moving average of G, shipped as "G"), D."""
+
+    def __init__(self, spec, config, device):
+        super().__init__(spec, config, device)
+        if config.image_size != 64:
+            raise ValueError("the DCGAN nets work at image_size=64")
+        G = build_net(spec.nets["G"]).to(device)
+        self.nets = {"G": G, "D": build_net(spec.nets["D"]).to(device).to(memory_format=torch.channels_last)}
+        if config.ema_decay > 0:
+            self.nets["G_ema"] = copy.deepcopy(G).eval()
+            set_requires_grad(self.nets["G_ema"], False)
+        self.opts = {"G": self.adam(G.parameters(), config.lr_G), "D": self.adam(self.nets["D"].parameters(), config.lr_D)}
+        gen = torch.Generator().manual_seed(1234)  # the same faces in every sample grid
+        self.sample_z = torch.randn(NUM_SAMPLE_Z, spec.nets["G"].z_dim, generator=gen)
+
+    def make_dataset(self, root, augment: bool) -> FaceDataset:
+        opts = self.spec.data.options
+        return FaceDataset(root or self.spec.data.train, image_size=self.config.image_size, augment=augment,
+                           crop_fraction=opts.get("crop_fraction", 0.72), center_y=opts.get("center_y", 0.55))
+
+    def shipped_nets(self):
+        return {"G": self.nets.get("G_ema", self.nets["G"])}
+
+    def _d_loss(self, real_logits, fake_logits):
+        if self.config.gan_loss == "hinge":
+            return F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
+        return (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+                + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
+
+    def _g_loss(self, fake_logits):
+        if self.config.gan_loss == "hinge":
+            return -fake_logits.mean()
+        return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+
+    def train_step(self, batch, step):
+        G, D = self.nets["G"].train(), self.nets["D"].train()
+        real = batch["image"].to(self.device).contiguous(memory_format=torch.channels_last)
+        b = real.shape[0]
+        self.set_lr(step)
+        z = torch.randn(b, self.spec.nets["G"].z_dim, device=self.device)
+        with autocast(self.device, self.config.precision):
+            fake = G(z)
+            set_requires_grad(D, True)
+            self.opts["D"].zero_grad(set_to_none=True)
+            loss_D = self._d_loss(D(real).float(), D(fake.detach()).float())
+        loss_D.backward()
+        self.opts["D"].step()
+        with autocast(self.device, self.config.precision):
+            set_requires_grad(D, False)
+            self.opts["G"].zero_grad(set_to_none=True)
+            loss_G = self._g_loss(D(fake).float())
+        loss_G.backward()
+        self.opts["G"].step()
+        self._update_ema()
+        return {"loss_G_gan": loss_G.item(), "loss_D": loss_D.item()}
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        if "G_ema" not in self.nets:
+            return
+        d = self.config.ema_decay
+        for p_ema, p in zip(self.nets["G_ema"].parameters(), self.nets["G"].parameters()):
+            p_ema.lerp_(p, 1 - d)
+        for b_ema, b in zip(self.nets["G_ema"].buffers(), self.nets["G"].buffers()):
+            b_ema.copy_(b)  # BatchNorm running statistics follow G
+
+    @torch.no_grad()
+    def _generate(self, n: int) -> torch.Tensor:
+        G = self.shipped_nets()["G"].eval()
+        with autocast(self.device, self.config.precision):
+            return G(self.sample_z[:n].to(self.device)).float().cpu()
+
+    @torch.no_grad()
+    def quick_eval(self, batch, metrics):
+        n = len(batch["image"])
+        z = torch.randn(n, self.spec.nets["G"].z_dim, generator=torch.Generator().manual_seed(99))
+        G = self.shipped_nets()["G"].eval()
+        with autocast(self.device, self.config.precision):
+            fake = G(z.to(self.device)).float().cpu()
+        metrics.add(real=batch["image"] * 0.5 + 0.5, fake=(fake * 0.5 + 0.5).clamp(0, 1))
+        return metrics.compute()
+
+    @torch.no_grad()
+    def sample_grid(self, batch):
+        return make_grid(self._generate(NUM_SAMPLE_Z) * 0.5 + 0.5, nrow=8, padding=2, pad_value=1.0).clamp(0, 1)

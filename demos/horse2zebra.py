@@ -1,0 +1,66 @@
+"""Horse <-> zebra tab: the translation, the translation back (cycle) and what changed."""
+from __future__ import annotations
+
+import time
+
+import gradio as gr
+
+from core.pipelines import NotTrainedError
+from core.pipelines import horse2zebra as pipeline
+from core.pipelines.horse2zebra import DIRECTIONS, ImageError
+
+from .common import HEAVY, NOT_TRAINED, notice, ok, warn
+
+NAME = "horse2zebra"
+
+
+def translate(image, direction: str):
+    """image: a file path or PIL image. Returns (slider pair, output, reconstruction, difference, status)."""
+    if image is None:
+        return None, None, None, None, "Upload a photo of a horse (or a zebra), or pick an example."
+    if direction not in DIRECTIONS:
+        return None, None, None, None, warn("Pick a direction.")
+    try:
+        pipe = pipeline.load(NAME)
+    except NotTrainedError:
+        return None, None, None, None, warn(NOT_TRAINED.format(name=NAME))
+    try:
+        t0 = time.perf_counter()
+        t = pipe(image, direction)
+        ms = (time.perf_counter() - t0) * 1000
+    except (ImageError, ValueError) as e:
+        return None, None, None, None, warn(str(e))
+    note = f" · {t.note}" if t.note else ""
+    return ((t.input, t.output), t.output, t.reconstruction, t.difference,
+            ok(f"{t.output.width}x{t.output.height} in {ms:.0f} ms{note}"))
+
+
+def build(demo: gr.Blocks) -> None:
+    if not pipeline.has_checkpoint(NAME):
+        notice("Horse ↔ zebra (CycleGAN)", NOT_TRAINED.format(name=NAME))
+    examples = pipeline.examples()
+    gr.Markdown("## Horse ↔ zebra (CycleGAN)\nTwo generators learn A→B and B→A from unpaired photos. The cycle "
+                "loss asks B→A to undo A→B, which is why the horse keeps its pose and the meadow stays a meadow.")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=2):
+            upload = gr.File(label="Upload a photo", type="filepath", file_types=["image", ".tif", ".tiff"],
+                             elem_id="h2z-upload")
+            direction = gr.Radio(list(DIRECTIONS), value="horse → zebra", label="Direction", elem_id="h2z-direction")
+            gallery = gr.Gallery(value=[(im, name) for name, im in examples.items()], label="Examples (click)",
+                                 columns=3, height=130, allow_preview=False, elem_id="h2z-examples")
+            status = gr.Markdown("Upload a photo of a horse (or a zebra), or pick an example.", elem_id="h2z-status")
+        with gr.Column(scale=3):
+            slider = gr.ImageSlider(label="Input ↔ output (drag)", type="pil", elem_id="h2z-slider")
+    with gr.Row():
+        output = gr.Image(label="Translation", type="pil", interactive=False)
+        rec = gr.Image(label="Back again (cycle reconstruction)", type="pil", interactive=False)
+        diff = gr.Image(label="What changed (|output − input|)", type="pil", interactive=False)
+    outs = [slider, output, rec, diff, status]
+    upload.change(translate, inputs=[upload, direction], outputs=outs, api_name="horse2zebra", **HEAVY)
+    direction.change(translate, inputs=[upload, direction], outputs=outs, api_name=False, **HEAVY)
+    names = list(examples)
+
+    def pick(evt: gr.SelectData, d: str):
+        return translate(examples[names[evt.index]], d)
+
+    gallery.select(pick, inputs=[direction], outputs=outs, api_name=False, **HEAVY)

@@ -1,0 +1,26 @@
+"""The same training under torchrun with 2 CPU processes (gloo): one event log, rank 0 writes."""
+import subprocess
+import sys
+from collections import Counter
+
+from core.checkpoint import load_checkpoint
+from core.train.events import read_events
+from tests.apprunner import ROOT, free_port
+
+
+def test_two_process_gloo_run_completes_and_rank0_alone_writes(tmp_path, paired_folder_photo_left):
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
+           "-m", "core.train", "sketch2photo", "--steps", "3", "--batch-size", "2", "--data", str(paired_folder_photo_left),
+           "--run-dir", str(run), "--set", "log_every=1", "--set", "sample_every=2", "--set", "checkpoint_every=2"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600,
+                          env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    events = read_events(run / "events.jsonl")
+    kinds = Counter(e["event"] for e in events)
+    assert kinds["start"] == 1 and kinds["end"] == 1  # a single log, not one per rank
+    assert [e["step"] for e in events if e["event"] == "step"] == [1, 2, 3]
+    assert events[0]["world_size"] == 2
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_0000002.png", "step_0000003.png"]
+    assert sorted(p.name for p in run.iterdir()) == ["checkpoint", "events.jsonl", "samples", "state.pt"]
+    assert load_checkpoint(run / "checkpoint")[1]["step"] == 3
