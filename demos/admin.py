@@ -25,7 +25,7 @@ _SECRET = secrets.token_bytes(32)  # per app process: a restart signs everyone o
 DEFAULT_DATA = "(the model's registry dataset)"
 REFUSED = "Refused: sign in as admin first."
 FIELDS = ["steps", "batch_size", "image_size", "lr_G", "lr_D", "lambda_L1", "lambda_cycle", "lambda_identity",
-          "eval_every"]
+          "sample_every", "eval_every"]
 
 
 def _sign(session: str) -> str:
@@ -189,9 +189,9 @@ def build(demo: gr.Blocks) -> None:
 
     @guarded
     def do_start(tok, name, folder, procs, steps, batch_size, image_size, lr_G, lr_D, lambda_L1, lambda_cycle,
-                 lambda_identity, eval_every, request: gr.Request):
+                 lambda_identity, sample_every, eval_every, request: gr.Request):
         params = dict(zip(FIELDS, [steps, batch_size, image_size, lr_G, lr_D, lambda_L1, lambda_cycle,
-                                   lambda_identity, eval_every]))
+                                   lambda_identity, sample_every, eval_every]))
         run_id = runner.start(name, params, None if folder in (None, "", DEFAULT_DATA) else folder, int(procs or 1))
         return gr.update(choices=[r["id"] for r in runner.runs_list()], value=run_id), ok(f"Started {run_id}.")
 

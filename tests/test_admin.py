@@ -31,8 +31,8 @@ def admin_app(tmp_path_factory):
 
 def start_args(data):
     # model, dataset, processes, then steps, batch_size, image_size, lr_G, lr_D, lambda_L1, lambda_cycle,
-    # lambda_identity, eval_every
-    return ["sketch2photo", str(data), 1, 2, 1, 128, 2e-4, 2e-4, 100, 10, 0.5, 0]
+    # lambda_identity, sample_every, eval_every
+    return ["sketch2photo", str(data), 1, 2, 1, 128, 2e-4, 2e-4, 100, 10, 0.5, 1, 0]
 
 
 def test_admin_endpoints_refuse_without_sign_in(admin_app):

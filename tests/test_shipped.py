@@ -45,4 +45,5 @@ def test_sketch2photo_quality_on_val():
     m = evaluate(get_spec("sketch2photo"), shared("edges2shoes_handbags", "val"), CHECKPOINTS / "sketch2photo",
                  photo_left=True, limit=48)
     # Thresholds well inside the figures in the model card (measured on all 300 val pairs).
-    assert m["ssim"] > 0.6 and m["psnr"] > 16 and m["l1"] < 0.12, m
+    # (measured on these 48 at release: SSIM 0.709, PSNR 16.3 dB, L1 0.088)
+    assert m["ssim"] > 0.65 and m["psnr"] > 15 and m["l1"] < 0.11, m

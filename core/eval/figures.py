@@ -2,9 +2,10 @@
 
     python -m core.eval.figures sketch2photo [--data DIR --photo-left] [--out DIR]
 
-Writes sketch2photo_sketches.png (the project's own drawings | what the model sees | output),
-which is committed, and, with --data, sketch2photo_val.png (val edges | output | truth), which is
-NOT committed because it shows dataset images (look at it locally; docs say how to render it).
+Writes sketch2photo_sketches.png (the project's own drawings | what the model sees | output) and,
+with --data, sketch2photo_val_outputs.png (the outputs for val edge maps) - both committed - and
+runs/figures/sketch2photo_val.png (val edges | output | truth), which stays out of git because
+it shows dataset images: render it locally to compare with the truth.
 """
 from __future__ import annotations
 
@@ -42,16 +43,23 @@ def sketch_grid(pipe: Sketch2PhotoPipeline, out: Path) -> Path:
     return out
 
 
-def val_grid(pipe: Sketch2PhotoPipeline, data: Path, photo_left: bool, out: Path, n: int = 12) -> Path:
+def val_grids(pipe: Sketch2PhotoPipeline, data: Path, photo_left: bool, out_dir: Path, n: int = 24) -> list[Path]:
+    """sketch2photo_val.png: val edges | output | truth (shows dataset images: look, never commit);
+    sketch2photo_val_outputs.png: the outputs alone (the model's pixels only, committable)."""
     ds = PairedDataset(data, crop_size=pipe.image_size, augment=False, photo_left=photo_left, input_mode="edges")
     idx = torch.linspace(0, len(ds) - 1, n).round().long().tolist()
-    tiles = []
+    tiles, outputs = [], []
     for i in idx:
         item = ds[i]
         y = pipe.run(item["A"][None])[0]
         tiles += [_rgb(item["A"]), _rgb(y), _rgb(item["B"])]
-    save_image(make_grid(torch.stack(tiles), nrow=6, padding=2, pad_value=1.0), out)
-    return out
+        outputs.append(_rgb(y))
+    local = ROOT / "runs" / "figures"  # git-ignored: this one holds dataset pixels
+    local.mkdir(parents=True, exist_ok=True)
+    paths = [local / "sketch2photo_val.png", out_dir / "sketch2photo_val_outputs.png"]
+    save_image(make_grid(torch.stack(tiles), nrow=6, padding=2, pad_value=1.0), paths[0])
+    save_image(make_grid(torch.stack(outputs), nrow=8, padding=2, pad_value=1.0), paths[1])
+    return paths
 
 
 def label(path: Path, text: str) -> None:
@@ -80,9 +88,11 @@ def main(argv: list[str] | None = None) -> None:
     label(path, "drawing | what the model sees | output   (pairs of rows: thin and thick strokes)")
     print(path)
     if args.data:
-        path = val_grid(pipe, args.data, args.photo_left, args.out / "sketch2photo_val.png")
-        label(path, "val edges | output | truth   (x2 per row)")
-        print(path)
+        full, outputs = val_grids(pipe, args.data, args.photo_left, args.out)
+        label(full, "val edges | output | truth   (x2 per row)")
+        label(outputs, "outputs for 24 val edge maps (evenly spaced: shoes, then handbags)")
+        print(full, "(contains dataset images: do not commit)")
+        print(outputs)
 
 
 if __name__ == "__main__":
