@@ -92,19 +92,16 @@ def _is_adversarial(term: str) -> bool:
 def _curves(events: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(adversarial G and D terms, the other terms, FD_eff) as long tables for gr.LinePlot; the
     adversarial terms are O(1) and would vanish next to lambda-weighted L1 on one axis."""
-    rows = [{"step": e["step"], "term": k.replace("loss_", ""), "value": v, "adv": _is_adversarial(k)}
-            for e in events if e["event"] == "step" for k, v in e["losses"].items()]
-    fd_rows = [{"step": e["step"], "term": "FD_eff", "value": e["fd_eff"]} for e in events
-               if e["event"] == "eval" and "fd_eff" in e]
-    empty = pd.DataFrame({"step": [], "term": [], "value": []})
-    table = pd.DataFrame(rows) if rows else None
-
-    def part(adv: bool) -> pd.DataFrame:
-        if table is None or not (table["adv"] == adv).any():
-            return empty
-        return table[table["adv"] == adv].drop(columns="adv").reset_index(drop=True)
-
-    return part(True), part(False), (pd.DataFrame(fd_rows) if fd_rows else empty)
+    adversarial, other = [], []
+    for e in events:
+        if e["event"] == "step":
+            for k, v in e["losses"].items():
+                (adversarial if _is_adversarial(k) else other).append(
+                    {"step": e["step"], "term": k.replace("loss_", ""), "value": v})
+    fd = [{"step": e["step"], "term": "FD_eff", "value": e["fd_eff"]} for e in events
+          if e["event"] == "eval" and "fd_eff" in e]
+    # Built straight from rows: a filtered frame carries a dtype the plot does not draw.
+    return tuple(pd.DataFrame(rows, columns=["step", "term", "value"]) for rows in (adversarial, other, fd))
 
 
 def _status_text(s: dict) -> str:
@@ -157,10 +154,10 @@ def build(demo: gr.Blocks) -> None:
             refresh_btn = gr.Button("Refresh", elem_id="admin-refresh", scale=1)
         status = gr.Markdown("", elem_id="admin-status")
         with gr.Row():
-            adversarial = gr.LinePlot(x="step", y="value", color="term", height=240,
+            adversarial = gr.LinePlot(x="step", y="value", color="term", height=300,
                                       label="Adversarial terms (G fooling D, D on real and fake)")
-            other = gr.LinePlot(x="step", y="value", color="term", height=240, label="Other terms (e.g. L1 x lambda)")
-            fd = gr.LinePlot(x="step", y="value", color="term", label="FD_eff on a fixed small set", height=240)
+            other = gr.LinePlot(x="step", y="value", color="term", height=300, label="Other terms (e.g. L1 x lambda)")
+            fd = gr.LinePlot(x="step", y="value", color="term", label="FD_eff on a fixed small set", height=300)
         with gr.Row():
             sample = gr.Image(label="Latest samples (input | output | target)", type="filepath", height=320,
                               interactive=False, elem_id="admin-sample")
