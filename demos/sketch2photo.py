@@ -16,6 +16,7 @@ from .common import HEAVY, NOT_TRAINED, notice, ok, warn
 NAME = "sketch2photo"
 CANVAS = 512
 DISPLAY = 384
+PREPARING = "Preparing the canvas…"
 EMPTY = "Draw a shoe or a handbag (side view, toe to the left works best) and the photo appears as you draw."
 
 
@@ -99,7 +100,7 @@ def build(demo: gr.Blocks) -> None:
         with gr.Column(scale=2):
             photo = gr.Image(label="Generated photo", type="pil", height=320, interactive=False,
                              elem_id="sketch-output")
-            status = gr.Markdown(EMPTY, elem_id="sketch-status")
+            status = gr.Markdown(PREPARING, elem_id="sketch-status")
             seen = gr.Image(label="What the model sees (normalised edges)", type="pil", height=160,
                             interactive=False)
             with gr.Accordion("Or upload an edge map / photo", open=False):
@@ -114,7 +115,8 @@ def build(demo: gr.Blocks) -> None:
     # The paper is loaded by an event, not as the initial value: the editor ignores its first
     # change (taking it for the initial value), so a first stroke would otherwise do nothing.
     # Loading white paper also opens the editor with the brush selected.
-    demo.load(_blank_value, outputs=canvas, api_name=False)
+    # The status says "Draw ..." only once the paper is in place, so nobody draws too early.
+    demo.load(lambda: (_blank_value(), EMPTY), outputs=[canvas, status], api_name=False)
     draw_args = dict(fn=on_draw, inputs=[canvas, fit], outputs=[photo, seen, status],
                      show_progress="hidden", trigger_mode="always_last", **HEAVY)
     canvas.change(**draw_args, api_name="sketch")
