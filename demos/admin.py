@@ -78,10 +78,10 @@ def restore(remembered, request: gr.Request):
     return tuple(gr.skip() for _ in range(5))
 
 
-def _runs_table(runner) -> pd.DataFrame:
+def _runs_table(summaries: list[dict]) -> pd.DataFrame:
     rows = [{"run": r["id"], "model": r["model"], "state": r["state"], "step": f"{r['step']}/{r['steps']}",
              "FD_eff": r["fd_eff"], **{k.replace("loss_", ""): round(v, 3) for k, v in r["losses"].items()}}
-            for r in runner.runs_list()]
+            for r in summaries]
     return pd.DataFrame(rows or [{"run": "", "model": "", "state": "no runs yet"}])
 
 
@@ -212,14 +212,16 @@ def build(demo: gr.Blocks) -> None:
         return refresh(run_id)
 
     def refresh(run_id):
-        ids = [r["id"] for r in runner.runs_list()]
+        summaries = runner.runs_list()
+        ids = [r["id"] for r in summaries]
         run_id = run_id if run_id in ids else (runner.active() or (ids[0] if ids else None))
         if not run_id:
-            return gr.update(choices=ids, value=None), "No runs yet.", *_curves([]), None, "", _runs_table(runner)
+            return gr.update(choices=ids, value=None), "No runs yet.", *_curves([]), None, "", _runs_table(summaries)
         events = runner.events(run_id)
         samples = [e["path"] for e in events if e["event"] == "sample"]
-        return (gr.update(choices=ids, value=run_id), _status_text(runner.summary(run_id)), *_curves(events),
-                samples[-1] if samples else None, runner.log_tail(run_id), _runs_table(runner))
+        summary = next(r for r in summaries if r["id"] == run_id)
+        return (gr.update(choices=ids, value=run_id), _status_text(summary), *_curves(events),
+                samples[-1] if samples else None, runner.log_tail(run_id), _runs_table(summaries))
 
     def quiet_refresh(tok, run_id, request: gr.Request):
         # The timer only runs after sign-in, but never pops errors at anyone: skip silently.

@@ -5,9 +5,8 @@ from pathlib import Path
 
 import torch
 
-from ..checkpoint import load_checkpoint
 from ..data.paired import PairedDataset
-from ..device import inference_dtype, pick_device
+from ..pipelines.sketch2photo import Sketch2PhotoPipeline
 from .metrics import DistributionMetrics, PairedMetrics
 
 
@@ -18,20 +17,16 @@ def evaluate(spec, data: Path, checkpoint: Path, photo_left: bool = False, preci
     Returns fd_eff / kid_eff (outputs vs targets as sets), ssim, psnr (dB) and l1 (mean absolute
     error on the [0, 1] scale), plus n. Inputs are the un-augmented edge maps at the model size.
     """
-    device = pick_device("auto")
-    nets, meta = load_checkpoint(checkpoint)
-    dtype = inference_dtype(device, precision)
-    G = nets["G"].to(device=device, dtype=dtype).to(memory_format=torch.channels_last).eval()
-    ds = PairedDataset(data, crop_size=int(meta.get("image_size", 128)), augment=False,
+    pipe = Sketch2PhotoPipeline.from_checkpoint(checkpoint, precision=precision)
+    ds = PairedDataset(data, crop_size=pipe.image_size, augment=False,
                        photo_left=photo_left, input_mode=spec.data.options.get("input_mode", "rgb"))
     n = min(len(ds), limit) if limit else len(ds)
     dist, paired = DistributionMetrics(), PairedMetrics()
     with torch.inference_mode():
         for start in range(0, n, batch_size):
             items = [ds[i] for i in range(start, min(n, start + batch_size))]
-            real_A = torch.stack([it["A"] for it in items]).to(device, dtype)
             real_B = torch.stack([it["B"] for it in items])
-            fake_B = G(real_A.contiguous(memory_format=torch.channels_last)).float().cpu()
+            fake_B = pipe.run(torch.stack([it["A"] for it in items]))
             out, target = fake_B * 0.5 + 0.5, real_B * 0.5 + 0.5
             dist.add(real=target, fake=out.clamp(0, 1))
             paired.add(out, target)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+import shutil
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -79,7 +80,7 @@ def train(
     batches = _forever(dataset, config, dist_info, start_epoch=step)
     sums: dict[str, float] = {}
     n_sum, t_last, start_step = 0, time.perf_counter(), step
-    features = None
+    metrics = _MetricsFactory()
     try:
         while step < config.steps:
             t0 = time.perf_counter()
@@ -111,11 +112,7 @@ def train(
                 save_image(task.sample_grid(fixed), path)
                 emit("sample", step, path=str(path))
             if eval_batch is not None and (step % config.eval_every == 0 or last):
-                if features is None:
-                    features = _features()
-                from ..eval.metrics import DistributionMetrics
-
-                figures = task.quick_eval(eval_batch, DistributionMetrics(features))
+                figures = task.quick_eval(eval_batch, metrics)
                 emit("eval", step, n=len(next(iter(eval_batch.values()))),
                      **{k: round(v, 5) for k, v in figures.items()})
                 t_last = time.perf_counter()  # keep the eval out of the steps/s figure
@@ -136,18 +133,26 @@ def train(
 
 def _remove_partial_writes(run_dir: Path) -> None:
     """Temp files/folders left by a process killed mid-write (the real files are intact)."""
-    import shutil
-
     recover_swap(run_dir / EXPORT_DIR)
     for p in run_dir.glob(".*"):
         if ".tmp" in p.name or ".old." in p.name:
             shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
 
 
-def _features():
-    from ..eval.features import EfficientNetFeatures
+class _MetricsFactory:
+    """Fresh DistributionMetrics on demand; EfficientNet is loaded on first use only (tasks whose
+    quick eval needs no features never pay for it) and then kept for the whole run."""
 
-    return EfficientNetFeatures()
+    def __init__(self):
+        self._features = None
+
+    def __call__(self):
+        from ..eval.features import EfficientNetFeatures
+        from ..eval.metrics import DistributionMetrics
+
+        if self._features is None:
+            self._features = EfficientNetFeatures()
+        return DistributionMetrics(self._features)
 
 
 def _emitter(log: EventLog | None, on_event: EventFn | None):

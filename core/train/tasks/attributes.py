@@ -40,7 +40,7 @@ class AttributeTask(Task):
         return {"loss_C": loss.item(), "train_accuracy": acc.item()}
 
     @torch.no_grad()
-    def quick_eval(self, batch, metrics):
+    def quick_eval(self, batch, make_metrics):
         C = self.nets["C"].eval()
         with autocast(self.device, self.config.precision):
             logits = C(batch["image"].to(self.device)).float().cpu()

@@ -32,8 +32,9 @@ class Task:
         use_val = val is not None and Path(val).exists() and not self.config.data_root
         return self.make_dataset(val if use_val else train_root, augment=False)
 
-    def quick_eval(self, batch: dict[str, torch.Tensor], metrics) -> dict[str, float]:
-        """A cheap figure for the live view on a fixed batch (e.g. FD_eff); {} if none."""
+    def quick_eval(self, batch: dict[str, torch.Tensor], make_metrics) -> dict[str, float]:
+        """A cheap figure for the live view on a fixed batch (e.g. FD_eff); {} if none.
+        make_metrics() returns a fresh DistributionMetrics (EfficientNet loaded on first call)."""
         return {}
 
     def make_dataset(self, root, augment: bool) -> Dataset:

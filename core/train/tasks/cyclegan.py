@@ -129,8 +129,9 @@ class CycleGANTask(Task):
         return [t.float().cpu() for t in (real_A, fake_B, rec_A, real_B, fake_A, rec_B)]
 
     @torch.no_grad()
-    def quick_eval(self, batch, metrics):
+    def quick_eval(self, batch, make_metrics):
         real_A, fake_B, _, real_B, _, _ = self._translate(batch)
+        metrics = make_metrics()
         metrics.add(real=real_B * 0.5 + 0.5, fake=(fake_B * 0.5 + 0.5).clamp(0, 1))
         return metrics.compute()
 

@@ -89,12 +89,13 @@ class DCGANTask(Task):
             return G(self.sample_z[:n].to(self.device)).float().cpu()
 
     @torch.no_grad()
-    def quick_eval(self, batch, metrics):
+    def quick_eval(self, batch, make_metrics):
         n = len(batch["image"])
         z = torch.randn(n, self.spec.nets["G"].z_dim, generator=torch.Generator().manual_seed(99))
         G = self.shipped_nets()["G"].eval()
         with autocast(self.device, self.config.precision):
             fake = G(z.to(self.device)).float().cpu()
+        metrics = make_metrics()
         metrics.add(real=batch["image"] * 0.5 + 0.5, fake=(fake * 0.5 + 0.5).clamp(0, 1))
         return metrics.compute()
 

@@ -83,11 +83,12 @@ class Pix2PixTask(Task):
                 "loss_D_real": loss_D_real.item(), "loss_D_fake": loss_D_fake.item()}
 
     @torch.no_grad()
-    def quick_eval(self, batch, metrics):
+    def quick_eval(self, batch, make_metrics):
         G = self.nets["G"].eval()
         batch = self.to_device(batch)
         with autocast(self.device, self.config.precision):
             fake_B = G(batch["A"]).float().cpu()
+        metrics = make_metrics()
         metrics.add(real=batch["B"].float().cpu() * 0.5 + 0.5, fake=(fake_B * 0.5 + 0.5).clamp(0, 1))
         return metrics.compute()
 
