@@ -12,7 +12,7 @@ import os
 import gradio as gr
 
 from core.device import setup_threads
-from demos import admin, horse2zebra, placeholder, sketch2photo
+from demos import admin, horse2zebra, latent_walk, placeholder, sketch2photo, vector_arithmetic
 
 CSS = """
 .lab-notice {border-left: 4px solid #f59e0b; padding: 0.5em 1em; background: rgba(245, 158, 11, 0.08);}
@@ -22,8 +22,8 @@ TABS = [
     ("Sketch → photo", "sketch2photo", sketch2photo.build),
     ("Horse ↔ zebra", "horse2zebra", horse2zebra.build),
     ("Colorization", "colorization", lambda demo: placeholder.build("colorization", demo)),
-    ("Latent walk", "latent_walk", lambda demo: placeholder.build("latent_walk", demo)),
-    ("Vector arithmetic", "vector_arithmetic", lambda demo: placeholder.build("vector_arithmetic", demo)),
+    ("Latent walk", "latent_walk", latent_walk.build),
+    ("Vector arithmetic", "vector_arithmetic", vector_arithmetic.build),
     ("Inpainting", "inpainting", lambda demo: placeholder.build("inpainting", demo)),
     ("Text-guided edit", "text_edit", lambda demo: placeholder.build("text_edit", demo)),
     ("Admin", "admin", admin.build),

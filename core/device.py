@@ -8,7 +8,12 @@ import torch
 
 
 def setup_threads() -> None:
-    """Use every core the process may use (2 here), keep oneDNN on."""
+    """Use every core the process may use (2 here), keep oneDNN on. LAB_THREADS overrides: two
+    1-thread trainings side by side get more done than one after the other (2 threads scale ~1.35x)."""
+    if os.environ.get("LAB_THREADS", "").isdigit() and int(os.environ["LAB_THREADS"]) > 0:
+        torch.set_num_threads(int(os.environ["LAB_THREADS"]))
+        torch.backends.mkldnn.enabled = True
+        return
     try:
         n = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - non-Linux

@@ -7,8 +7,6 @@ from .common import notice
 
 COMING = {
     "colorization": ("Colorization", "Colour a black-and-white photo."),
-    "latent_walk": ("Latent walking (DCGAN faces)", "Slide between generated faces."),
-    "vector_arithmetic": ("Vector arithmetic", "smiling woman − neutral woman + neutral man."),
     "inpainting": ("Inpainting", "Erase part of a face and watch it filled in."),
     "text_edit": ("Text-guided edit", "Type “make her smile”."),
 }

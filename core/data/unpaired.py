@@ -29,6 +29,14 @@ def split_files(files: list[Path], split: str, holdout: float) -> list[Path]:
     return [p for p, v in zip(files, is_val) if v == (split == "val")]
 
 
+def collect_files(roots: list[Path], split: str = "all", holdout: float = 0.1) -> list[Path]:
+    """The images of several folders, each split by split_files."""
+    files: list[Path] = []
+    for root in roots:
+        files += split_files(list_images(Path(root)), split, holdout)
+    return files
+
+
 class UnpairedDataset(Dataset):
     """Items {"A": [3, S, S], "B": [3, S, S]} in [-1, 1], A and B unrelated.
 
@@ -40,20 +48,13 @@ class UnpairedDataset(Dataset):
 
     def __init__(self, roots_A: list[Path], roots_B: list[Path], crop_size: int = 128, augment: bool = True,
                  split: str = "all", holdout: float = 0.1, max_scale: float = 3.0, seed: int | None = None):
-        self.files = {d: self._collect(roots, split, holdout) for d, roots in (("A", roots_A), ("B", roots_B))}
+        self.files = {d: collect_files(roots, split, holdout) for d, roots in (("A", roots_A), ("B", roots_B))}
         for d, files in self.files.items():
             if not files:
                 raise FileNotFoundError(f"no images for domain {d} in {roots_A if d == 'A' else roots_B}")
         self.crop_size, self.augment, self.max_scale = crop_size, augment, max_scale
         self._cache: dict[tuple[str, int], torch.Tensor] = {}
         self._gen = torch.Generator().manual_seed(seed) if seed is not None else None
-
-    @staticmethod
-    def _collect(roots, split, holdout) -> list[Path]:
-        files: list[Path] = []
-        for root in roots:
-            files += split_files(list_images(Path(root)), split, holdout)
-        return files
 
     def __len__(self) -> int:
         return max(len(f) for f in self.files.values())

@@ -5,6 +5,7 @@ Prints one JSON dict of metrics and writes the same dict to FILE.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import sys
 import time
@@ -22,13 +23,18 @@ EVALUATORS = {"pix2pix": pix2pix.evaluate, "cyclegan": cyclegan.evaluate, "dcgan
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m core.eval", description="Evaluate a registry model.")
     p.add_argument("name", choices=sorted(REGISTRY))
-    p.add_argument("--data", type=Path, required=True,
-                   help="evaluation folder: pairs for sketch2photo, testA/ + testB/ for horse2zebra")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--data", type=Path,
+                       help="evaluation folder: pairs for sketch2photo, testA/ + testB/ for horse2zebra, "
+                            "face images for faces / face_attributes")
+    where.add_argument("--holdout", action="store_true",
+                       help="horse2zebra: the held-out 10%% of the registry's folders (never trained on)")
     p.add_argument("--json", type=Path, help="also write the metrics here")
     p.add_argument("--checkpoint", type=Path, help="default: checkpoints/NAME")
     p.add_argument("--photo-left", action="store_true",
                    help="pairs are photo|edges (../shared/data order) instead of the official edges|photo")
-    p.add_argument("--precision", choices=["bf16", "fp32"], default="bf16")
+    p.add_argument("--precision", choices=["bf16", "fp32"],
+                   help="inference weights (default: what the model's pipeline serves with)")
     p.add_argument("--limit", type=int, help="evaluate only the first N items")
     args = p.parse_args(argv)
 
@@ -39,13 +45,19 @@ def main(argv: list[str] | None = None) -> int:
     checkpoint = args.checkpoint or spec.checkpoint_dir
     if not is_checkpoint(checkpoint):
         p.error(f"no checkpoint in {checkpoint} (train first: python -m core.train {spec.name})")
-    if not args.data.is_dir():
+    if args.holdout and spec.task != "cyclegan":
+        p.error("--holdout is for horse2zebra; give --data DIR")
+    if args.data is not None and not args.data.is_dir():
         p.error(f"--data {args.data} is not a folder")
     t0 = time.time()
-    metrics = EVALUATORS[spec.task](spec, args.data, checkpoint,
-                                    photo_left=args.photo_left, precision=args.precision, limit=args.limit)
+    evaluator = EVALUATORS[spec.task]
+    precision = args.precision or inspect.signature(evaluator).parameters.get("precision")
+    precision = getattr(precision, "default", precision)
+    extra = {"precision": args.precision} if args.precision else {}
+    metrics = evaluator(spec, args.data, checkpoint, photo_left=args.photo_left, limit=args.limit, **extra)
     metrics = {k: (round(v, 5) if isinstance(v, float) else v) for k, v in metrics.items()}
-    metrics["precision"] = args.precision
+    if isinstance(precision, str):
+        metrics["precision"] = precision
     metrics["seconds"] = round(time.time() - t0, 1)
     text = json.dumps(metrics, indent=2)
     print(text)

@@ -5,9 +5,8 @@ from pathlib import Path
 
 import torch
 
-from ..checkpoint import load_checkpoint
 from ..data.faces import FaceDataset
-from ..device import pick_device
+from ..pipelines.face_arithmetic import AttributeClassifier
 
 REPORTED = ["Smiling", "Male", "Eyeglasses", "Young", "Blond_Hair", "Black_Hair", "Mustache", "Wearing_Hat", "Bald"]
 
@@ -17,21 +16,20 @@ def evaluate(spec, data: Path, checkpoint: Path, limit: int | None = None, batch
     """`data` is the image folder; labels come from the registry's attribute file (or
     `attributes`). Returns accuracy_<name> for every attribute, the mean, and the majority-class
     baseline of each reported attribute (to show the classifier beats guessing)."""
-    device = pick_device("auto")
-    nets, _ = load_checkpoint(checkpoint)
-    C = nets["C"].to(device).eval()
+    clf = AttributeClassifier.from_checkpoint(checkpoint)
     opts = spec.data.options
     ds = FaceDataset(data, attr_file=attributes or opts["attributes"], augment=False, labelled_only=True,
                      split="val", holdout=opts.get("holdout", 0.1))
+    if clf.names != ds.names:
+        raise ValueError("the classifier's attribute names differ from the attribute file's")
     n = min(len(ds), limit) if limit else len(ds)
     correct = torch.zeros(len(ds.names))
     positives = torch.zeros(len(ds.names))
     with torch.inference_mode():
         for start in range(0, n, batch_size):
             items = [ds[i] for i in range(start, min(n, start + batch_size))]
-            x = torch.stack([it["image"] for it in items]).to(device)
             y = torch.stack([it["attrs"] for it in items])
-            pred = (C(x).float().cpu() > 0).float()
+            pred = (clf.probabilities(torch.stack([it["image"] for it in items])) > 0.5).float()
             correct += (pred == y).float().sum(0)
             positives += y.sum(0)
     acc = correct / n

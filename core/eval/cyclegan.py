@@ -1,5 +1,6 @@
 """Evaluate horse2zebra: does the classifier see zebras, is the cycle faithful, how close are the
-fakes to real zebras. DIR holds testA/ (horses) and testB/ (zebras)."""
+fakes to real zebras. DIR holds testA/ (horses) and testB/ (zebras); without DIR, the registry
+data's held-out part (10% of each folder, by file-name hash, never trained on) is used."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from ..data.images import list_images
+from ..data.unpaired import collect_files
 from ..pipelines.horse2zebra import HorseZebraPipeline
 from .features import INPUT_SIZE, EfficientNetFeatures
 from .metrics import DistributionMetrics
@@ -15,7 +17,14 @@ from .metrics import DistributionMetrics
 ZEBRA, SORREL = 340, 339  # ImageNet classes; "sorrel" is ImageNet's horse
 
 
-def evaluate(spec, data: Path, checkpoint: Path, precision: str = "bf16", limit: int | None = None,
+def test_files(spec, data: Path | None, domain: str) -> list[Path]:
+    """testA/testB of DIR, or the held-out split of the registry's folders when data is None."""
+    if data is not None:
+        return list_images(Path(data) / f"test{domain}")
+    return collect_files(spec.data.options[domain], "val", spec.data.options.get("holdout", 0.1))
+
+
+def evaluate(spec, data: Path | None, checkpoint: Path, precision: str = "bf16", limit: int | None = None,
              max_side: int = 256, **_) -> dict[str, float]:
     """Returns zebra_rate (translated horses the classifier scores zebra > sorrel), horse_rate
     (the reverse for translated zebras), the same rates on the untranslated inputs (baselines),
@@ -25,7 +34,7 @@ def evaluate(spec, data: Path, checkpoint: Path, precision: str = "bf16", limit:
     dist = DistributionMetrics(feats)
     out: dict[str, list[float]] = {"zebra": [], "horse": [], "zebra_in": [], "horse_in": [], "psnr": []}
     for domain, direction in (("A", "horse → zebra"), ("B", "zebra → horse")):
-        files = list_images(Path(data) / f"test{domain}")[:limit]
+        files = test_files(spec, data, domain)[:limit]
         for path in files:
             x, _ = pipe.prepare(path, max_side)
             y, rec = pipe.run(x, direction)

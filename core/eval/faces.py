@@ -1,23 +1,27 @@
-"""Evaluate the faces GAN: FD_eff / KID_eff of generated samples against a folder of faces."""
+"""Evaluate the faces GAN: FD_eff / KID_eff of generated samples against a folder of faces, and
+how often the preset latent arithmetic gives the intended face (judged by our classifier)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import torch
 
-from ..checkpoint import load_checkpoint
+from ..checkpoint import is_checkpoint
 from ..data.faces import FaceDataset
-from ..device import inference_dtype, pick_device
+from ..pipelines.face_arithmetic import PRESETS, AttributeClassifier, FaceArithmetic
+from ..pipelines.faces import FacesPipeline
+from ..registry import get_spec
 from .metrics import DistributionMetrics
 
 
-def evaluate(spec, data: Path, checkpoint: Path, precision: str = "bf16", limit: int | None = None,
-             samples: int = 5000, batch_size: int = 250, seed: int = 0, **_) -> dict[str, float]:
+def evaluate(spec, data: Path, checkpoint: Path, precision: str = "fp32", limit: int | None = None,
+             samples: int = 5000, batch_size: int = 250, seed: int = 0, draws: int = 100,
+             classifier: Path | None = None, **_) -> dict[str, float]:
     """FD_eff and KID_eff between `samples` generated faces (fixed seed) and the faces in `data`
-    (cut and resized exactly like the training images; at most `limit` of them)."""
-    device = pick_device("auto")
-    nets, _ = load_checkpoint(checkpoint)
-    G = nets["G"].to(device=device, dtype=inference_dtype(device, precision)).eval()
+    (cut and resized exactly like the training images; at most `limit` of them); then, when the
+    attribute classifier is trained, arithmetic_success: the share of `draws` random exemplar
+    triples per preset whose A - B + C face has the intended attributes (mean over presets)."""
+    pipe = FacesPipeline.from_checkpoint(checkpoint, precision=precision)
     opts = spec.data.options
     ds = FaceDataset(data, augment=False, crop_fraction=opts.get("crop_fraction", 0.72),
                      center_y=opts.get("center_y", 0.55))
@@ -29,7 +33,30 @@ def evaluate(spec, data: Path, checkpoint: Path, precision: str = "bf16", limit:
             dist.add(real=real * 0.5 + 0.5)
         gen = torch.Generator().manual_seed(seed)
         for start in range(0, samples, batch_size):
-            z = torch.randn(min(batch_size, samples - start), G.config.z_dim, generator=gen)
-            fake = G(z.to(device, next(G.parameters()).dtype)).float().cpu()
-            dist.add(fake=(fake * 0.5 + 0.5).clamp(0, 1))
-    return {**dist.compute(), "n_fake": samples, "n_real": n_real}
+            z = torch.randn(min(batch_size, samples - start), pipe.z_dim, generator=gen)
+            dist.add(fake=pipe.decode(z) * 0.5 + 0.5)
+    out = {**dist.compute(), "n_fake": samples, "n_real": n_real}
+    clf_dir = classifier or get_spec("face_attributes").checkpoint_dir
+    if is_checkpoint(clf_dir):
+        out.update(arithmetic(FaceArithmetic(pipe, AttributeClassifier.from_checkpoint(clf_dir)), draws, seed))
+    return out
+
+
+def arithmetic(arith: FaceArithmetic, draws: int = 100, seed: int = 0) -> dict[str, float]:
+    """arithmetic_success (mean over presets) and one success_<result> per preset, plus the base
+    rate: how often a random pool face already has the intended attributes. A preset whose
+    exemplars cannot be found scores None (and so does the mean)."""
+    out, rates = {}, []
+    for preset in PRESETS.values():
+        key = preset.result_label.replace(" ", "_")
+        try:
+            rate = arith.success_rate(preset, draws=draws, seed=seed)
+        except LookupError as e:  # the classifier finds too few exemplars among the generated faces
+            out[f"success_{key}"], out[f"error_{key}"] = None, str(e)
+        else:
+            rates.append(rate)
+            out[f"success_{key}"] = rate
+        out[f"base_rate_{key}"] = float(arith.satisfied(arith.pool.probs, preset.expect).float().mean())
+    out["arithmetic_success"] = sum(rates) / len(rates) if len(rates) == len(PRESETS) else None
+    out["arithmetic_draws"] = draws
+    return out

@@ -1,6 +1,8 @@
 """Figures for docs/RESULTS.md and the model cards.
 
     python -m core.eval.figures sketch2photo [--data DIR --photo-left] [--out DIR]
+    python -m core.eval.figures horse2zebra [--holdout]
+    python -m core.eval.figures faces
 
 Writes sketch2photo_sketches.png (the project's own drawings | what the model sees | output) and,
 with --data, sketch2photo_val_outputs.png (the outputs for val edge maps) - both committed - and
@@ -73,15 +75,21 @@ def label(path: Path, text: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m core.eval.figures")
-    p.add_argument("name", choices=["sketch2photo"])
+    p.add_argument("name", choices=["sketch2photo", "horse2zebra", "faces"])
     p.add_argument("--checkpoint", type=Path)
     p.add_argument("--data", type=Path)
     p.add_argument("--photo-left", action="store_true")
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "img")
     p.add_argument("--precision", default="bf16", choices=["bf16", "fp32"])
+    p.add_argument("--holdout", action="store_true", help="horse2zebra: also the held-out photos (local only)")
     args = p.parse_args(argv)
     setup_threads()
     spec = get_spec(args.name)
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.name == "horse2zebra":
+        return horse2zebra_figures(spec, args)
+    if args.name == "faces":
+        return faces_figures(spec, args)
     pipe = Sketch2PhotoPipeline.from_checkpoint(args.checkpoint or spec.checkpoint_dir, precision=args.precision)
     args.out.mkdir(parents=True, exist_ok=True)
     path = sketch_grid(pipe, args.out / "sketch2photo_sketches.png")
@@ -93,6 +101,36 @@ def main(argv: list[str] | None = None) -> None:
         label(outputs, "outputs for 24 val edge maps (evenly spaced: shoes, then handbags)")
         print(full, "(contains dataset images: do not commit)")
         print(outputs)
+
+
+def horse2zebra_figures(spec, args) -> None:
+    from ..pipelines.horse2zebra import HorseZebraPipeline
+    from .figures_h2z import holdout_grid, painted_grid
+
+    pipe = HorseZebraPipeline.from_checkpoint(args.checkpoint or spec.checkpoint_dir, precision=args.precision)
+    path = painted_grid(pipe, args.out / "horse2zebra_painted.png")
+    label(path, "painted in code: horse | zebra | back to horse")
+    print(path)
+    if args.holdout:
+        local = ROOT / "runs" / "figures"
+        local.mkdir(parents=True, exist_ok=True)
+        path = holdout_grid(pipe, spec, local / "horse2zebra_holdout.png")
+        label(path, "held-out: horse | zebra | back (x2 per row), then zebra | horse | back")
+        print(path, "(contains dataset images: do not commit)")
+
+
+def faces_figures(spec, args) -> None:
+    from ..pipelines import face_arithmetic
+    from ..pipelines.faces import FacesPipeline
+    from . import figures_faces as ff
+
+    pipe = FacesPipeline.from_checkpoint(args.checkpoint or spec.checkpoint_dir)
+    print(ff.samples(pipe, args.out / "faces_samples.png"))
+    print(ff.walks(pipe, args.out / "faces_walks.png"))
+    if face_arithmetic.has_checkpoints():
+        arith = face_arithmetic.FaceArithmetic(pipe, face_arithmetic.load_classifier())
+        print(ff.arithmetic(arith, args.out / "faces_arithmetic.png"))
+        print(ff.directions(arith, args.out / "faces_directions.png"))
 
 
 if __name__ == "__main__":

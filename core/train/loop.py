@@ -170,7 +170,8 @@ def _save(task, spec, config, run_dir: Path, step: int, elapsed: float, device: 
              "rng": _get_rng()}
     atomic_torch_save(state, run_dir / STATE_FILE)
     meta = {"model": spec.name, "task": spec.task, "step": step, "image_size": config.image_size,
-            "wall_clock_s": round(elapsed, 1), "device": device, "train_config": config.to_dict()}
+            "wall_clock_s": round(elapsed, 1), "device": device, "train_config": config.to_dict(),
+            **task.checkpoint_meta()}
     save_checkpoint(run_dir / EXPORT_DIR, task.shipped_nets(), meta=meta)
 
 

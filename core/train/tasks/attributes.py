@@ -16,11 +16,20 @@ class AttributeTask(Task):
         super().__init__(spec, config, device)
         self.nets = {"C": build_net(spec.nets["C"]).to(device).to(memory_format=torch.channels_last)}
         self.opts = {"C": torch.optim.AdamW(self.nets["C"].parameters(), lr=config.lr_G, weight_decay=1e-4)}
+        self.names: list[str] = []  # attribute names, in output order (set by make_dataset)
 
     def make_dataset(self, root, augment: bool, split: str = "train") -> FaceDataset:
         opts = self.spec.data.options
-        return FaceDataset(root or self.spec.data.train, attr_file=opts["attributes"], image_size=self.config.image_size,
-                           augment=augment, labelled_only=True, split=split, holdout=opts.get("holdout", 0.1))
+        ds = FaceDataset(root or self.spec.data.train, attr_file=opts["attributes"], image_size=self.config.image_size,
+                         augment=augment, labelled_only=True, split=split, holdout=opts.get("holdout", 0.1))
+        if len(ds.names) != self.spec.nets["C"].num_outputs:
+            raise ValueError(f"{opts['attributes']} has {len(ds.names)} attributes; the net predicts "
+                             f"{self.spec.nets['C'].num_outputs}")
+        self.names = ds.names
+        return ds
+
+    def checkpoint_meta(self):
+        return {"attributes": self.names}
 
     def eval_dataset(self, train_root) -> FaceDataset:
         return self.make_dataset(train_root, augment=False, split="val")

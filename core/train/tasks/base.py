@@ -14,6 +14,10 @@ from ..config import TrainConfig
 class Task:
     """Base class: subclasses build `self.nets` and `self.opts` and implement the step."""
 
+    # channels_last suits convs + batch norm under bf16; tasks whose nets normalise per instance
+    # override it (see CycleGANTask).
+    memory_format = torch.channels_last
+
     def __init__(self, spec, config: TrainConfig, device: torch.device):
         self.spec, self.config, self.device = spec, config, device
         self.nets: dict[str, nn.Module] = {}
@@ -39,6 +43,10 @@ class Task:
 
     def make_dataset(self, root, augment: bool) -> Dataset:
         raise NotImplementedError
+
+    def checkpoint_meta(self) -> dict[str, Any]:
+        """What the pipelines need besides the nets (e.g. label names), saved in config.json."""
+        return {}
 
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, float]:
         """One optimisation step on a batch; returns the loss terms as floats."""
@@ -74,7 +82,7 @@ class Task:
                 group["lr"] = base * factor
 
     def to_device(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        return {k: v.to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+        return {k: v.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
                 if v.dim() == 4 else v.to(self.device) for k, v in batch.items()}
 
     def state_dict(self) -> dict[str, Any]:

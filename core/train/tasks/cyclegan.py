@@ -43,9 +43,13 @@ class CycleGANTask(Task):
     """A = source domain (horses), B = target domain (zebras). G_A: A -> B, G_B: B -> A;
     D_A judges domain B (real_B vs fake_B), D_B judges domain A, as in the official code."""
 
+    # Instance norm and reflection padding copy channels_last tensors back and forth: NCHW trains
+    # 1.76 steps/s against 1.43 (bf16, 2 threads, 128 px, batch 1; measured in session 2).
+    memory_format = torch.contiguous_format
+
     def __init__(self, spec, config, device):
         super().__init__(spec, config, device)
-        self.nets = {name: build_net(spec.nets[name]).to(device).to(memory_format=torch.channels_last)
+        self.nets = {name: build_net(spec.nets[name]).to(device).to(memory_format=self.memory_format)
                      for name in ("G_A", "G_B", "D_A", "D_B")}
         self.opts = {"G": self.adam(list(self.nets["G_A"].parameters()) + list(self.nets["G_B"].parameters()),
                                     config.lr_G),

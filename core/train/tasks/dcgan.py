@@ -37,7 +37,32 @@ class DCGANTask(Task):
                            crop_fraction=opts.get("crop_fraction", 0.72), center_y=opts.get("center_y", 0.55))
 
     def shipped_nets(self):
-        return {"G": self.nets.get("G_ema", self.nets["G"])}
+        if "G_ema" not in self.nets:
+            return {"G": self.nets["G"]}
+        self._recalibrate_ema()
+        return {"G": self.nets["G_ema"]}
+
+    @torch.no_grad()
+    def _recalibrate_ema(self, batches: int = 8, batch_size: int = 64) -> None:
+        """Batch-norm statistics that belong to the averaged weights ("standing statistics", Brock
+        et al. 2019): G's running statistics describe G's activations, not G_ema's, and the
+        mismatch grey-washes the samples (seen at step 500: output std 0.11 against G's 0.61)."""
+        G = self.nets["G_ema"]
+        norms = [m for m in G.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+        if not norms:
+            return
+        saved = [m.momentum for m in norms]
+        for m in norms:
+            m.reset_running_stats()
+            m.momentum = None  # a plain average over the batches below
+        gen = torch.Generator().manual_seed(4321)
+        G.train()
+        with autocast(self.device, self.config.precision):
+            for _ in range(batches):
+                G(torch.randn(batch_size, self.spec.nets["G"].z_dim, generator=gen).to(self.device))
+        for m, mom in zip(norms, saved):
+            m.momentum = mom
+        G.eval()
 
     def _d_loss(self, real_logits, fake_logits):
         if self.config.gan_loss == "hinge":
@@ -69,18 +94,19 @@ class DCGANTask(Task):
             loss_G = self._g_loss(D(fake).float())
         loss_G.backward()
         self.opts["G"].step()
-        self._update_ema()
+        self._update_ema(step)
         return {"loss_G_gan": loss_G.item(), "loss_D": loss_D.item()}
 
     @torch.no_grad()
-    def _update_ema(self) -> None:
+    def _update_ema(self, step: int) -> None:
         if "G_ema" not in self.nets:
             return
-        d = self.config.ema_decay
+        # Warm-up (as in common EMA implementations): early on the average would be mostly the
+        # random initial weights; (1 + step) / (10 + step) lets it follow G until step ~ 10 / (1 - decay).
+        d = min(self.config.ema_decay, (1 + step) / (10 + step))
         for p_ema, p in zip(self.nets["G_ema"].parameters(), self.nets["G"].parameters()):
             p_ema.lerp_(p, 1 - d)
-        for b_ema, b in zip(self.nets["G_ema"].buffers(), self.nets["G"].buffers()):
-            b_ema.copy_(b)  # BatchNorm running statistics follow G
+        # Batch-norm buffers are recomputed for the averaged weights when shipped (_recalibrate_ema).
 
     @torch.no_grad()
     def _generate(self, n: int) -> torch.Tensor:

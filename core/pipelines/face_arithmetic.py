@@ -1,0 +1,212 @@
+"""Latent vector arithmetic on generated faces (Radford et al. 2016, fig. 7), judged by our own
+attribute classifier: exemplar pools, presets, attribute directions and the success rate."""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..checkpoint import is_checkpoint, load_checkpoint
+from ..device import pick_device
+from ..registry import get_spec
+from .base import CACHE
+from .faces import FacesPipeline, clean_seed
+from .faces import load as load_faces
+
+# Attributes offered as sliders / map axes (the ones the classifier is reported on).
+DIRECTION_ATTRIBUTES = ["Smiling", "Male", "Eyeglasses", "Young", "Blond_Hair", "Black_Hair", "Mustache",
+                        "Wearing_Hat", "Bald"]
+POOL_SIZE = 3000  # generated faces the classifier labels once: exemplars and directions come from them
+POOL_SEED = 20_161_119  # fixed, so presets draw from the same faces in every session
+CONFIDENT = 0.8  # an exemplar must be judged this sure (p >= 0.8, or <= 0.2 for "without")
+NOISE_STD = 0.25  # the paper's 3x3 figure adds "uniform noise with scale +-0.25" to the result
+
+
+@dataclass(frozen=True)
+class Concept:
+    """A set of faces described by attributes, e.g. smiling woman = {Smiling: yes, Male: no}."""
+
+    label: str
+    attrs: tuple[tuple[str, bool], ...]
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A - B + C should have `expect` (e.g. smiling woman - neutral woman + neutral man: smiling man)."""
+
+    A: Concept
+    B: Concept
+    C: Concept
+    expect: tuple[tuple[str, bool], ...]
+    result_label: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.A.label} − {self.B.label} + {self.C.label}"
+
+
+def _c(label: str, **attrs: bool) -> Concept:
+    return Concept(label, tuple(attrs.items()))
+
+
+PRESETS: dict[str, Preset] = {p.name: p for p in (
+    Preset(_c("smiling woman", Smiling=True, Male=False), _c("neutral woman", Smiling=False, Male=False),
+           _c("neutral man", Smiling=False, Male=True), (("Smiling", True), ("Male", True)), "smiling man"),
+    Preset(_c("man with glasses", Eyeglasses=True, Male=True), _c("man without glasses", Eyeglasses=False, Male=True),
+           _c("woman without glasses", Eyeglasses=False, Male=False), (("Eyeglasses", True), ("Male", False)),
+           "woman with glasses"),
+)}
+
+
+class AttributeClassifier:
+    """Our CelebA attribute net: images [N, 3, 64, 64] in [-1, 1] -> probabilities [N, 40]."""
+
+    def __init__(self, net: torch.nn.Module, names: list[str], device: torch.device, meta: dict):
+        self.net, self.names, self.device, self.meta = net.to(device).eval(), list(names), device, meta
+
+    @classmethod
+    def from_checkpoint(cls, folder: Path, device: str = "auto") -> "AttributeClassifier":
+        nets, meta = load_checkpoint(folder)
+        names = meta.get("attributes") or []
+        if len(names) != nets["C"].config.num_outputs:
+            raise ValueError(f"{folder}/config.json does not name the classifier's {nets['C'].config.num_outputs} "
+                             "attributes (meta.attributes)")
+        return cls(nets["C"], names, pick_device(device), meta)
+
+    @torch.inference_mode()
+    def probabilities(self, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+        out = [torch.sigmoid(self.net(x.to(self.device)).float()).cpu() for x in images.split(batch_size)]
+        return torch.cat(out)
+
+    def index(self, name: str) -> int:
+        if name not in self.names:
+            raise KeyError(f"the classifier knows no attribute {name!r}")
+        return self.names.index(name)
+
+
+@dataclass
+class Pool:
+    """POOL_SIZE generated faces: latents [N, D] and the classifier's probabilities [N, A]."""
+
+    z: torch.Tensor
+    probs: torch.Tensor
+    _members: dict = field(default_factory=dict)
+
+
+@dataclass
+class ArithmeticResult:
+    exemplars: dict[str, torch.Tensor]  # "A"/"B"/"C" -> [k, D]
+    means: dict[str, torch.Tensor]  # "A"/"B"/"C" -> [D]
+    result: torch.Tensor  # [D]: mean A - mean B + mean C
+    grid: torch.Tensor  # [9, D]: 3x3, the result in the centre, 8 noisy neighbours around (paper fig. 7)
+
+
+class FaceArithmetic:
+    def __init__(self, faces: FacesPipeline, classifier: AttributeClassifier, pool_size: int | None = None):
+        self.faces, self.classifier, self.pool_size = faces, classifier, pool_size or POOL_SIZE
+        self._pool: Pool | None = None
+        self._lock = threading.Lock()
+
+    # --- the labelled pool --------------------------------------------------------------
+    @property
+    def pool(self) -> Pool:
+        """Built once (a few seconds on a CPU), then shared by every request."""
+        with self._lock:
+            if self._pool is None:
+                gen = torch.Generator().manual_seed(POOL_SEED)
+                z = torch.randn(self.pool_size, self.faces.z_dim, generator=gen)
+                self._pool = Pool(z, self.classifier.probabilities(self.faces.decode(z)))
+            return self._pool
+
+    def judge(self, z: torch.Tensor) -> torch.Tensor:
+        """Latents [N, D] -> the classifier's probabilities for their faces [N, A]."""
+        return self.classifier.probabilities(self.faces.decode(z))
+
+    def members(self, concept: Concept) -> torch.Tensor:
+        """Indices into the pool of faces the classifier confidently judges to be `concept`."""
+        pool = self.pool
+        if concept not in pool._members:
+            keep = torch.ones(len(pool.z), dtype=torch.bool)
+            for name, wanted in concept.attrs:
+                p = pool.probs[:, self.classifier.index(name)]
+                keep &= (p >= CONFIDENT) if wanted else (p <= 1 - CONFIDENT)
+            pool._members[concept] = keep.nonzero().flatten()
+        return pool._members[concept]
+
+    def draw(self, preset: Preset, seed, k: int = 3) -> dict[str, torch.Tensor]:
+        """k random exemplars for each of A, B, C: {"A": [k, D], ...}. Raises LookupError when the
+        pool holds fewer than k faces of some concept."""
+        rng = np.random.default_rng(clean_seed(seed))
+        out = {}
+        for key, concept in (("A", preset.A), ("B", preset.B), ("C", preset.C)):
+            idx = self.members(concept)
+            if len(idx) < k:
+                raise LookupError(f"only {len(idx)} generated faces look like a {concept.label}")
+            out[key] = self.pool.z[idx[rng.choice(len(idx), size=k, replace=False)]]
+        return out
+
+    def combine(self, exemplars: dict[str, torch.Tensor], seed=0, noise: float = NOISE_STD) -> ArithmeticResult:
+        """mean(A) - mean(B) + mean(C), and 8 neighbours with uniform noise in [-noise, noise]."""
+        for key in "ABC":
+            if key not in exemplars or len(exemplars[key]) == 0:
+                raise ValueError(f"pick at least one face for {key}")
+        means = {key: exemplars[key].float().mean(0) for key in "ABC"}
+        result = means["A"] - means["B"] + means["C"]
+        gen = torch.Generator().manual_seed(clean_seed(seed) + 1)
+        jitter = (torch.rand(8, result.numel(), generator=gen) * 2 - 1) * float(np.clip(noise, 0.0, 2.0))
+        grid = torch.cat([result[None] + jitter[:4], result[None], result[None] + jitter[4:]])
+        return ArithmeticResult(exemplars, means, result, grid)
+
+    def satisfied(self, probs: torch.Tensor, expect) -> torch.Tensor:
+        """probs [N, A] -> [N] bool: every expected attribute on the right side of 0.5."""
+        ok = torch.ones(len(probs), dtype=torch.bool)
+        for name, wanted in expect:
+            p = probs[:, self.classifier.index(name)]
+            ok &= (p > 0.5) if wanted else (p < 0.5)
+        return ok
+
+    def success_rate(self, preset: Preset, draws: int = 100, seed: int = 0) -> float:
+        """Share of `draws` random exemplar triples whose A - B + C face the classifier judges to
+        have the preset's intended attributes."""
+        results = torch.stack([self.combine(self.draw(preset, seed * 100_003 + i)).result for i in range(draws)])
+        return float(self.satisfied(self.judge(results), preset.expect).float().mean())
+
+    # --- attribute directions -----------------------------------------------------------
+    def direction(self, name: str) -> torch.Tensor:
+        """Mean z of pool faces with the attribute minus mean z of those without: [D]. Adding it
+        once moves an average face from 'without' to 'with'."""
+        p = self.pool.probs[:, self.classifier.index(name)]
+        with_, without = self.pool.z[p >= 0.5], self.pool.z[p < 0.5]
+        if len(with_) < 3 or len(without) < 3:
+            raise LookupError(f"too few generated faces with and without {name} to find a direction")
+        return with_.mean(0) - without.mean(0)
+
+    def available_directions(self) -> list[str]:
+        return [n for n in DIRECTION_ATTRIBUTES if n in self.classifier.names]
+
+
+def load_classifier(name: str = "face_attributes") -> AttributeClassifier:
+    return CACHE.get(get_spec(name).checkpoint_dir, AttributeClassifier.from_checkpoint)
+
+
+_ARITH: dict[tuple[int, int], FaceArithmetic] = {}
+_ARITH_LOCK = threading.Lock()
+
+
+def load() -> FaceArithmetic:
+    """The shared FaceArithmetic for the shipped faces GAN and classifier (rebuilt, pool and all,
+    when either is re-promoted). Raises NotTrainedError when one is missing."""
+    faces, classifier = load_faces(), load_classifier()
+    key = (id(faces), id(classifier))
+    with _ARITH_LOCK:
+        if key not in _ARITH:
+            _ARITH.clear()
+            _ARITH[key] = FaceArithmetic(faces, classifier)
+        return _ARITH[key]
+
+
+def has_checkpoints() -> bool:
+    return all(is_checkpoint(get_spec(n).checkpoint_dir) for n in ("faces", "face_attributes"))

@@ -1,0 +1,182 @@
+"""Generated faces (DCGAN): faces from seeds, walks between them, 2D latent maps, animated GIFs."""
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ..checkpoint import is_checkpoint, load_checkpoint
+from ..data.images import tensor_to_pil
+from ..device import inference_dtype, pick_device
+from ..registry import get_spec
+from .base import CACHE
+
+MAX_SEED = 2**31 - 1
+MODES = ("slerp", "lerp")
+
+
+def clean_seed(seed) -> int:
+    """Anything a person can type into a number box -> a valid seed in [0, MAX_SEED]
+    (None/NaN -> 0, negatives and huge values wrap)."""
+    try:
+        value = float(seed)
+    except (TypeError, ValueError):
+        return 0
+    if not math.isfinite(value):
+        return 0
+    return int(abs(int(value))) % (MAX_SEED + 1)
+
+
+def z_from_seed(seed, z_dim: int) -> torch.Tensor:
+    """The latent vector of a seed: [z_dim] ~ N(0, I), the same on every machine."""
+    gen = torch.Generator().manual_seed(clean_seed(seed))
+    return torch.randn(z_dim, generator=gen)
+
+
+def lerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor | float) -> torch.Tensor:
+    """Straight line: z0 [D], z1 [D], t scalar or [N] -> [D] or [N, D]."""
+    t = torch.as_tensor(t, dtype=z0.dtype)
+    return z0 + (z1 - z0) * (t[..., None] if t.dim() else t)
+
+
+def slerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor | float) -> torch.Tensor:
+    """Great circle (White 2016): keeps the norm near that of Gaussian samples, whereas the
+    midpoint of a straight line is ~30% shorter than either end (a blurrier, 'average' face)."""
+    t = torch.as_tensor(t, dtype=z0.dtype)
+    tt = t[..., None] if t.dim() else t
+    cos = torch.dot(z0, z1) / (z0.norm() * z1.norm()).clamp_min(1e-8)
+    omega = torch.arccos(cos.clamp(-1 + 1e-6, 1 - 1e-6))
+    if omega.abs() < 1e-4:  # (nearly) the same direction: a line is exact enough
+        return lerp(z0, z1, t)
+    s = torch.sin(omega)
+    return (torch.sin((1 - tt) * omega) / s) * z0 + (torch.sin(tt * omega) / s) * z1
+
+
+def interpolate(z0: torch.Tensor, z1: torch.Tensor, t, mode: str = "slerp") -> torch.Tensor:
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}")
+    return (slerp if mode == "slerp" else lerp)(z0, z1, t)
+
+
+def map_grid(center: torch.Tensor, dir_x: torch.Tensor, dir_y: torch.Tensor, size: int,
+             span: float) -> torch.Tensor:
+    """A size x size grid of latents around `center` [D] along two directions [D] (each scaled to
+    unit length, so `span` is in the latent's own units; N(0, I) has norm ~sqrt(D)).
+    Returns [size * size, D], row-major, top row = +dir_y, left column = -dir_x."""
+    ux = dir_x / dir_x.norm().clamp_min(1e-8)
+    uy = dir_y / dir_y.norm().clamp_min(1e-8)
+    steps = torch.linspace(-span, span, size)
+    rows = [center + ux * sx + uy * sy for sy in steps.flip(0) for sx in steps]
+    return torch.stack(rows)
+
+
+def orthogonal_directions(z_dim: int, seed) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two random orthonormal directions [z_dim] (seeded)."""
+    gen = torch.Generator().manual_seed(clean_seed(seed) + 7)
+    q, _ = torch.linalg.qr(torch.randn(z_dim, 2, generator=gen))
+    return q[:, 0].contiguous(), q[:, 1].contiguous()
+
+
+class FacesPipeline:
+    """The DCGAN generator, fp32 by default: at 64 px it is milliseconds either way, and fp32
+    keeps small latent moves (walks, noise grids) free of rounding jitter."""
+
+    def __init__(self, generator: torch.nn.Module, device: torch.device, dtype: torch.dtype, meta: dict):
+        self.device, self.dtype, self.meta = device, dtype, meta
+        self.G = generator.to(device=device, dtype=dtype).eval()
+        self.z_dim = generator.config.z_dim
+
+    @classmethod
+    def from_checkpoint(cls, folder: Path, device: str = "auto", precision: str = "fp32") -> "FacesPipeline":
+        dev = pick_device(device)
+        nets, meta = load_checkpoint(folder)
+        return cls(nets["G"], dev, inference_dtype(dev, precision), meta)
+
+    def z(self, seed) -> torch.Tensor:
+        return z_from_seed(seed, self.z_dim)
+
+    def zs(self, seeds) -> torch.Tensor:
+        """[N] seeds -> [N, z_dim]."""
+        return torch.stack([self.z(s) for s in seeds])
+
+    @torch.inference_mode()
+    def decode(self, z: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+        """z [N, z_dim] (or [z_dim]) -> images [N, 3, 64, 64] in [-1, 1], float32 on the CPU."""
+        z = torch.as_tensor(z, dtype=torch.float32)
+        if z.dim() == 1:
+            z = z[None]
+        if z.shape[-1] != self.z_dim:
+            raise ValueError(f"latents must have {self.z_dim} values, got {z.shape[-1]}")
+        z = torch.nan_to_num(z).clamp(-50, 50)  # absurd inputs give an odd face, never NaN pixels
+        out = [self.G(chunk.to(self.device, self.dtype)).float().cpu() for chunk in z.split(batch_size)]
+        return torch.cat(out).clamp(-1, 1)
+
+    def images(self, z: torch.Tensor, size: int = 192) -> list[Image.Image]:
+        """Decoded faces as PIL images upscaled to size x size (the net makes 64 px)."""
+        return [upscale(tensor_to_pil(x), size) for x in self.decode(z)]
+
+    def walk(self, z0: torch.Tensor, z1: torch.Tensor, steps: int, mode: str = "slerp") -> torch.Tensor:
+        """steps (>= 2) latents from z0 to z1 inclusive: [steps, z_dim]."""
+        return interpolate(z0, z1, torch.linspace(0, 1, max(2, int(steps))), mode)
+
+
+def upscale(im: Image.Image, size: int) -> Image.Image:
+    return im if im.width == size else im.resize((size, size), Image.LANCZOS)
+
+
+def strip(images: list[Image.Image], pad: int = 2) -> Image.Image:
+    """Images side by side on a white background."""
+    w, h = images[0].size
+    out = Image.new("RGB", (len(images) * (w + pad) - pad, h), "white")
+    for i, im in enumerate(images):
+        out.paste(im, (i * (w + pad), 0))
+    return out
+
+
+def tile(images: list[Image.Image], columns: int, pad: int = 2) -> Image.Image:
+    """Images in a grid of `columns` columns on a white background."""
+    w, h = images[0].size
+    rows = math.ceil(len(images) / columns)
+    out = Image.new("RGB", (columns * (w + pad) - pad, rows * (h + pad) - pad), "white")
+    for i, im in enumerate(images):
+        out.paste(im, ((i % columns) * (w + pad), (i // columns) * (h + pad)))
+    return out
+
+
+def gif_bytes(frames: list[Image.Image], seconds: float = 2.0, boomerang: bool = True) -> bytes:
+    """An animated GIF that loops forever (there and back when boomerang): frames -> bytes."""
+    seq = frames + frames[-2:0:-1] if boomerang and len(frames) > 2 else list(frames)
+    duration = max(20, int(1000 * seconds / max(1, len(frames))))
+    pal = [f.convert("RGB").quantize(colors=255, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+           for f in seq]
+    buf = io.BytesIO()
+    pal[0].save(buf, format="GIF", save_all=True, append_images=pal[1:], duration=duration, loop=0,
+                optimize=False, disposal=2)
+    return buf.getvalue()
+
+
+def to_array(z: torch.Tensor) -> list[float]:
+    """A latent for gr.State / JSON: [z_dim] -> list of floats."""
+    return [float(v) for v in z.flatten()]
+
+
+def from_array(values, z_dim: int) -> torch.Tensor | None:
+    """Back from to_array; None when missing or malformed."""
+    try:
+        z = torch.tensor(np.asarray(values, dtype=np.float32))
+    except (TypeError, ValueError):
+        return None
+    return z if z.shape == (z_dim,) and torch.isfinite(z).all() else None
+
+
+def load(name: str = "faces", precision: str = "fp32") -> FacesPipeline:
+    folder = get_spec(name).checkpoint_dir
+    return CACHE.get(folder, lambda f: FacesPipeline.from_checkpoint(f, precision=precision), key=precision)
+
+
+def has_checkpoint(name: str = "faces") -> bool:
+    return is_checkpoint(get_spec(name).checkpoint_dir)

@@ -1,0 +1,128 @@
+"""A person in Chromium on the faces tabs: pick faces, slide along the walk, export a GIF, click the
+2D map, draw arithmetic exemplars, push attribute sliders, type nonsense. Needs the shipped models."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from core.pipelines import face_arithmetic
+from tests.apprunner import running_app
+from tests.test_browser import ARGS, CHROMIUM, SHOTS, Path
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() or not face_arithmetic.has_checkpoints(),
+                                reason="needs /usr/bin/chromium and the shipped faces + face_attributes models")
+
+
+@pytest.fixture(scope="module")
+def page():
+    from playwright.sync_api import sync_playwright
+
+    with running_app() as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1300})
+        page.goto(url)
+        page.get_by_role("tab", name="Latent walk").click()
+        _wait_text(page, "#walk-status", "slerp", 120)
+        yield page
+        browser.close()
+
+
+def _text(page, sel: str) -> str:
+    loc = page.locator(sel)
+    return loc.inner_text() if loc.count() else ""
+
+
+def _wait_text(page, sel: str, text: str, timeout: float = 60) -> str:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        s = _text(page, sel)
+        if text in s:
+            return s
+        time.sleep(0.3)
+    raise AssertionError(f"{sel} never contained {text!r}; last: {_text(page, sel)!r}")
+
+
+def _src(page, sel: str) -> str | None:
+    img = page.locator(f"{sel} img")
+    return img.first.get_attribute("src") if img.count() else None
+
+
+def _wait_change(page, sel: str, before: str | None, timeout: float = 30) -> str:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        now = _src(page, sel)
+        if now and now != before:
+            return now
+        time.sleep(0.3)
+    raise AssertionError(f"{sel} did not change")
+
+
+def _type(page, sel: str, value: str) -> None:
+    box = page.locator(f"{sel} input").first
+    box.fill(value)
+    box.press("Enter")
+
+
+def test_walk_slider_seeds_gallery_and_gif(page):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    face = _src(page, "#walk-face")
+    assert face
+    # Slide along the path: the face on the path follows.
+    slider = page.locator("#walk-t input[type=range]").first
+    box = slider.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.1, box["y"] + box["height"] / 2)
+    face = _wait_change(page, "#walk-face", face)
+    # A nonsense seed is cleaned, not an error.
+    _type(page, "#walk-seed-a", "-12345678901234")
+    _wait_text(page, "#walk-status", "slerp")
+    assert page.locator("#walk-seed-a input").first.input_value().lstrip("-").isdigit()
+    assert not page.locator(".toast-body.error").count()
+    # Clicking a sample sets face A's seed.
+    page.locator("#walk-gallery button, #walk-gallery .thumbnail-item").nth(3).click()
+    deadline = time.time() + 20
+    while page.locator("#walk-seed-a input").first.input_value() != "103" and time.time() < deadline:
+        time.sleep(0.3)
+    assert page.locator("#walk-seed-a input").first.input_value() == "103"
+    # Export the walk as a GIF.
+    page.locator("#walk-gif-btn").click()
+    _wait_text(page, "#walk-status", "GIF")
+    link = page.locator("#walk-gif-file a").first
+    assert link.get_attribute("href").endswith(".gif")
+    page.screenshot(path=str(SHOTS / "latent_walk.png"), full_page=True)
+
+
+def test_map_click_jumps_to_a_face(page):
+    page.get_by_text("2D map").first.click()
+    page.locator("#map-btn").click()
+    _wait_text(page, "#walk-status", "slerp")
+    deadline = time.time() + 30
+    items = page.locator("#map-gallery button, #map-gallery .thumbnail-item")
+    while items.count() < 25 and time.time() < deadline:
+        time.sleep(0.3)
+    assert items.count() >= 25
+    before = _src(page, "#walk-face")
+    items.nth(0).click()  # the top-left face becomes face A, the walk redraws from it
+    _wait_change(page, "#walk-face", before)
+
+
+def test_vector_arithmetic_presets_and_sliders(page):
+    page.get_by_role("tab", name="Vector arithmetic").click()
+    status = _wait_text(page, "#va-status", "Classifier on the result", 120)
+    assert "smiling man" in status
+    result = _src(page, "#va-result")
+    _type(page, "#va-seed", "3")
+    result = _wait_change(page, "#va-result", result)
+    # The glasses preset.
+    page.locator("#va-preset input").first.click()
+    page.get_by_role("option", name="man with glasses", exact=False).first.click()
+    _wait_text(page, "#va-status", "woman with glasses", 60)
+    # An attribute slider moves the face; an absurd typed amount is clamped, not an error.
+    edited = _src(page, "#va-edited")
+    num = page.locator("#va-dir-Smiling input[type=number]").first
+    num.fill("999")
+    num.press("Enter")
+    _wait_change(page, "#va-edited", edited)
+    _wait_text(page, "#va-edit-status", "Smiling")
+    assert not page.locator(".toast-body.error").count()
+    page.screenshot(path=str(SHOTS / "vector_arithmetic.png"), full_page=True)

@@ -1,0 +1,241 @@
+"""Faces pipelines: seeds, walks, maps, GIFs, and the vector arithmetic, on tiny nets."""
+from __future__ import annotations
+
+import io
+import math
+
+import pytest
+import torch
+from PIL import Image
+from torch import nn
+
+import core.registry
+from core.checkpoint import save_checkpoint
+from core.nets import AttributeNetConfig, DCGANGeneratorConfig, build_net
+from core.pipelines import face_arithmetic, faces
+from core.pipelines.face_arithmetic import PRESETS, AttributeClassifier, FaceArithmetic
+from core.pipelines.faces import FacesPipeline
+
+NAMES = ["Smiling", "Male", "Eyeglasses", "Young"]
+
+
+def _features(x):
+    """Four simple, roughly independent image statistics: [N, 4]."""
+    x = x.float()
+    return torch.stack([x[:, 0].mean((1, 2)) - x[:, 2].mean((1, 2)),  # red vs blue
+                        x[:, :, :, :32].mean((1, 2, 3)) - x[:, :, :, 32:].mean((1, 2, 3)),  # left vs right
+                        x[:, :, :32].mean((1, 2, 3)) - x[:, :, 32:].mean((1, 2, 3)),  # top vs bottom
+                        x.mean((1, 2, 3))], 1)
+
+
+class FeatureJudge(nn.Module):
+    """A stand-in classifier with a known rule: each attribute's logit is one image statistic,
+    standardised over the generator's own samples (a fixed affine map, so per image)."""
+
+    def __init__(self, generator):
+        super().__init__()
+        with torch.no_grad():
+            f = _features(generator(torch.randn(1000, generator.config.z_dim, generator=torch.Generator().manual_seed(9))))
+        self.register_buffer("mean", f.mean(0))
+        self.register_buffer("std", f.std(0))
+
+    def forward(self, x):
+        return (_features(x) - self.mean) / self.std * 3
+
+
+@pytest.fixture(scope="module")
+def generator():
+    torch.manual_seed(0)
+    return build_net(DCGANGeneratorConfig(z_dim=16, base_channels=8))
+
+
+@pytest.fixture(scope="module")
+def arith(generator):
+    pipe = FacesPipeline(generator, torch.device("cpu"), torch.float32, {})
+    return FaceArithmetic(pipe, AttributeClassifier(FeatureJudge(generator.eval()), NAMES, torch.device("cpu"), {}), pool_size=600)
+
+
+@pytest.mark.parametrize("typed, expected", [(None, 0), (float("nan"), 0), ("abc", 0), (-5, 5), (7.9, 7),
+                                             (float("inf"), 0), (2**31, 0), (1e30, None)])
+def test_any_typed_seed_becomes_a_valid_one(typed, expected):
+    s = faces.clean_seed(typed)
+    assert 0 <= s <= faces.MAX_SEED
+    if expected is not None:
+        assert s == expected
+
+
+def test_a_seed_always_gives_the_same_latent():
+    assert torch.equal(faces.z_from_seed(3, 100), faces.z_from_seed(3, 100))
+    assert not torch.equal(faces.z_from_seed(3, 100), faces.z_from_seed(4, 100))
+
+
+def test_slerp_keeps_the_norm_and_lerp_does_not():
+    z0, z1 = faces.z_from_seed(1, 100), faces.z_from_seed(2, 100)
+    ts = torch.linspace(0, 1, 9)
+    s, line = faces.slerp(z0, z1, ts), faces.lerp(z0, z1, ts)
+    assert torch.allclose(s[0], z0, atol=1e-5) and torch.allclose(s[-1], z1, atol=1e-5)
+    assert torch.allclose(line[4], (z0 + z1) / 2)
+    ends = (z0.norm() + z1.norm()) / 2
+    assert abs(s[4].norm() - ends) / ends < 0.05  # the great circle stays near |z|
+    assert line[4].norm() < 0.8 * ends  # the straight line's middle is shorter (~1/sqrt 2)
+    same = faces.slerp(z0, z0, 0.3)  # degenerate: identical ends
+    assert torch.isfinite(same).all() and torch.allclose(same, z0)
+    with pytest.raises(ValueError):
+        faces.interpolate(z0, z1, 0.5, "cubic")
+
+
+def test_map_grid_is_centred_on_the_face():
+    c = faces.z_from_seed(5, 16)
+    dx, dy = faces.orthogonal_directions(16, 0)
+    assert abs(float(dx @ dy)) < 1e-5
+    g = faces.map_grid(c, dx, dy * 3, 5, 2.0)
+    assert g.shape == (25, 16) and torch.allclose(g[12], c)
+    assert torch.allclose(g[13] - g[12], dx * 1.0, atol=1e-5)  # one column right = +span/2 along unit dx
+    assert torch.allclose(g[7] - g[12], dy / dy.norm() * 1.0, atol=1e-5)  # one row up = +dy
+
+
+def test_decode_survives_absurd_latents(generator):
+    pipe = FacesPipeline(generator, torch.device("cpu"), torch.float32, {})
+    z = torch.tensor([[float("nan")] * 16, [1e30] * 16, [-1e30] * 16])
+    x = pipe.decode(z)
+    assert x.shape == (3, 3, 64, 64) and torch.isfinite(x).all() and x.abs().max() <= 1
+    with pytest.raises(ValueError):
+        pipe.decode(torch.zeros(2, 5))
+    assert pipe.images(pipe.z(1), 96)[0].size == (96, 96)
+    assert faces.from_array([1.0] * 5, 16) is None and faces.from_array("x", 16) is None
+    assert faces.from_array(faces.to_array(pipe.z(1)), 16) is not None
+
+
+def test_gif_loops_there_and_back():
+    frames = [Image.new("RGB", (32, 32), (i * 40, 0, 0)) for i in range(5)]
+    gif = Image.open(io.BytesIO(faces.gif_bytes(frames, seconds=1.0)))
+    assert gif.format == "GIF" and gif.n_frames == 8 and gif.info.get("loop") == 0  # 5 + 3 back
+    strip = faces.strip(frames)
+    assert strip.size == (5 * 34 - 2, 32)
+    assert faces.tile(frames[:4], 2).size == (66, 66)
+
+
+def test_presets_draw_confident_exemplars_and_combine_exactly(arith):
+    preset = PRESETS[next(iter(PRESETS))]
+    ex = arith.draw(preset, seed=1)
+    assert {k: v.shape for k, v in ex.items()} == {k: (3, 16) for k in "ABC"}
+    for key, concept in (("A", preset.A), ("B", preset.B), ("C", preset.C)):
+        probs = arith.judge(ex[key])
+        for name, wanted in concept.attrs:
+            p = probs[:, NAMES.index(name)]
+            assert ((p >= 0.8) if wanted else (p <= 0.2)).all(), (key, name, p)
+    assert torch.equal(arith.draw(preset, seed=1)["A"], ex["A"])  # a seed is a fixed draw
+    res = arith.combine(ex, seed=0, noise=0.25)
+    assert torch.allclose(res.result, ex["A"].mean(0) - ex["B"].mean(0) + ex["C"].mean(0))
+    assert res.grid.shape == (9, 16) and torch.equal(res.grid[4], res.result)
+    assert (res.grid - res.result).abs().max() <= 0.25 + 1e-6
+    with pytest.raises(ValueError):
+        arith.combine({"A": ex["A"], "B": ex["B"]})
+
+
+def test_success_rate_and_directions(arith):
+    for preset in PRESETS.values():
+        rate = arith.success_rate(preset, draws=10)
+        assert 0.0 <= rate <= 1.0
+    d = arith.direction("Smiling")
+    assert d.shape == (16,) and torch.isfinite(d).all()
+    with pytest.raises(KeyError):
+        arith.direction("Wings")
+    assert arith.available_directions() == ["Smiling", "Male", "Eyeglasses", "Young"]
+
+
+def test_impossible_concepts_say_so(arith):
+    impossible = face_arithmetic.Concept("unicorn", (("Smiling", True), ("Smiling", False)))
+    preset = face_arithmetic.Preset(impossible, impossible, impossible, (("Smiling", True),), "x")
+    with pytest.raises(LookupError, match="unicorn"):
+        arith.draw(preset, seed=0)
+
+
+@pytest.fixture
+def tiny_faces(monkeypatch, tmp_path):
+    """Tiny faces GAN + classifier checkpoints where the registry looks for them."""
+    torch.manual_seed(0)
+    save_checkpoint(tmp_path / "faces", {"G": build_net(DCGANGeneratorConfig(z_dim=16, base_channels=8))},
+                    meta={"image_size": 64})
+    save_checkpoint(tmp_path / "face_attributes",
+                    {"C": build_net(AttributeNetConfig(num_outputs=len(NAMES), base_channels=4))},
+                    meta={"image_size": 64, "attributes": NAMES})
+    monkeypatch.setattr(core.registry, "CHECKPOINTS", tmp_path)
+    monkeypatch.setattr(face_arithmetic, "POOL_SIZE", 300)
+    return tmp_path
+
+
+def test_classifier_checkpoint_must_name_its_outputs(tmp_path):
+    save_checkpoint(tmp_path / "c", {"C": build_net(AttributeNetConfig(num_outputs=3, base_channels=4))}, meta={})
+    with pytest.raises(ValueError, match="attributes"):
+        AttributeClassifier.from_checkpoint(tmp_path / "c")
+
+
+def test_latent_walk_tab_survives_any_value(tiny_faces):
+    from demos import latent_walk as tab
+
+    for a, b, mode, steps, t in [(1, 2, "slerp", 8, 0.5), (None, float("nan"), "lerp", -3, 7),
+                                 (-1e20, 1e20, "bogus", 1000, None), ("x", 0, None, float("inf"), -1)]:
+        face, strip, status = tab.walk(a, b, mode, steps, t)
+        assert isinstance(face, Image.Image) and status.startswith("✅"), status
+        assert strip.width > strip.height
+    assert tab.at_t(1, 2, "slerp", 2.0).size == (tab.BIG, tab.BIG)
+    path, _, status = tab.make_gif(1, 2, "slerp", float("nan"))
+    assert Image.open(path).n_frames > 10 and "GIF" in status
+    items, start = tab.gallery(-7)
+    assert len(items) == tab.GALLERY_SIZE and start == 7
+    for size, span in [(5, 8), (100, -3), (None, float("nan")), (4, 1e9)]:
+        grid, zs, status = tab.latent_map(3, "Smiling", "Smiling", size, span, 0)
+        n = round(math.sqrt(len(zs)))
+        assert n * n == len(zs) and n % 2 == 1 and 3 <= n <= 9 and status.startswith("✅")
+    # a map pick replaces face A
+    face, _, _ = tab.walk(1, 2, "slerp", 4, 0.0, pick_a=zs[0])
+    assert face is not None
+
+
+def test_vector_arithmetic_tab_survives_any_value(tiny_faces):
+    from demos import vector_arithmetic as tab
+
+    out = tab.draw(next(iter(PRESETS)), float("nan"), 5.0)
+    picks, status = out[0], out[-1]
+    if status.startswith("⚠️"):  # a random tiny classifier may judge no face confidently
+        assert "generated faces look like" in status
+    else:
+        assert set(picks) == {"A", "B", "C"} and all(len(v) == 3 for v in picks.values())
+        assert isinstance(out[5], Image.Image)  # the result
+    assert tab.draw(tab.CUSTOM, 0, 0.25)[-1].startswith("⚠️")
+    assert tab.show({}, 0.25, 0, tab.CUSTOM)[-1].startswith("⚠️")
+    items, page = tab.pool_page(-99999)
+    assert len(items) == tab.PAGE and 0 <= page
+    img, status = tab.edit(None, *([float("nan"), 1e9, -1e9] * 3))
+    assert isinstance(img, Image.Image) and status.startswith("✅"), status
+
+
+def test_untrained_faces_tabs_explain(monkeypatch, tmp_path):
+    monkeypatch.setattr(core.registry, "CHECKPOINTS", tmp_path)
+    from demos import latent_walk, vector_arithmetic
+
+    assert "not been trained" in latent_walk.walk(1, 2, "slerp", 8, 0.5)[2]
+    assert "attribute classifier" in vector_arithmetic.draw(next(iter(PRESETS)), 0, 0.25)[-1]
+    assert "attribute classifier" in vector_arithmetic.edit(1, 0)[1]
+
+
+def test_faces_eval_reports_fd_and_arithmetic(tiny_faces, tmp_path):
+    import numpy as np
+
+    from core.eval.faces import evaluate
+    from core.registry import get_spec
+
+    folder = tmp_path / "real"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(6):
+        Image.fromarray(rng.integers(0, 255, (109, 89, 3), dtype=np.uint8)).save(folder / f"{i}.jpg")
+    m = evaluate(get_spec("faces"), folder, tiny_faces / "faces", samples=6, batch_size=3, draws=4,
+                 classifier=tiny_faces / "face_attributes")
+    assert m["n_fake"] == 6 and m["n_real"] == 6 and math.isfinite(m["fd_eff"])
+    assert m["arithmetic_draws"] == 4
+    for preset in PRESETS.values():
+        key = preset.result_label.replace(" ", "_")
+        assert m[f"success_{key}"] is None or 0 <= m[f"success_{key}"] <= 1
+        assert 0 <= m[f"base_rate_{key}"] <= 1
