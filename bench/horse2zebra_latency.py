@@ -39,9 +39,12 @@ def main() -> None:
         for side in (256, 512):
             x = torch.rand(1, 3, side, side) * 2 - 1
             fwd = pipe.nets["G_A"]
-            xx = x.to(pipe.dtype).contiguous(memory_format=torch.channels_last)
-            with torch.inference_mode():
-                report[f"one_generator_{side}px_{precision}"] = timed(lambda: fwd(xx), args.repeats)
+            for fmt_name, fmt in (("", torch.channels_last), ("_nchw", torch.contiguous_format)):
+                fwd.to(memory_format=fmt)
+                xx = x.to(pipe.dtype).contiguous(memory_format=fmt)
+                with torch.inference_mode():
+                    report[f"one_generator_{side}px_{precision}{fmt_name}"] = timed(lambda: fwd(xx), args.repeats)
+            fwd.to(memory_format=torch.channels_last)
     emit(report, args.json)
 
 

@@ -15,24 +15,26 @@ NAME = "horse2zebra"
 
 
 def translate(image, direction: str):
-    """image: a file path or PIL image. Returns (slider pair, output, reconstruction, difference, status)."""
+    """image: a file path or PIL image. Returns (slider pair, output, reconstruction, difference,
+    identity, status)."""
     if image is None:
-        return None, None, None, None, "Upload a photo of a horse (or a zebra), or pick an example."
+        return None, None, None, None, None, "Upload a photo of a horse (or a zebra), or pick an example."
     if direction not in DIRECTIONS:
-        return None, None, None, None, warn("Pick a direction.")
+        return None, None, None, None, None, warn("Pick a direction.")
     try:
         pipe = pipeline.load(NAME)
     except NotTrainedError:
-        return None, None, None, None, warn(NOT_TRAINED.format(name=NAME))
+        return None, None, None, None, None, warn(NOT_TRAINED.format(name=NAME))
     try:
         t0 = time.perf_counter()
         t = pipe(image, direction)
         ms = (time.perf_counter() - t0) * 1000
     except (ImageError, ValueError) as e:
-        return None, None, None, None, warn(str(e))
+        return None, None, None, None, None, warn(str(e))
     note = f" · {t.note}" if t.note else ""
-    return ((t.input, t.output), t.output, t.reconstruction, t.difference,
-            ok(f"{t.output.width}x{t.output.height} in {ms:.0f} ms{note}"))
+    return ((t.input, t.output), t.output, t.reconstruction, t.difference, t.identity,
+            ok(f"{t.output.width}x{t.output.height} in {ms:.0f} ms{note} · cycle back: {t.cycle_psnr:.1f} dB · "
+               f"identity: {t.identity_psnr:.1f} dB (PSNR against the input; higher = closer)"))
 
 
 def build(demo: gr.Blocks) -> None:
@@ -55,7 +57,13 @@ def build(demo: gr.Blocks) -> None:
         output = gr.Image(label="Translation", type="pil", interactive=False)
         rec = gr.Image(label="Back again (cycle reconstruction)", type="pil", interactive=False)
         diff = gr.Image(label="What changed (|output − input|)", type="pil", interactive=False)
-    outs = [slider, output, rec, diff, status]
+        same = gr.Image(label="Identity: the other generator on the input (should change little)", type="pil",
+                        interactive=False)
+    gr.Markdown("*Translation* uses one generator; *back again* feeds the result to the other one (the cycle "
+                "loss trains this to return the input); *identity* shows the other generator on the input "
+                "itself: a horse is already a horse for zebra → horse, and the identity loss trains it to keep "
+                "colours and composition when there is nothing to translate.")
+    outs = [slider, output, rec, diff, same, status]
     upload.change(translate, inputs=[upload, direction], outputs=outs, api_name="horse2zebra", **HEAVY)
     direction.change(translate, inputs=[upload, direction], outputs=outs, api_name=False, **HEAVY)
     names = list(examples)

@@ -86,7 +86,7 @@ def show(picks: dict, noise, seed, preset_name):
     result_img = _faces(arith, res.result, BIG)[0]
     grid = tile(_faces(arith, res.grid, THUMB), 3)
     probs = arith.judge(res.result[None])[0]
-    preset = PRESETS.get(preset_name)
+    preset = PRESETS.get((picks or {}).get("source", preset_name))
     if preset is not None:
         status = ok(f"{preset.name} = **{preset.result_label}**?  ") + _verdict(arith, probs, preset.expect)
     else:
@@ -106,7 +106,7 @@ def draw(preset_name, seed, noise):
         ex = arith.draw(preset, seed)
     except LookupError as e:
         return None, [], [], [], None, None, None, warn(str(e))
-    picks = {k: [to_array(z) for z in v] for k, v in ex.items()}
+    picks = {**{k: [to_array(z) for z in v] for k, v in ex.items()}, "source": preset_name}
     return (picks, *show(picks, noise, seed, preset_name))
 
 
@@ -133,9 +133,10 @@ def add_pick(evt: gr.SelectData, picks, group, page, noise, seed):
     i = (clean_seed(page) % n_pages) * PAGE + int(evt.index)
     if not 0 <= i < len(arith.pool.z):
         return (gr.skip(), *[gr.skip()] * 6, warn("That face is not on this page any more; click again."))
-    picks = {k: list(v) for k, v in (picks or {}).items()}
+    picks = {k: list(v) for k, v in (picks or {}).items() if k in ("A", "B", "C")}
+    picks["source"] = CUSTOM
     picks[group] = (picks.get(group, []) + [to_array(arith.pool.z[i])])[-MAX_PICKS:]
-    missing = [k for k in "ABC" if not picks.get(k)]
+    missing = [k for k in ("A", "B", "C") if not picks.get(k)]
     if missing:
         msg = ok(f"{group} has {len(picks[group])} face(s). Still to pick: {', '.join(missing)}.")
         return (picks, *[gr.skip()] * 6, msg)

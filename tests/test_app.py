@@ -125,11 +125,12 @@ def test_horse2zebra_tab_handles_any_upload(tiny_horse2zebra, tmp_path, kind):
         Image.new("RGB", (10, 10)).save(path)
     elif kind == "corrupt":
         path.write_bytes(b"\xff\xd8\xff garbage")
-    slider, out, rec, diff, status = tab.translate(None if kind == "none" else str(path), "horse → zebra")
+    slider, out, rec, diff, same, status = tab.translate(None if kind == "none" else str(path), "horse → zebra")
     if kind in ("tiny", "corrupt", "none"):
         assert out is None and ("⚠️" in status or "Upload" in status)
     else:
-        assert status.startswith("✅") and out.size == rec.size == diff.size and max(out.size) <= 512
+        assert status.startswith("✅") and out.size == rec.size == diff.size == same.size and max(out.size) <= 512
+        assert "dB" in status
         assert slider[0].size == out.size
         if kind == "huge":
             assert "downscaled from 2400x1600" in status

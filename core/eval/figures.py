@@ -109,7 +109,7 @@ def horse2zebra_figures(spec, args) -> None:
 
     pipe = HorseZebraPipeline.from_checkpoint(args.checkpoint or spec.checkpoint_dir, precision=args.precision)
     path = painted_grid(pipe, args.out / "horse2zebra_painted.png")
-    label(path, "painted in code: horse | zebra | back to horse")
+    label(path, "painted in code: horse | zebra | back to horse (last row: zebra | horse | back to zebra)")
     print(path)
     if args.holdout:
         local = ROOT / "runs" / "figures"

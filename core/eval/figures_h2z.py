@@ -21,16 +21,22 @@ def _row(pipe: HorseZebraPipeline, image, direction: str) -> list[torch.Tensor]:
 
 
 def _square(x: torch.Tensor) -> torch.Tensor:
+    """[3, H, W] in [-1, 1] -> [3, TILE, TILE] in [0, 1]: the whole picture, letterboxed in white."""
     _, h, w = x.shape
-    s = min(h, w)
-    x = x[:, (h - s) // 2:(h - s) // 2 + s, (w - s) // 2:(w - s) // 2 + s]
-    x = torch.nn.functional.interpolate(x[None], size=(TILE, TILE), mode="bilinear", antialias=True)[0]
-    return (x * 0.5 + 0.5).clamp(0, 1)
+    scale = TILE / max(h, w)
+    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+    x = torch.nn.functional.interpolate(x[None], size=(nh, nw), mode="bilinear", antialias=True)[0]
+    out = torch.ones(3, TILE, TILE)
+    top, left = (TILE - nh) // 2, (TILE - nw) // 2
+    out[:, top:top + nh, left:left + nw] = (x * 0.5 + 0.5).clamp(0, 1)
+    return out
 
 
 def painted_grid(pipe: HorseZebraPipeline, out: Path) -> Path:
-    """The project's painted horses: horse | zebra | back to horse, one row each."""
-    tiles = [t for im in examples().values() for t in _row(pipe, im, "horse → zebra")]
+    """The project's painted animals, one row each: horse | zebra | back to horse, and for the
+    painted zebra: zebra | horse | back to zebra."""
+    tiles = [t for name, im in examples().items()
+             for t in _row(pipe, im, "zebra → horse" if "zebra" in name else "horse → zebra")]
     save_image(make_grid(torch.stack(tiles), nrow=3, padding=2, pad_value=1.0), out)
     return out
 
