@@ -1,7 +1,9 @@
 """Horse <-> zebra tab: the translation, the translation back (cycle) and what changed."""
 from __future__ import annotations
 
+import tempfile
 import time
+from pathlib import Path
 
 import gradio as gr
 
@@ -33,7 +35,7 @@ def translate(image, direction: str):
         return None, None, None, None, None, warn(str(e))
     note = f" · {t.note}" if t.note else ""
     return ((t.input, t.output), t.output, t.reconstruction, t.difference, t.identity,
-            ok(f"{t.output.width}x{t.output.height} in {ms:.0f} ms{note} · cycle back: {t.cycle_psnr:.1f} dB · "
+            ok(f"{direction}: {t.output.width}x{t.output.height} in {ms:.0f} ms{note} · cycle back: {t.cycle_psnr:.1f} dB · "
                f"identity: {t.identity_psnr:.1f} dB (PSNR against the input; higher = closer)"))
 
 
@@ -68,7 +70,16 @@ def build(demo: gr.Blocks) -> None:
     direction.change(translate, inputs=[upload, direction], outputs=outs, api_name=False, **HEAVY)
     names = list(examples)
 
-    def pick(evt: gr.SelectData, d: str):
-        return translate(examples[names[evt.index]], d)
+    # The upload box holds files, so the examples are written once as PNGs into a temp folder.
+    folder = Path(tempfile.mkdtemp(prefix="lab-h2z-examples-"))
+    files = []
+    for i, name in enumerate(names):
+        files.append(str(folder / f"{i}_{name.replace(' ', '_')}.png"))
+        examples[name].save(files[-1])
 
-    gallery.select(pick, inputs=[direction], outputs=outs, api_name=False, **HEAVY)
+    def pick(evt: gr.SelectData):
+        # The example goes into the upload box, whose change event translates it: switching the
+        # direction afterwards then works on the example too.
+        return files[evt.index]
+
+    gallery.select(pick, outputs=[upload], api_name=False)

@@ -3,7 +3,7 @@ a horse-shaped animal on grass under a sky, with soft shading and noise so it is
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
 
 def paint_horse(size: tuple[int, int] = (384, 256), coat: tuple[int, int, int] = (120, 72, 40),
@@ -49,6 +49,6 @@ def _stripe(im: Image.Image, coat: tuple[int, int, int], s: float) -> None:
 
 
 def examples() -> dict[str, Image.Image]:
-    return {"bay horse": paint_horse(seed=0), "chestnut horse": paint_horse(coat=(160, 90, 50), seed=1),
+    return {"bay horse": paint_horse(seed=0), "chestnut horse": ImageOps.mirror(paint_horse((320, 256), coat=(175, 95, 45), seed=1)),
             "grey horse": paint_horse(coat=(170, 165, 160), seed=2),
             "zebra": paint_horse(coat=(235, 235, 228), seed=3, stripes=True)}
