@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import threading
 
 import gradio as gr
 
@@ -42,12 +43,26 @@ def build_app() -> gr.Blocks:
     return demo
 
 
+def warm_up() -> None:
+    """Load the shipped faces models and label the arithmetic pool (~10-20 s on 2 cores) in the
+    background, so that the first click in the vector-arithmetic tab does not wait for it."""
+    from core.pipelines import face_arithmetic
+
+    try:
+        if face_arithmetic.has_checkpoints():
+            face_arithmetic.load().pool
+    except Exception as e:  # a broken checkpoint is reported by the tab itself, on use
+        print(f"warm-up skipped: {e}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--host", default=os.environ.get("LAB_HOST", "127.0.0.1"))
     p.add_argument("--port", type=int, default=int(os.environ.get("LAB_PORT", "7860")))
     args = p.parse_args()
     setup_threads()
+    if os.environ.get("LAB_WARMUP", "1") != "0":
+        threading.Thread(target=warm_up, daemon=True, name="warm-up").start()
     build_app().launch(server_name=args.host, server_port=args.port, css=CSS, max_file_size="25mb",
                        show_error=False)
 

@@ -24,3 +24,21 @@ def warn(msg: str) -> str:
 NOT_TRAINED = ("This model has not been trained yet, so there is nothing to run here. "
                "Train it with `python -m core.train {name} --promote` (or from the admin tab), "
                "and this tab picks the new weights up without a restart.")
+
+
+def slider(minimum: float, maximum: float, **kwargs) -> gr.Slider:
+    """A gr.Slider whose typed-in values are clamped into [minimum, maximum] instead of refused:
+    Gradio's own check answers a typed 999 with a bare "Error" in the outputs."""
+    s = gr.Slider(minimum, maximum, **kwargs)
+
+    def preprocess(payload):
+        try:
+            x = float(payload)
+        except (TypeError, ValueError):
+            return s.value if isinstance(s.value, (int, float)) else minimum
+        if x != x:  # NaN
+            return minimum
+        return min(max(x, minimum), maximum)
+
+    s.preprocess = preprocess  # per instance: the component (and its front end) stay a Slider
+    return s

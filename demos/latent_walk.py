@@ -12,7 +12,7 @@ from core.pipelines import face_arithmetic as arith_pipeline
 from core.pipelines import faces as pipeline
 from core.pipelines.faces import MODES, clean_seed, from_array, gif_bytes, map_grid, orthogonal_directions, to_array
 
-from .common import HEAVY, NOT_TRAINED, notice, ok, warn
+from .common import HEAVY, NOT_TRAINED, notice, ok, slider, warn
 
 NAME = "faces"
 GALLERY_SIZE = 12
@@ -158,9 +158,9 @@ def build(demo: gr.Blocks) -> None:
                 seed_b = gr.Number(value=42, label="Face B: seed", precision=0, elem_id="walk-seed-b")
             with gr.Row():
                 mode = gr.Radio(list(MODES), value="slerp", label="Path", elem_id="walk-mode")
-                steps = gr.Slider(2, 16, value=8, step=1, label="Steps in the strip", elem_id="walk-steps")
+                steps = slider(2, 16, value=8, step=1, label="Steps in the strip", elem_id="walk-steps")
             target = gr.Radio(["A", "B"], value="A", label="Clicking a sample sets face", elem_id="walk-target")
-            samples = gr.Gallery(label="Samples (click one)", columns=6, height=220, allow_preview=False,
+            samples = gr.Gallery(label="Samples (click one)", columns=4, allow_preview=False, object_fit="contain",
                                  elem_id="walk-gallery")
             with gr.Row():
                 page = gr.Number(value=100, label="Samples from seed", precision=0, elem_id="walk-page")
@@ -170,11 +170,11 @@ def build(demo: gr.Blocks) -> None:
                 img_a = gr.Image(label="A", type="pil", interactive=False, height=BIG)
                 img_t = gr.Image(label="On the path", type="pil", interactive=False, height=BIG, elem_id="walk-face")
                 img_b = gr.Image(label="B", type="pil", interactive=False, height=BIG)
-            t = gr.Slider(0, 1, value=0.5, step=0.01, label="Position along the path (A → B)", elem_id="walk-t")
+            t = slider(0, 1, value=0.5, step=0.01, label="Position along the path (A → B)", elem_id="walk-t")
             strip = gr.Image(label="The walk", type="pil", interactive=False, elem_id="walk-strip")
             status = gr.Markdown("", elem_id="walk-status")
             with gr.Row():
-                seconds = gr.Slider(0.5, 6, value=2, step=0.5, label="GIF: seconds one way")
+                seconds = slider(0.5, 6, value=2, step=0.5, label="GIF: seconds one way")
                 gif_btn = gr.Button("Make GIF", elem_id="walk-gif-btn")
             with gr.Row():
                 gif_view = gr.Image(label="GIF", type="filepath", interactive=False, height=160)
@@ -186,8 +186,8 @@ def build(demo: gr.Blocks) -> None:
                                 elem_id="map-x")
             dir_y = gr.Dropdown(choices, value=choices[2] if len(choices) > 2 else RANDOM, label="↑ direction",
                                 elem_id="map-y")
-            size = gr.Slider(3, 9, value=5, step=2, label="Faces per side", elem_id="map-size")
-            span = gr.Slider(0.5, 20, value=8, step=0.5, label="Reach (|z| ≈ 10 for a sample)", elem_id="map-span")
+            size = slider(3, 9, value=5, step=2, label="Faces per side", elem_id="map-size")
+            span = slider(0.5, 20, value=8, step=0.5, label="Reach (|z| ≈ 10 for a sample)", elem_id="map-span")
             map_seed = gr.Number(value=0, label="Random directions: seed", precision=0)
             map_btn = gr.Button("Draw map", elem_id="map-btn")
         grid = gr.Gallery(label="Latent map (click to jump)", columns=5, allow_preview=False, elem_id="map-gallery")

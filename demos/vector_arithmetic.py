@@ -10,7 +10,7 @@ from core.pipelines import face_arithmetic as pipeline
 from core.pipelines.face_arithmetic import NOISE_STD, PRESETS
 from core.pipelines.faces import clean_seed, from_array, tile, to_array
 
-from .common import HEAVY, notice, ok, warn
+from .common import HEAVY, notice, ok, slider, warn
 
 CUSTOM = "my own picks (from the pool below)"
 PAGE = 24
@@ -180,7 +180,7 @@ def build(demo: gr.Blocks) -> None:
         preset = gr.Dropdown(list(PRESETS) + [CUSTOM], value=list(PRESETS)[0], label="Preset", scale=3,
                              elem_id="va-preset")
         seed = gr.Number(value=0, label="Exemplar draw (seed)", precision=0, elem_id="va-seed")
-        noise = gr.Slider(0, 1, value=NOISE_STD, step=0.05, label="Noise in the 3×3 grid (±, uniform)",
+        noise = slider(0, 1, value=NOISE_STD, step=0.05, label="Noise in the 3×3 grid (±, uniform)",
                           elem_id="va-noise")
         go = gr.Button("Draw exemplars", variant="primary", elem_id="va-draw")
     with gr.Row(equal_height=False):
@@ -200,6 +200,7 @@ def build(demo: gr.Blocks) -> None:
     go.click(draw, [preset, seed, noise], [picks, *outs], api_name="arithmetic", **HEAVY)
     preset.change(draw, [preset, seed, noise], [picks, *outs], api_name=False, **HEAVY)
     seed.change(lambda s: clean_seed(s), [seed], [seed], api_name=False)
+    seed.submit(draw, [preset, seed, noise], [picks, *outs], api_name=False, **HEAVY)  # Enter draws too
     noise.change(show, [picks, noise, seed, preset], outs, api_name=False, **HEAVY)
 
     with gr.Accordion("Pick your own exemplars", open=False):
@@ -221,7 +222,7 @@ def build(demo: gr.Blocks) -> None:
             with gr.Column(scale=2):
                 face_seed = gr.Number(value=7, label="Face (seed)", precision=0, elem_id="va-face-seed")
                 names = pipeline.DIRECTION_ATTRIBUTES
-                sliders = [gr.Slider(-3, 3, value=0, step=0.1, label=n.replace("_", " "), elem_id=f"va-dir-{n}")
+                sliders = [slider(-3, 3, value=0, step=0.1, label=n.replace("_", " "), elem_id=f"va-dir-{n}")
                            for n in names]
                 reset = gr.Button("Reset sliders")
             with gr.Column(scale=1):
@@ -229,10 +230,10 @@ def build(demo: gr.Blocks) -> None:
                 edit_status = gr.Markdown("", elem_id="va-edit-status")
     edit_in = [face_seed, *sliders]
     for s in sliders:
-        s.input(edit, edit_in, [edited, edit_status], api_name=False, trigger_mode="always_last", **HEAVY)
+        # change (not input): typing a number into the slider's box and pressing Enter counts too.
+        s.change(edit, edit_in, [edited, edit_status], api_name=False, trigger_mode="always_last", **HEAVY)
     face_seed.change(edit, edit_in, [edited, edit_status], api_name="edit", **HEAVY)
-    reset.click(lambda: [0] * len(sliders), None, sliders, api_name=False).then(
-        edit, edit_in, [edited, edit_status], api_name=False, **HEAVY)
+    reset.click(lambda: [0] * len(sliders), None, sliders, api_name=False)  # the sliders' change redraws
 
     if ready:
         demo.load(draw, [preset, seed, noise], [picks, *outs], api_name=False, **HEAVY).then(

@@ -79,7 +79,7 @@ def test_walk_slider_seeds_gallery_and_gif(page):
     assert page.locator("#walk-seed-a input").first.input_value().lstrip("-").isdigit()
     assert not page.locator(".toast-body.error").count()
     # Clicking a sample sets face A's seed.
-    page.locator("#walk-gallery button, #walk-gallery .thumbnail-item").nth(3).click()
+    page.locator("#walk-gallery .thumbnail-item").nth(3).click()
     deadline = time.time() + 20
     while page.locator("#walk-seed-a input").first.input_value() != "103" and time.time() < deadline:
         time.sleep(0.3)
@@ -95,9 +95,8 @@ def test_walk_slider_seeds_gallery_and_gif(page):
 def test_map_click_jumps_to_a_face(page):
     page.get_by_text("2D map").first.click()
     page.locator("#map-btn").click()
-    _wait_text(page, "#walk-status", "slerp")
-    deadline = time.time() + 30
-    items = page.locator("#map-gallery button, #map-gallery .thumbnail-item")
+    deadline = time.time() + 60
+    items = page.locator("#map-gallery .thumbnail-item")
     while items.count() < 25 and time.time() < deadline:
         time.sleep(0.3)
     assert items.count() >= 25

@@ -41,6 +41,11 @@ def test_face_dataset_and_attributes(tmp_path):
     assert len(ds) == 6 and ds[0]["image"].shape == (3, 64, 64) and set(ds[0]["attrs"].tolist()) <= {0.0, 1.0}
     unlabelled = FaceDataset(img, attrs)
     assert (unlabelled[11]["attrs"] == -1).all()
+    # Rare attributes can be shown more often: every labelled image with glasses 3 times.
+    glasses = sum(int(row[2]) for row in table.values())
+    repeated = FaceDataset(img, attrs, repeat={"Eyeglasses": 3})
+    assert len(repeated) == 12 + 2 * glasses
+    assert FaceDataset(img, None, repeat={"Eyeglasses": 3}).files == unlabelled.files  # no list: no repeats
 
 
 def test_dcgan_and_classifier_train_and_ship(tmp_path):
@@ -50,7 +55,7 @@ def test_dcgan_and_classifier_train_and_ship(tmp_path):
                                       "D": DCGANDiscriminatorConfig(base_channels=8)})
     cfg = TrainConfig(steps=2, batch_size=4, image_size=64, log_every=1, sample_every=2, checkpoint_every=2,
                       ema_decay=0.9)
-    run = train(faces, cfg, run_dir=tmp_path / "gan")
+    run = train(faces, cfg.with_(diffaug="color,translation,cutout"), run_dir=tmp_path / "gan")
     nets, _ = load_checkpoint(run / "checkpoint")
     assert set(nets) == {"G"}  # the EMA generator, under the name the pipeline expects
     classifier = dataclasses.replace(get_spec("face_attributes"),

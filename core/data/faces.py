@@ -30,12 +30,15 @@ class FaceDataset(Dataset):
     Faces are cut as a square of crop_fraction x the image width, centred at (0.5, center_y) of
     the aligned photo (the face, with hair and chin), and resized to S. `labelled_only` keeps
     images that have attributes; `split` takes a deterministic part: the last `holdout` of the
-    (sorted) files is "val", the rest "train".
+    (sorted) files is "val", the rest "train". `repeat` = {"Eyeglasses": 4} lists every labelled
+    image with that attribute 4 times (a GAN drops rare modes such as glasses; showing them more
+    often keeps them; the largest factor of an image's attributes counts).
     """
 
     def __init__(self, img_dir: Path, attr_file: Path | None = None, image_size: int = 64,
                  crop_fraction: float = 0.72, center_y: float = 0.55, augment: bool = True,
-                 labelled_only: bool = False, split: str = "all", holdout: float = 0.1):
+                 labelled_only: bool = False, split: str = "all", holdout: float = 0.1,
+                 repeat: dict[str, int] | None = None):
         files = list_images(Path(img_dir))
         self.names, table = read_attributes(attr_file) if attr_file and Path(attr_file).exists() else ([], {})
         if labelled_only:
@@ -45,24 +48,30 @@ class FaceDataset(Dataset):
             files = files[:cut] if split == "train" else files[cut:]
         if not files:
             raise FileNotFoundError(f"no face images in {img_dir}")
+        if repeat and self.names:
+            cols = dict(zip(attribute_index(self.names, list(repeat)), repeat.values()))
+            times = [max([1] + [int(k) for c, k in cols.items() if f.name in table and table[f.name][c]])
+                     for f in files]
+            files = [f for f, n in zip(files, times) for _ in range(n)]
         self.files, self.table = files, table
         self.image_size, self.crop_fraction, self.center_y, self.augment = image_size, crop_fraction, center_y, augment
-        self._cache: dict[int, torch.Tensor] = {}
+        self._cache: dict[Path, torch.Tensor] = {}
 
     def __len__(self) -> int:
         return len(self.files)
 
     def _load(self, i: int) -> torch.Tensor:
-        if i not in self._cache:
-            im = Image.open(self.files[i]).convert("RGB")
+        key = self.files[i]  # by file, so a repeated image is decoded once
+        if key not in self._cache:
+            im = Image.open(key).convert("RGB")
             w, h = im.size
             side = int(round(w * self.crop_fraction))
             top = int(round(h * self.center_y - side / 2))
             top = min(max(0, top), h - side)
             left = (w - side) // 2
             im = im.crop((left, top, left + side, top + side)).resize((self.image_size,) * 2, Image.LANCZOS)
-            self._cache[i] = torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1)
-        return self._cache[i]
+            self._cache[key] = torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1)
+        return self._cache[key]
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         x = self._load(i).float() / 127.5 - 1

@@ -14,31 +14,48 @@ from ..registry import get_spec
 from .metrics import DistributionMetrics
 
 
+COVERAGE_ATTRIBUTES = ("Male", "Eyeglasses", "Smiling", "Young", "Blond_Hair", "Black_Hair")
+
+
 def evaluate(spec, data: Path, checkpoint: Path, precision: str = "fp32", limit: int | None = None,
              samples: int = 5000, batch_size: int = 250, seed: int = 0, draws: int = 100,
              classifier: Path | None = None, **_) -> dict[str, float]:
     """FD_eff and KID_eff between `samples` generated faces (fixed seed) and the faces in `data`
     (cut and resized exactly like the training images; at most `limit` of them); then, when the
-    attribute classifier is trained, arithmetic_success: the share of `draws` random exemplar
+    attribute classifier is trained, attribute coverage (rate_real_X / rate_fake_X: the share of
+    real and of generated faces the classifier calls X; a GAN that drops modes makes fewer men or
+    glasses than the data holds) and arithmetic_success: the share of `draws` random exemplar
     triples per preset whose A - B + C face has the intended attributes (mean over presets)."""
     pipe = FacesPipeline.from_checkpoint(checkpoint, precision=precision)
+    clf_dir = classifier or get_spec("face_attributes").checkpoint_dir
+    clf = AttributeClassifier.from_checkpoint(clf_dir) if is_checkpoint(clf_dir) else None
     opts = spec.data.options
     ds = FaceDataset(data, augment=False, crop_fraction=opts.get("crop_fraction", 0.72),
                      center_y=opts.get("center_y", 0.55))
     n_real = min(len(ds), limit) if limit else len(ds)
     dist = DistributionMetrics()
+    probs = {"real": [], "fake": []}
     with torch.inference_mode():
         for start in range(0, n_real, batch_size):
             real = torch.stack([ds[i]["image"] for i in range(start, min(n_real, start + batch_size))])
             dist.add(real=real * 0.5 + 0.5)
+            if clf is not None:
+                probs["real"].append(clf.probabilities(real))
         gen = torch.Generator().manual_seed(seed)
         for start in range(0, samples, batch_size):
             z = torch.randn(min(batch_size, samples - start), pipe.z_dim, generator=gen)
-            dist.add(fake=pipe.decode(z) * 0.5 + 0.5)
+            fake = pipe.decode(z)
+            dist.add(fake=fake * 0.5 + 0.5)
+            if clf is not None:
+                probs["fake"].append(clf.probabilities(fake))
     out = {**dist.compute(), "n_fake": samples, "n_real": n_real}
-    clf_dir = classifier or get_spec("face_attributes").checkpoint_dir
-    if is_checkpoint(clf_dir):
-        out.update(arithmetic(FaceArithmetic(pipe, AttributeClassifier.from_checkpoint(clf_dir)), draws, seed))
+    if clf is not None:
+        for kind, chunks in probs.items():
+            p = torch.cat(chunks)
+            for name in COVERAGE_ATTRIBUTES:
+                if name in clf.names:
+                    out[f"rate_{kind}_{name}"] = round(float((p[:, clf.index(name)] > 0.5).float().mean()), 4)
+        out.update(arithmetic(FaceArithmetic(pipe, clf), draws, seed))
     return out
 
 

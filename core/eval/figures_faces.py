@@ -26,15 +26,23 @@ def walks(pipe: FacesPipeline, out: Path, pairs=((11, 42), (3, 8), (100, 101), (
     return _rows([(name, strip(pipe.images(z, T))) for name, z in rows], out)
 
 
-def arithmetic(arith: FaceArithmetic, out: Path, seed: int = 0) -> Path:
-    """Per preset: A (3) | B (3) | C (3) | = result, then the 3x3 noise grid beside it."""
+def arithmetic(arith: FaceArithmetic, out: Path, seeds=(0, 1)) -> Path:
+    """Per preset and draw: A (3) | B (3) | C (3) | = result, then the 3x3 noise grid beside it.
+    A preset whose exemplars the classifier cannot find gets no row."""
     rows = []
     for preset in PRESETS.values():
-        res = arith.combine(arith.draw(preset, seed), seed=seed)
-        faces = [arith.faces.images(res.exemplars[k], T) for k in "ABC"]
-        line = strip([*faces[0], _gap(), *faces[1], _gap(), *faces[2], _gap(), arith.faces.images(res.result, T)[0]])
-        grid = tile(arith.faces.images(res.grid, 64), 3)  # native 64 px tiles
-        rows.append((f"{preset.name} = {preset.result_label}", _beside(line, grid)))
+        for seed in seeds:
+            try:
+                exemplars = arith.draw(preset, seed)
+            except LookupError as e:
+                print(f"{preset.name}: {e}")
+                continue
+            res = arith.combine(exemplars, seed=seed)
+            faces = [arith.faces.images(res.exemplars[k], T) for k in "ABC"]
+            line = strip([*faces[0], _gap(), *faces[1], _gap(), *faces[2], _gap(),
+                          arith.faces.images(res.result, T)[0]])
+            grid = tile(arith.faces.images(res.grid, 64), 3)  # native 64 px tiles
+            rows.append((f"{preset.name} = {preset.result_label} (draw {seed})", _beside(line, grid)))
     return _rows(rows, out)
 
 
@@ -44,7 +52,10 @@ def directions(arith: FaceArithmetic, out: Path, seeds=(7, 21), amounts=(-2, -1,
     for seed in seeds:
         z = arith.faces.z(seed)
         for name in arith.available_directions():
-            d = arith.direction(name)
+            try:
+                d = arith.direction(name)
+            except LookupError:  # the GAN makes too few such faces (e.g. hats) to find one
+                continue
             rows.append((f"seed {seed}: {name} {amounts}", strip(arith.faces.images(
                 torch.stack([z + a * d for a in amounts]), T))))
     return _rows(rows, out)
@@ -62,13 +73,15 @@ def _beside(a: Image.Image, b: Image.Image) -> Image.Image:
 
 
 def _rows(rows: list[tuple[str, Image.Image]], out: Path) -> Path:
-    """Stack captioned rows vertically."""
+    """Stack captioned rows vertically (a note instead when there is nothing to show)."""
+    if not rows:
+        rows = [("nothing to show: see the messages above", Image.new("RGB", (320, 1), "white"))]
     width = max(im.width for _, im in rows)
     height = sum(im.height + 16 for _, im in rows)
     canvas = Image.new("RGB", (width, height), "white")
     draw, y = ImageDraw.Draw(canvas), 0
     for caption, im in rows:
-        draw.text((2, y + 2), caption, fill="black")
+        draw.text((2, y + 2), caption.replace("−", "-"), fill="black")  # PIL's default font has no U+2212
         canvas.paste(im, (0, y + 16))
         y += im.height + 16
     canvas.save(out)

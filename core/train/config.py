@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from .diffaug import parse_policy
+
 # name -> (min, max) for numeric fields; enforced in __post_init__ so no UI or CLI can pass junk.
 BOUNDS: dict[str, tuple[float, float]] = {
     "steps": (1, 10_000_000),
@@ -43,6 +45,7 @@ class TrainConfig:
     lambda_identity: float = 0.5  # CycleGAN: identity weight as a fraction of lambda_cycle
     gan_loss: str = "hinge"  # DCGAN: "hinge" or "bce" (the original non-saturating loss)
     ema_decay: float = 0.999  # DCGAN: exponential moving average of G (shipped); 0 = off
+    diffaug: str = ""  # DCGAN: DiffAugment ops for everything D sees, e.g. "color,translation,cutout"
     precision: str = "bf16"  # "bf16" autocast (CPU with AVX-512 bf16, recent GPUs) or "fp32"
     device: str = "auto"
     log_every: int = 25
@@ -63,6 +66,7 @@ class TrainConfig:
             raise ValueError("precision must be 'bf16' or 'fp32'")
         if self.gan_loss not in ("hinge", "bce"):
             raise ValueError("gan_loss must be 'hinge' or 'bce'")
+        parse_policy(self.diffaug)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":

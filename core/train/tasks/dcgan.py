@@ -1,4 +1,5 @@
-"""DCGAN on faces: z ~ N(0, I) -> 64x64 image; hinge (or BCE) loss, spectral-norm D, EMA of G."""
+"""DCGAN on faces: z ~ N(0, I) -> 64x64 image; hinge (or BCE) loss, spectral-norm D, EMA of G,
+optional DiffAugment (core/train/diffaug.py)."""
 from __future__ import annotations
 
 import copy
@@ -10,6 +11,7 @@ from torchvision.utils import make_grid
 from ...data.faces import FaceDataset
 from ...device import autocast
 from ...nets import build_net
+from ..diffaug import diff_augment, parse_policy
 from .base import Task, set_requires_grad
 
 NUM_SAMPLE_Z = 64
@@ -28,13 +30,16 @@ class DCGANTask(Task):
             self.nets["G_ema"] = copy.deepcopy(G).eval()
             set_requires_grad(self.nets["G_ema"], False)
         self.opts = {"G": self.adam(G.parameters(), config.lr_G), "D": self.adam(self.nets["D"].parameters(), config.lr_D)}
+        self.augment_ops = parse_policy(config.diffaug)
         gen = torch.Generator().manual_seed(1234)  # the same faces in every sample grid
         self.sample_z = torch.randn(NUM_SAMPLE_Z, spec.nets["G"].z_dim, generator=gen)
 
     def make_dataset(self, root, augment: bool) -> FaceDataset:
         opts = self.spec.data.options
+        # Repeats need the attribute list; a folder without one trains on every image once.
         return FaceDataset(root or self.spec.data.train, image_size=self.config.image_size, augment=augment,
-                           crop_fraction=opts.get("crop_fraction", 0.72), center_y=opts.get("center_y", 0.55))
+                           crop_fraction=opts.get("crop_fraction", 0.72), center_y=opts.get("center_y", 0.55),
+                           attr_file=opts.get("attributes"), repeat=opts.get("repeat") if augment else None)
 
     def shipped_nets(self):
         if "G_ema" not in self.nets:
@@ -85,13 +90,14 @@ class DCGANTask(Task):
             fake = G(z)
             set_requires_grad(D, True)
             self.opts["D"].zero_grad(set_to_none=True)
-            loss_D = self._d_loss(D(real).float(), D(fake.detach()).float())
+            aug = lambda x: diff_augment(x, self.augment_ops)  # noqa: E731  (identity when no ops)
+            loss_D = self._d_loss(D(aug(real)).float(), D(aug(fake.detach())).float())
         loss_D.backward()
         self.opts["D"].step()
         with autocast(self.device, self.config.precision):
             set_requires_grad(D, False)
             self.opts["G"].zero_grad(set_to_none=True)
-            loss_G = self._g_loss(D(fake).float())
+            loss_G = self._g_loss(D(aug(fake)).float())
         loss_G.backward()
         self.opts["G"].step()
         self._update_ema(step)
