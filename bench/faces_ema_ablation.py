@@ -46,9 +46,8 @@ def main() -> None:
     clf = AttributeClassifier.from_checkpoint(get_spec("face_attributes").checkpoint_dir)
 
     def rates(images):
-        p = clf.probabilities(images * 2 - 1)
-        return {f"rate_{a}": round(float((p[:, clf.index(a)] > 0.5).float().mean()), 4)
-                for a in ("Male", "Eyeglasses", "Smiling")}
+        shares = clf.shares(clf.probabilities(images * 2 - 1), ("Male", "Eyeglasses", "Smiling"))
+        return {f"rate_{a}": v for a, v in shares.items()}
 
     report["real"] = rates(real)
     for name, G in (("raw_G", raw), ("ema_G_standing_stats", ema)):

@@ -48,10 +48,12 @@ def _src(page, sel: str) -> str | None:
     return img.first.get_attribute("src") if img.count() else None
 
 
-def _wait_change(page, sel: str, before: str | None, timeout: float = 30) -> str:
+def _wait_change(page, sel: str, before: str | None, timeout: float = 30, read=None) -> str:
+    """Wait until read(page, sel) (default: the first picture's URL) is set and differs from before."""
+    read = read or _src
     deadline = time.time() + timeout
     while time.time() < deadline:
-        now = _src(page, sel)
+        now = read(page, sel)
         if now and now != before:
             return now
         time.sleep(0.3)

@@ -8,9 +8,7 @@ from PIL import Image
 from core.pipelines import horse2zebra
 from tests.apprunner import running_app
 from tests.test_browser import ARGS, CHROMIUM, SHOTS, Path
-import time
-
-from tests.test_browser_faces import _text, _wait_text
+from tests.test_browser_faces import _text, _wait_change, _wait_text
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() or not horse2zebra.has_checkpoint(),
                                 reason="needs /usr/bin/chromium and the shipped horse2zebra model")
@@ -30,20 +28,10 @@ def page():
         browser.close()
 
 
-def _src(page, sel: str) -> str:
+def _srcs(page, sel: str) -> str:
     """Every picture in `sel` (the slider holds input and output): their URLs, joined."""
     imgs = page.locator(f"{sel} img")
     return "|".join(imgs.nth(i).get_attribute("src") or "" for i in range(imgs.count()))
-
-
-def _wait_change(page, sel: str, before: str, timeout: float = 60) -> str:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        now = _src(page, sel)
-        if now and now != before:
-            return now
-        time.sleep(0.3)
-    raise AssertionError(f"{sel} did not change")
 
 
 def _upload(page, path) -> None:
@@ -60,18 +48,18 @@ def test_example_then_direction_then_uploads(page, tmp_path):
     page.locator("#h2z-examples .thumbnail-item").nth(0).click()
     status = _wait_text(page, "#h2z-status", "horse → zebra:", 60)
     assert "cycle back" in status and "dB" in status
-    before = _src(page, "#h2z-slider")
+    before = _srcs(page, "#h2z-slider")
     page.get_by_label("zebra → horse").check()
     status = _wait_text(page, "#h2z-status", "zebra → horse:", 60)
     assert "dB" in status
-    before = _wait_change(page, "#h2z-slider", before)
+    before = _wait_change(page, "#h2z-slider", before, 60, read=_srcs)
     page.screenshot(path=str(SHOTS / "horse2zebra.png"), full_page=True)
     # A huge photo is downscaled with a note.
     big = tmp_path / "big.jpg"
     Image.new("RGB", (3000, 2000), (120, 90, 60)).save(big, quality=60)
     _upload(page, big)
     _wait_text(page, "#h2z-status", "downscaled from 3000x2000", 60)
-    assert _wait_change(page, "#h2z-slider", before)
+    assert _wait_change(page, "#h2z-slider", before, 60, read=_srcs)
     # A broken file gets a clear message, not an error toast.
     bad = tmp_path / "broken.png"
     bad.write_bytes(b"\x89PNG not really")

@@ -123,7 +123,7 @@ def test_presets_draw_confident_exemplars_and_combine_exactly(arith):
         probs = arith.judge(ex[key])
         for name, wanted in concept.attrs:
             p = probs[:, NAMES.index(name)]
-            c = face_arithmetic.CONFIDENT
+            c = arith.confident
             assert ((p >= c) if wanted else (p <= 1 - c)).all(), (key, name, p)
     assert torch.equal(arith.draw(preset, seed=1)["A"], ex["A"])  # a seed is a fixed draw
     res = arith.combine(ex, seed=0, noise=0.25)

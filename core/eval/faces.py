@@ -51,10 +51,7 @@ def evaluate(spec, data: Path, checkpoint: Path, precision: str = "fp32", limit:
     out = {**dist.compute(), "n_fake": samples, "n_real": n_real}
     if clf is not None:
         for kind, chunks in probs.items():
-            p = torch.cat(chunks)
-            for name in COVERAGE_ATTRIBUTES:
-                if name in clf.names:
-                    out[f"rate_{kind}_{name}"] = round(float((p[:, clf.index(name)] > 0.5).float().mean()), 4)
+            out.update({f"rate_{kind}_{n}": v for n, v in clf.shares(torch.cat(chunks), COVERAGE_ATTRIBUTES).items()})
         out.update(arithmetic(FaceArithmetic(pipe, clf), draws, seed))
     return out
 

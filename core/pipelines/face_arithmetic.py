@@ -21,8 +21,8 @@ DIRECTION_ATTRIBUTES = ["Smiling", "Male", "Eyeglasses", "Young", "Blond_Hair", 
                         "Wearing_Hat", "Bald"]
 POOL_SIZE = 3000  # generated faces the classifier labels once: exemplars and directions come from them
 POOL_SEED = 20_161_119  # fixed, so presets draw from the same faces in every session
-CONFIDENT = 0.9  # an exemplar must be judged this sure (p >= 0.9, or <= 0.1 for "without"); 0.8 gave
-# 0.33 / 0.01 success on tuning draws (seeds 1000+), 0.9 gives 0.42 / 0.05 (docs/RESULTS.md)
+CONFIDENT = 0.9  # an exemplar must be judged this sure (p >= 0.9, or <= 0.1 for "without"): it beat
+# 0.8 on tuning draws (bench/faces_arithmetic_ablation.py, docs/RESULTS.md)
 NOISE_STD = 0.25  # the paper's 3x3 figure adds "uniform noise with scale +-0.25" to the result
 
 
@@ -82,6 +82,11 @@ class AttributeClassifier:
         out = [torch.sigmoid(self.net(x.to(self.device)).float()).cpu() for x in images.split(batch_size)]
         return torch.cat(out)
 
+    def shares(self, probs: torch.Tensor, names) -> dict[str, float]:
+        """probs [N, A] (from probabilities) -> {name: share of the N faces judged to have it (p > 0.5)}.
+        Names the classifier does not know are left out."""
+        return {n: round(float((probs[:, self.index(n)] > 0.5).float().mean()), 4) for n in names if n in self.names}
+
     def index(self, name: str) -> int:
         if name not in self.names:
             raise KeyError(f"the classifier knows no attribute {name!r}")
@@ -106,8 +111,10 @@ class ArithmeticResult:
 
 
 class FaceArithmetic:
-    def __init__(self, faces: FacesPipeline, classifier: AttributeClassifier, pool_size: int | None = None):
+    def __init__(self, faces: FacesPipeline, classifier: AttributeClassifier, pool_size: int | None = None,
+                 confident: float = CONFIDENT):
         self.faces, self.classifier, self.pool_size = faces, classifier, pool_size or POOL_SIZE
+        self.confident = confident
         self._pool: Pool | None = None
         self._lock = threading.Lock()
 
@@ -133,7 +140,7 @@ class FaceArithmetic:
             keep = torch.ones(len(pool.z), dtype=torch.bool)
             for name, wanted in concept.attrs:
                 p = pool.probs[:, self.classifier.index(name)]
-                keep &= (p >= CONFIDENT) if wanted else (p <= 1 - CONFIDENT)
+                keep &= (p >= self.confident) if wanted else (p <= 1 - self.confident)
             pool._members[concept] = keep.nonzero().flatten()
         return pool._members[concept]
 
