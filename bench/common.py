@@ -23,8 +23,21 @@ def timed(fn, repeats: int, warmup: int = 5) -> dict[str, float]:
 
 
 def machine() -> dict[str, object]:
-    return {"threads": torch.get_num_threads(), "cpu": platform.processor() or platform.machine(),
-            "torch": torch.__version__}
+    from core.device import cpu_has_native_bf16
+
+    return {"threads": torch.get_num_threads(), "cpu": _cpu_name(), "torch": torch.__version__,
+            # without native bf16 the pipelines serve fp32, so "bf16" figures are fp32 figures there
+            "native_bf16": cpu_has_native_bf16()}
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def emit(report: dict, path: Path | None) -> None:

@@ -196,14 +196,19 @@ def build(demo: gr.Blocks) -> None:
     walk_in = [seed_a, seed_b, mode, steps, t, pick_a]
     walk_out = [img_t, strip, status]
 
-    def new_seed(seed):
-        """A typed seed replaces any map pick; also shows the cleaned seed (wrapped, no NaN)."""
+    def cleaned(seed):
+        """The cleaned seed (wrapped, no NaN) to show in the box, or gr.skip() when the box already
+        shows it: writing an unchanged value back would overwrite a gallery click made meanwhile."""
         s = clean_seed(seed)
-        return face(s), None, s
+        return gr.skip() if isinstance(seed, (int, float)) and seed == s else s
+
+    def new_seed(seed):
+        """A typed seed replaces any map pick."""
+        return face(clean_seed(seed)), None, cleaned(seed)
 
     seed_a.change(new_seed, [seed_a], [img_a, pick_a, seed_a], api_name=False, **HEAVY).then(
         walk, walk_in, walk_out, api_name=False, **HEAVY)
-    seed_b.change(lambda sd: (face(sd), clean_seed(sd)), [seed_b], [img_b, seed_b], api_name=False, **HEAVY).then(
+    seed_b.change(lambda sd: (face(sd), cleaned(sd)), [seed_b], [img_b, seed_b], api_name=False, **HEAVY).then(
         walk, walk_in, walk_out, api_name=False, **HEAVY)
     for ctl in (mode, steps):
         ctl.change(walk, walk_in, walk_out, api_name=False, **HEAVY)

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from ..checkpoint import is_checkpoint
-from ..device import setup_threads
+from ..device import bf16_supported, pick_device, setup_threads
 from ..registry import REGISTRY, get_spec
 from . import attributes, cyclegan, faces, pix2pix
 
@@ -58,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     metrics = {k: (round(v, 5) if isinstance(v, float) else v) for k, v in metrics.items()}
     if isinstance(precision, str):
         metrics["precision"] = precision
+        if precision == "bf16" and not bf16_supported(pick_device()):
+            metrics["precision"] = "fp32 (bf16 asked; this CPU has no native bf16)"
     metrics["seconds"] = round(time.time() - t0, 1)
     text = json.dumps(metrics, indent=2)
     print(text)
