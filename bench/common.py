@@ -10,6 +10,10 @@ from pathlib import Path
 import torch
 
 
+# Benchmarks time both precisions whatever the CPU; the app picks one (core.device.bf16_supported).
+DTYPES = {"bf16": torch.bfloat16, "fp32": torch.float32}
+
+
 def timed(fn, repeats: int, warmup: int = 5) -> dict[str, float]:
     """Median and 90th-percentile wall time of fn() in ms."""
     for _ in range(warmup):

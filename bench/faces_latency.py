@@ -15,8 +15,9 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import emit, machine, timed  # noqa: E402
-from core.device import inference_dtype, setup_threads  # noqa: E402
+from bench.common import DTYPES, emit, machine, timed  # noqa: E402
+from core.checkpoint import load_checkpoint  # noqa: E402
+from core.device import setup_threads  # noqa: E402
 from core.nets import build_net  # noqa: E402
 from core.pipelines import face_arithmetic  # noqa: E402
 from core.pipelines.faces import FacesPipeline  # noqa: E402
@@ -33,10 +34,8 @@ def main() -> None:
     shipped = face_arithmetic.has_checkpoints()
     report = {**machine(), "weights": "shipped" if shipped else "random init"}
     for precision in ("fp32", "bf16"):
-        if shipped:
-            pipe = FacesPipeline.from_checkpoint(get_spec("faces").checkpoint_dir, device="cpu", precision=precision)
-        else:
-            pipe = FacesPipeline(build_net(get_spec("faces").nets["G"]), cpu, inference_dtype(cpu, precision), {})
+        net = load_checkpoint(get_spec("faces").checkpoint_dir)[0]["G"] if shipped else build_net(get_spec("faces").nets["G"])
+        pipe = FacesPipeline(net, cpu, DTYPES[precision], {})  # forced dtype: see bench/common.DTYPES
         for n in (1, 9, 25, 81):
             z = torch.randn(n, pipe.z_dim)
             report[f"decode_{n}_{precision}"] = timed(lambda: pipe.decode(z), args.repeats)
