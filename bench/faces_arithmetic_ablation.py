@@ -5,8 +5,10 @@
 For each exemplar confidence (0.8, 0.9) and each preset: the success rate over `draws` random
 exemplar triples, on tuning draws (seed 1) that the evaluation (seed 0) never uses; and the same
 arithmetic with A and B replaced by the means of *all* their pool members (hundreds of faces),
-which removes the exemplar noise and leaves only C's three faces random. Needs the shipped faces
-and face_attributes checkpoints.
+which removes the exemplar noise and leaves only C's three faces random; the same with the
+exemplars drawn from the TOP_K faces the classifier is surest of; and how linearly the generator
+encodes each attribute at all: a logistic probe from z to the classifier's label (80/20 split of the
+pool) against the majority baseline. Needs the shipped faces and face_attributes checkpoints.
 """
 from __future__ import annotations
 
@@ -14,7 +16,9 @@ import argparse
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import emit  # noqa: E402
@@ -23,6 +27,42 @@ from core.pipelines.face_arithmetic import PRESETS, FaceArithmetic, load_classif
 from core.pipelines.faces import load as load_faces  # noqa: E402
 
 TUNING_SEED = 1  # success_rate(seed=1) draws 100003.., the evaluation's seed=0 draws 0..99
+TOP_K = 15
+
+
+def top_k_success(arith: FaceArithmetic, preset, draws: int, k: int = TOP_K) -> float:
+    """Exemplars drawn from the k pool faces whose weakest wanted attribute is surest (min logit)."""
+    rng = np.random.default_rng(TUNING_SEED)
+    tops = {}
+    for key, concept in (("A", preset.A), ("B", preset.B), ("C", preset.C)):
+        margin = torch.stack([_logit(arith, name) * (1 if wanted else -1) for name, wanted in concept.attrs]).amin(0)
+        tops[key] = arith.pool.z[margin.argsort(descending=True)[:k]]
+    results = torch.stack([sum(sign * tops[key][rng.choice(k, 3, replace=False)].mean(0)
+                               for key, sign in (("A", 1), ("B", -1), ("C", 1))) for _ in range(draws)])
+    return float(arith.satisfied(arith.judge(results), preset.expect).float().mean())
+
+
+def _logit(arith: FaceArithmetic, name: str) -> torch.Tensor:
+    return torch.logit(arith.pool.probs[:, arith.classifier.index(name)].clamp(1e-6, 1 - 1e-6))
+
+
+def linear_probe(arith: FaceArithmetic, name: str) -> tuple[float, float]:
+    """(held-out accuracy of logistic regression z -> label, majority baseline) on the pool."""
+    z, y = arith.pool.z, (arith.pool.probs[:, arith.classifier.index(name)] > 0.5).float()
+    n = int(0.8 * len(z))
+    w, b = torch.zeros(z.shape[1], requires_grad=True), torch.zeros(1, requires_grad=True)
+    opt = torch.optim.LBFGS([w, b], max_iter=200)
+
+    def closure():
+        opt.zero_grad()
+        loss = F.binary_cross_entropy_with_logits(z[:n] @ w + b, y[:n]) + 1e-3 * w.pow(2).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    acc = float(((z[n:] @ w + b > 0).float() == y[n:]).float().mean())
+    share = float(y[n:].mean())
+    return acc, max(share, 1 - share)
 
 
 def pool_mean_success(arith: FaceArithmetic, preset, draws: int) -> float:
@@ -47,6 +87,12 @@ def main() -> None:
             report[f"{key}_exemplars"] = [len(arith.members(c)) for c in (preset.A, preset.B, preset.C)]
             report[f"{key}_success"] = round(arith.success_rate(preset, args.draws, seed=TUNING_SEED), 3)
             report[f"{key}_success_pool_means"] = round(pool_mean_success(arith, preset, args.draws), 3)
+            if confident == 0.9:
+                report[f"top{TOP_K}_{preset.result_label.replace(' ', '_')}_success"] = round(
+                    top_k_success(arith, preset, args.draws), 3)
+    for name in ("Smiling", "Male", "Eyeglasses"):
+        acc, base = linear_probe(arith, name)
+        report[f"linear_probe_{name}"] = {"accuracy": round(acc, 3), "majority_baseline": round(base, 3)}
     emit(report, args.json)
 
 
