@@ -42,6 +42,21 @@ def _caption(arith, probs: torch.Tensor) -> str:
     return " · ".join(words)
 
 
+def _record(arith, preset) -> str:
+    """How often this preset works at all, so that a failed draw reads as the model's limit."""
+    try:
+        success, base = arith.record(preset)
+    except LookupError:
+        return ""
+    return (f"\n\nWith these weights this preset gives a {preset.result_label} in **{_pct(success)}** of 100 random "
+            f"exemplar draws ({_pct(base)} of random faces already are one): change the draw to see others.")
+
+
+def _pct(x: float) -> str:
+    """0.452 -> '45 %', 0.0023 -> '0.2 %' (small rates keep a decimal instead of reading as 0)."""
+    return f"{100 * x:.1f} %" if 0 < x < 0.1 else f"{100 * x:.0f} %"
+
+
 def _verdict(arith, probs: torch.Tensor, expect) -> str:
     names = arith.classifier.names
     parts = []
@@ -89,6 +104,7 @@ def show(picks: dict, noise, seed, preset_name):
     preset = PRESETS.get((picks or {}).get("source", preset_name))
     if preset is not None:
         status = ok(f"{preset.name} = **{preset.result_label}**?  ") + _verdict(arith, probs, preset.expect)
+        status += _record(arith, preset)
     else:
         status = ok(f"The classifier calls the result: **{_caption(arith, probs)}**")
     return (*galleries, tile(means, 3), result_img, grid, status)

@@ -138,6 +138,9 @@ def test_success_rate_and_directions(arith):
     for preset in PRESETS.values():
         rate = arith.success_rate(preset, draws=10)
         assert 0.0 <= rate <= 1.0
+        # The tab's record is the eval's figure (seed 0), computed once.
+        record = arith.record(preset, draws=10)
+        assert record == (rate, arith.base_rate(preset)) and arith.record(preset, draws=10) is record
     d = arith.direction("Smiling")
     assert d.shape == (16,) and torch.isfinite(d).all()
     with pytest.raises(KeyError):

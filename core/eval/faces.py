@@ -70,7 +70,7 @@ def arithmetic(arith: FaceArithmetic, draws: int = 100, seed: int = 0) -> dict[s
         else:
             rates.append(rate)
             out[f"success_{key}"] = rate
-        out[f"base_rate_{key}"] = float(arith.satisfied(arith.pool.probs, preset.expect).float().mean())
+        out[f"base_rate_{key}"] = arith.base_rate(preset)
     out["arithmetic_success"] = sum(rates) / len(rates) if len(rates) == len(PRESETS) else None
     out["arithmetic_draws"] = draws
     return out

@@ -116,7 +116,8 @@ class FaceArithmetic:
         self.faces, self.classifier, self.pool_size = faces, classifier, pool_size or POOL_SIZE
         self.confident = confident
         self._pool: Pool | None = None
-        self._lock = threading.Lock()
+        self._lock, self._record_lock = threading.Lock(), threading.Lock()
+        self._records: dict[Preset, tuple[float, float]] = {}
 
     # --- the labelled pool --------------------------------------------------------------
     @property
@@ -181,6 +182,19 @@ class FaceArithmetic:
         have the preset's intended attributes."""
         results = torch.stack([self.combine(self.draw(preset, seed * 100_003 + i)).result for i in range(draws)])
         return float(self.satisfied(self.judge(results), preset.expect).float().mean())
+
+    def base_rate(self, preset: Preset) -> float:
+        """Share of random pool faces that already have the preset's intended attributes."""
+        return float(self.satisfied(self.pool.probs, preset.expect).float().mean())
+
+    def record(self, preset: Preset, draws: int = 100) -> tuple[float, float]:
+        """(success rate over `draws` random exemplar triples, base rate), as the eval measures
+        them (seed 0); computed once per preset (~1 s) and kept, so a tab can say how often a
+        preset works with the weights it serves."""
+        with self._record_lock:  # not self._lock: the pool property takes that one
+            if preset not in self._records:
+                self._records[preset] = (self.success_rate(preset, draws), self.base_rate(preset))
+            return self._records[preset]
 
     # --- attribute directions -----------------------------------------------------------
     def direction(self, name: str) -> torch.Tensor:
