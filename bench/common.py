@@ -30,7 +30,7 @@ def machine() -> dict[str, object]:
     from core.device import cpu_has_native_bf16
 
     return {"threads": torch.get_num_threads(), "cpu": _cpu_name(), "torch": torch.__version__,
-            # without native bf16 the pipelines serve fp32, so "bf16" figures are fp32 figures there
+            # the benches force both dtypes; the app serves bf16 only where this is true
             "native_bf16": cpu_has_native_bf16()}
 
 

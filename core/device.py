@@ -34,10 +34,10 @@ def pick_device(name: str = "auto") -> torch.device:
 
 @functools.cache
 def cpu_has_native_bf16() -> bool:
-    """True when the CPU computes bf16 in hardware (AVX-512 BF16 or AMX): there bf16 convolutions
-    are 2-7x faster than fp32. Elsewhere (AVX2-only CPUs: most laptops, AMD EPYC Zen 3) oneDNN
-    emulates bf16 and it is ~7x *slower* than fp32 (measured: CycleGAN 256 px 3.2 s vs 0.45 s),
-    so those CPUs run fp32. LAB_PRECISION=fp32|bf16 overrides the detection."""
+    """True when the CPU computes bf16 in hardware (AVX-512 BF16 or AMX): there these nets run
+    1.6-3.3x faster in bf16 (docs/RESULTS.md). Elsewhere (AVX2-only CPUs: most laptops, AMD EPYC
+    Zen 3) oneDNN emulates bf16 and it is 7-16x *slower* than fp32 (measured: CycleGAN generator
+    at 256 px 1.7 s vs 0.19 s, pix2pix U-Net 595 ms vs 38 ms), so those CPUs run fp32. LAB_PRECISION=fp32|bf16 overrides the detection."""
     forced = os.environ.get("LAB_PRECISION", "").strip().lower()
     if forced in ("fp32", "bf16"):
         return forced == "bf16"
@@ -54,15 +54,21 @@ def bf16_supported(device: torch.device) -> bool:
     return device.type == "cpu" and cpu_has_native_bf16()
 
 
-def autocast(device: torch.device, precision: str):
-    """Autocast context for precision "bf16" (where supported) or a no-op for "fp32"."""
-    if precision == "bf16" and bf16_supported(device):
-        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+def resolve_precision(device: torch.device, precision: str) -> str:
+    """The precision that really runs on `device` when `precision` ("bf16" or "fp32") is asked:
+    "bf16" becomes "fp32" where bf16 is not fast (see bf16_supported). Runs and evals record it."""
     if precision not in ("bf16", "fp32"):
         raise ValueError(f"precision must be 'bf16' or 'fp32', not {precision!r}")
+    return "bf16" if precision == "bf16" and bf16_supported(device) else "fp32"
+
+
+def autocast(device: torch.device, precision: str):
+    """Autocast context for precision "bf16" (where supported) or a no-op for "fp32"."""
+    if resolve_precision(device, precision) == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 
 def inference_dtype(device: torch.device, precision: str = "bf16") -> torch.dtype:
-    """Weights dtype for inference: bf16 weights + channels_last beat autocast on this CPU."""
-    return torch.bfloat16 if precision == "bf16" and bf16_supported(device) else torch.float32
+    """Weights dtype for inference: bf16 weights + channels_last beat autocast where bf16 is native."""
+    return torch.bfloat16 if resolve_precision(device, precision) == "bf16" else torch.float32

@@ -48,7 +48,8 @@ def _record(arith, preset) -> str:
         success, base = arith.record(preset)
     except LookupError:
         return ""
-    return (f"\n\nWith these weights this preset gives a {preset.result_label} in **{_pct(success)}** of 100 random "
+    return (f"\n\nWith these weights this preset gives a {preset.result_label} in **{_pct(success)}** of "
+            f"{pipeline.RECORD_DRAWS} random "
             f"exemplar draws ({_pct(base)} of random faces already are one): change the draw to see others.")
 
 

@@ -2,6 +2,8 @@
 emulates it ~7x slower than fp32), with LAB_PRECISION as the override."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -11,6 +13,7 @@ from core.nets import build_net
 from core.registry import get_spec
 
 CPU = torch.device("cpu")
+CPUINFO = Path("/proc/cpuinfo")
 
 
 @pytest.fixture
@@ -27,9 +30,12 @@ def precision(monkeypatch):
     device.cpu_has_native_bf16.cache_clear()
 
 
-def test_detection_matches_the_cpu(precision):
+@pytest.mark.skipif(not CPUINFO.exists(), reason="reads the CPU's flags from /proc/cpuinfo (Linux)")
+def test_detection_matches_the_cpu_flags(precision):
+    """Checked against the kernel's own list of CPU flags, not against the probes the code uses."""
     precision(None)
-    native = bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    flags = set(next(ln for ln in CPUINFO.read_text().splitlines() if ln.startswith("flags")).split(":")[1].split())
+    native = bool(flags & {"avx512_bf16", "amx_bf16"})
     assert device.cpu_has_native_bf16() is native
     assert device.inference_dtype(CPU, "bf16") == (torch.bfloat16 if native else torch.float32)
     assert device.inference_dtype(CPU, "fp32") == torch.float32
@@ -46,3 +52,6 @@ def test_override_reaches_pipelines_and_autocast(precision, forced, dtype):
     with device.autocast(CPU, "bf16"):
         out = torch.nn.Linear(4, 4)(torch.ones(1, 4))
     assert out.dtype == dtype
+    assert device.resolve_precision(CPU, "bf16") == forced and device.resolve_precision(CPU, "fp32") == "fp32"
+    with pytest.raises(ValueError):
+        device.resolve_precision(CPU, "fp8")

@@ -1,8 +1,10 @@
 import dataclasses
 
 import pytest
+import torch
 
 from core.checkpoint import is_checkpoint, load_checkpoint
+from core.device import resolve_precision
 from core.nets import PatchGANConfig, UNetConfig
 from core.registry import get_spec
 from core.train import TrainConfig, config_for, train
@@ -27,6 +29,8 @@ def test_two_steps_write_events_samples_and_a_checkpoint(tmp_path, paired_folder
     assert [e["event"] for e in events] == [e["event"] for e in seen]
     kinds = [e["event"] for e in events]
     assert kinds[0] == "start" and kinds[-1] == "end"
+    # The run records the precision that ran (bf16 only where the CPU has it natively).
+    assert events[0]["precision"] == resolve_precision(torch.device("cpu"), events[0]["config"]["precision"])
     steps = [e for e in events if e["event"] == "step"]
     assert [e["step"] for e in steps] == [1, 2]
     assert set(steps[0]["losses"]) == {"loss_G_gan", "loss_G_L1", "loss_D_real", "loss_D_fake"}

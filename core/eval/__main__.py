@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from ..checkpoint import is_checkpoint
-from ..device import bf16_supported, pick_device, setup_threads
+from ..device import pick_device, resolve_precision, setup_threads
 from ..registry import REGISTRY, get_spec
 from . import attributes, cyclegan, faces, pix2pix
 
@@ -57,9 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     metrics = evaluator(spec, args.data, checkpoint, photo_left=args.photo_left, limit=args.limit, **extra)
     metrics = {k: (round(v, 5) if isinstance(v, float) else v) for k, v in metrics.items()}
     if isinstance(precision, str):
-        metrics["precision"] = precision
-        if precision == "bf16" and not bf16_supported(pick_device()):
-            metrics["precision"] = "fp32 (bf16 asked; this CPU has no native bf16)"
+        metrics["precision"] = resolve_precision(pick_device(), precision)  # what ran, not what was asked
     metrics["seconds"] = round(time.time() - t0, 1)
     text = json.dumps(metrics, indent=2)
     print(text)

@@ -8,7 +8,7 @@ import torch
 
 from ..checkpoint import is_checkpoint
 from ..data.faces import FaceDataset
-from ..pipelines.face_arithmetic import PRESETS, AttributeClassifier, FaceArithmetic
+from ..pipelines.face_arithmetic import PRESETS, RECORD_DRAWS, AttributeClassifier, FaceArithmetic
 from ..pipelines.faces import FacesPipeline
 from ..registry import get_spec
 from .metrics import DistributionMetrics
@@ -18,7 +18,7 @@ COVERAGE_ATTRIBUTES = ("Male", "Eyeglasses", "Smiling", "Young", "Blond_Hair", "
 
 
 def evaluate(spec, data: Path, checkpoint: Path, precision: str = "fp32", limit: int | None = None,
-             samples: int = 5000, batch_size: int = 250, seed: int = 0, draws: int = 100,
+             samples: int = 5000, batch_size: int = 250, seed: int = 0, draws: int = RECORD_DRAWS,
              classifier: Path | None = None, **_) -> dict[str, float]:
     """FD_eff and KID_eff between `samples` generated faces (fixed seed) and the faces in `data`
     (cut and resized exactly like the training images; at most `limit` of them); then, when the
@@ -56,7 +56,7 @@ def evaluate(spec, data: Path, checkpoint: Path, precision: str = "fp32", limit:
     return out
 
 
-def arithmetic(arith: FaceArithmetic, draws: int = 100, seed: int = 0) -> dict[str, float]:
+def arithmetic(arith: FaceArithmetic, draws: int = RECORD_DRAWS, seed: int = 0) -> dict[str, float]:
     """arithmetic_success (mean over presets) and one success_<result> per preset, plus the base
     rate: how often a random pool face already has the intended attributes. A preset whose
     exemplars cannot be found scores None (and so does the mean)."""

@@ -23,6 +23,7 @@ POOL_SIZE = 3000  # generated faces the classifier labels once: exemplars and di
 POOL_SEED = 20_161_119  # fixed, so presets draw from the same faces in every session
 CONFIDENT = 0.9  # an exemplar must be judged this sure (p >= 0.9, or <= 0.1 for "without"): it beat
 # 0.8 on tuning draws (bench/faces_arithmetic_ablation.py, docs/RESULTS.md)
+RECORD_DRAWS = 100  # exemplar draws behind a preset's success rate (as in the eval)
 NOISE_STD = 0.25  # the paper's 3x3 figure adds "uniform noise with scale +-0.25" to the result
 
 
@@ -117,7 +118,7 @@ class FaceArithmetic:
         self.confident = confident
         self._pool: Pool | None = None
         self._lock, self._record_lock = threading.Lock(), threading.Lock()
-        self._records: dict[Preset, tuple[float, float]] = {}
+        self._records: dict[tuple[Preset, int], tuple[float, float]] = {}
 
     # --- the labelled pool --------------------------------------------------------------
     @property
@@ -187,14 +188,14 @@ class FaceArithmetic:
         """Share of random pool faces that already have the preset's intended attributes."""
         return float(self.satisfied(self.pool.probs, preset.expect).float().mean())
 
-    def record(self, preset: Preset, draws: int = 100) -> tuple[float, float]:
+    def record(self, preset: Preset, draws: int = RECORD_DRAWS) -> tuple[float, float]:
         """(success rate over `draws` random exemplar triples, base rate), as the eval measures
         them (seed 0); computed once per preset (~1 s) and kept, so a tab can say how often a
         preset works with the weights it serves."""
         with self._record_lock:  # not self._lock: the pool property takes that one
-            if preset not in self._records:
-                self._records[preset] = (self.success_rate(preset, draws), self.base_rate(preset))
-            return self._records[preset]
+            if (preset, draws) not in self._records:
+                self._records[preset, draws] = (self.success_rate(preset, draws), self.base_rate(preset))
+            return self._records[preset, draws]
 
     # --- attribute directions -----------------------------------------------------------
     def direction(self, name: str) -> torch.Tensor:

@@ -46,7 +46,7 @@ class TrainConfig:
     gan_loss: str = "hinge"  # DCGAN: "hinge" or "bce" (the original non-saturating loss)
     ema_decay: float = 0.999  # DCGAN: exponential moving average of G (shipped); 0 = off
     diffaug: str = ""  # DCGAN: DiffAugment ops for everything D sees, e.g. "color,translation,cutout"
-    precision: str = "bf16"  # "bf16" autocast (CPU with AVX-512 bf16, recent GPUs) or "fp32"
+    precision: str = "bf16"  # "bf16" autocast where it is native (AVX-512 BF16/AMX CPUs, recent GPUs), else fp32; or "fp32"
     device: str = "auto"
     log_every: int = 25
     sample_every: int = 500

@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 from torchvision.utils import save_image
 
 from ..checkpoint import atomic_torch_save, recover_swap, save_checkpoint
-from ..device import pick_device, setup_threads
+from ..device import pick_device, resolve_precision, setup_threads
 from ..registry import ROOT, ModelSpec
 from . import distributed
 from .config import TrainConfig
@@ -74,6 +74,7 @@ def train(
     fixed = _fixed_batch(task, root, NUM_SAMPLES) if dist_info.is_main else None
     eval_batch = _fixed_batch(task, root, config.eval_images) if dist_info.is_main and config.eval_every else None
     emit("start", step, model=spec.name, config=config.to_dict(), device=str(device),
+         precision=resolve_precision(device, config.precision),  # what runs: bf16 only where it is native
          world_size=dist_info.world_size, resumed=bool(resume and step > 0), run_dir=str(run_dir),
          dataset=str(root or "registry folders"), n_images=len(dataset))
 
