@@ -119,9 +119,8 @@ def build(demo: gr.Blocks) -> None:
     demo.load(lambda: (_blank_value(), EMPTY), outputs=[canvas, status], api_name=False)
     draw_args = dict(fn=on_draw, inputs=[canvas, fit], outputs=[photo, seen, status],
                      show_progress="hidden", trigger_mode="always_last", **HEAVY)
-    canvas.change(**draw_args, api_name="sketch")
-    fit.change(**{**draw_args, "trigger_mode": "once"}, api_name=False)
-    clear.click(lambda: (_blank_value(), None, None, EMPTY), outputs=[canvas, photo, seen, status], api_name=False)
+    drawing = [canvas.change(**draw_args, api_name="sketch"),
+               fit.change(**{**draw_args, "trigger_mode": "once"}, api_name=False)]
     names = list(examples)
 
     def pick(evt: gr.SelectData, fit_value: bool):
@@ -129,7 +128,11 @@ def build(demo: gr.Blocks) -> None:
         image = examples[names[evt.index]]
         return (_example_value(image), *_translate(np.asarray(image), "sketch", fit_value))
 
-    gallery.select(pick, inputs=[fit], outputs=[canvas, photo, seen, status], api_name=False, **HEAVY)
+    drawing.append(gallery.select(pick, inputs=[fit], outputs=[canvas, photo, seen, status], api_name=False,
+                                  **HEAVY))
     up_args = dict(fn=on_upload, inputs=[upload, mode, fit], outputs=[photo, seen, status], **HEAVY)
-    upload.change(**up_args, api_name="upload")
-    go.click(**up_args, api_name=False)
+    drawing += [upload.change(**up_args, api_name="upload"), go.click(**up_args, api_name=False)]
+    # Clear cancels translations still queued or running: their photo (of the old drawing) would
+    # otherwise land after the clear and put the erased drawing's photo back.
+    clear.click(lambda: (_blank_value(), None, None, EMPTY), outputs=[canvas, photo, seen, status],
+                api_name=False, cancels=drawing)

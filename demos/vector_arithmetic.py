@@ -229,8 +229,10 @@ def build(demo: gr.Blocks) -> None:
             clear = gr.Button("Clear picks")
         pool = gr.Gallery(label="Generated faces", columns=8, height=300, allow_preview=False, elem_id="va-pool")
     page.change(pool_page, [page], [pool, page], api_name=False, **HEAVY)
-    pool.select(add_pick, [picks, group, page, noise, seed], [picks, *outs], api_name=False, **HEAVY)
-    clear.click(lambda: ({}, [], [], [], None, None, None, "Picks cleared."), None, [picks, *outs], api_name=False)
+    picking = pool.select(add_pick, [picks, group, page, noise, seed], [picks, *outs], api_name=False, **HEAVY)
+    # A pick still queued would land after the clear and bring the cleared picks back: cancel it.
+    clear.click(lambda: ({}, [], [], [], None, None, None, "Picks cleared."), None, [picks, *outs], api_name=False,
+                cancels=[picking])
 
     with gr.Accordion("Attribute directions: add them to any face", open=True):
         gr.Markdown("Direction = mean `z` of pool faces the classifier says have the attribute − mean `z` of those "

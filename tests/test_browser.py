@@ -95,6 +95,18 @@ def test_clear_empties_the_output(page):
     assert _output_src(page) is None
 
 
+def test_clear_right_after_strokes_stays_clear(page):
+    # Impatient hands: scribble and clear at once, several times. No translation of the scribble may
+    # land after the clear and bring its photo back.
+    for _ in range(3):
+        _stroke(page, [(0.2, 0.6), (0.8, 0.62), (0.8, 0.3)])
+        _stroke(page, [(0.3, 0.5), (0.7, 0.45)])
+        page.locator("#sketch-clear").click()
+        time.sleep(3.0)  # longer than any translation here (~50 ms), so a stale result would show
+        assert "Draw a shoe" in _status(page)
+        assert _output_src(page) is None
+
+
 def test_example_loads_into_the_canvas_and_translates(page):
     page.locator("#sketch-examples img").first.click()  # a thumbnail (buttons include "Download all")
     _wait_status(page, "ms on")
