@@ -2,6 +2,7 @@
 import dataclasses
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -64,3 +65,41 @@ def test_dcgan_and_classifier_train_and_ship(tmp_path):
     run = train(classifier, cfg.with_(eval_every=2, eval_images=2), run_dir=tmp_path / "clf")
     evals = [e for e in read_events(run / "events.jsonl") if e["event"] == "eval"]
     assert 0 <= evals[-1]["val_accuracy"] <= 1
+
+
+def test_warm_start_fine_tunes_from_a_checkpoint_with_d_warmup(tmp_path):
+    img, _ = _celeba(tmp_path)
+    faces = dataclasses.replace(get_spec("faces"), data=DataSpec(train=img),
+                                nets={"G": DCGANGeneratorConfig(z_dim=8, base_channels=8),
+                                      "D": DCGANDiscriminatorConfig(base_channels=8)})
+    cfg = TrainConfig(steps=2, batch_size=4, image_size=64, log_every=1, sample_every=2, checkpoint_every=2,
+                      ema_decay=0.9)
+    first = train(faces, cfg, run_dir=tmp_path / "first") / "checkpoint"
+    shipped = load_checkpoint(first)[0]["G"].state_dict()
+    # D alone for the first 2 steps: the generator must come out exactly as it went in.
+    events = []
+    run = train(faces, cfg.with_(init_from=str(first), d_warmup=2), run_dir=tmp_path / "ft", on_event=events.append)
+    start = next(e for e in events if e["event"] == "start")
+    assert start["warm_started"] == ["G"] and start["data_options"] == {}
+    assert all(set(e["losses"]) == {"loss_D"} for e in events if e["event"] == "step")
+    after = load_checkpoint(run / "checkpoint")[0]["G"].state_dict()
+    weights = [k for k in shipped if "running" not in k and "num_batches" not in k]  # BN stats are recalibrated
+    assert all(torch.equal(after[k], shipped[k]) for k in weights)
+    # One joint step later G has moved.
+    run = train(faces, cfg.with_(steps=3, init_from=str(first), d_warmup=2), run_dir=tmp_path / "ft2")
+    moved = load_checkpoint(run / "checkpoint")[0]["G"].state_dict()
+    assert any(not torch.equal(moved[k], shipped[k]) for k in weights)
+    bad = tmp_path / "elsewhere"
+    bad.mkdir()
+    with pytest.raises((FileNotFoundError, ValueError)):  # a folder without a checkpoint starts no run
+        train(faces, cfg.with_(init_from=str(bad)), run_dir=tmp_path / "bad")
+
+
+def test_cli_data_options_replace_registry_options():
+    from core.train.__main__ import with_data_options
+
+    spec = with_data_options(get_spec("faces"), ['repeat={"Eyeglasses": 2}'])
+    assert spec.data.options["repeat"] == {"Eyeglasses": 2}
+    assert get_spec("faces").data.options["repeat"] == {"Eyeglasses": 4}  # the registry is untouched
+    with pytest.raises(SystemExit):
+        with_data_options(get_spec("faces"), ["no_such_option=1"])

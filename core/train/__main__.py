@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from tqdm import tqdm
@@ -12,6 +13,19 @@ from ..checkpoint import save_checkpoint, load_checkpoint
 from ..registry import REGISTRY, get_spec
 from .config import config_for
 from .loop import EXPORT_DIR, default_run_dir, train
+
+
+def with_data_options(spec, items: list[str]):
+    """spec with data options replaced by KEY=JSON items (the run's start event records them)."""
+    if not items:
+        return spec
+    options = dict(spec.data.options)
+    for item in items:
+        key, _, value = item.partition("=")
+        if key not in options:
+            raise SystemExit(f"unknown data option {key!r} for {spec.name}; known: {', '.join(options)}")
+        options[key] = json.loads(value)
+    return replace(spec, data=replace(spec.data, options=options))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,11 +39,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--precision", choices=["bf16", "fp32"])
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="any other TrainConfig field, e.g. --set lambda_L1=50")
+    p.add_argument("--data-option", action="append", default=[], metavar="KEY=JSON",
+                   help='replace one of the registry\'s data options, e.g. --data-option \'repeat={"Eyeglasses": 2}\'')
     p.add_argument("--promote", action="store_true",
                    help="at the end, copy the run's checkpoint to checkpoints/NAME (keeps the model card)")
     args = p.parse_args(argv)
 
-    spec = get_spec(args.name)
+    spec = with_data_options(get_spec(args.name), args.data_option)
     extra = dict(kv.split("=", 1) for kv in args.set)
     config = config_for(spec, steps=args.steps, batch_size=args.batch_size, data_root=args.data,
                         precision=args.precision, **extra)

@@ -27,6 +27,7 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "eval_images": (2, 1000),
     "seed": (0, 2**31 - 1),
     "num_workers": (0, 64),
+    "d_warmup": (0, 10_000_000),
 }
 
 
@@ -56,6 +57,8 @@ class TrainConfig:
     seed: int = 0
     num_workers: int = 0
     data_root: str = ""  # overrides the registry's training folder when set
+    init_from: str = ""  # a checkpoint folder whose nets start the run (warm start / fine-tuning)
+    d_warmup: int = 0  # DCGAN: the first N steps train D alone (a fresh D meeting a warm-started G)
 
     def __post_init__(self) -> None:
         for name, (lo, hi) in BOUNDS.items():

@@ -1,6 +1,7 @@
 """The one training function used by the CLI, the admin runner and torchrun."""
 from __future__ import annotations
 
+import json
 import random
 import shutil
 import time
@@ -12,7 +13,7 @@ import torch
 from torch.utils.data import DataLoader, DistributedSampler
 from torchvision.utils import save_image
 
-from ..checkpoint import atomic_torch_save, recover_swap, save_checkpoint
+from ..checkpoint import atomic_torch_save, load_checkpoint, recover_swap, save_checkpoint
 from ..device import pick_device, resolve_precision, setup_threads
 from ..registry import ROOT, ModelSpec
 from . import distributed
@@ -67,6 +68,7 @@ def train(
         step, elapsed = int(state["step"]), float(state.get("elapsed", 0.0))
         if dist_info.is_main:
             _set_rng(state.get("rng"))
+    warm = _warm_start(task, config) if not (resume and step > 0) else []
     task.distribute(dist_info)
 
     root = Path(config.data_root) if config.data_root else spec.data.train  # None: the task knows
@@ -76,10 +78,12 @@ def train(
     emit("start", step, model=spec.name, config=config.to_dict(), device=str(device),
          precision=resolve_precision(device, config.precision),  # what runs: bf16 only where it is native
          world_size=dist_info.world_size, resumed=bool(resume and step > 0), run_dir=str(run_dir),
-         dataset=str(root or "registry folders"), n_images=len(dataset))
+         dataset=str(root or "registry folders"), n_images=len(dataset), warm_started=warm,
+         data_options=json.loads(json.dumps(spec.data.options, default=str)))
 
     batches = _forever(dataset, config, dist_info, start_epoch=step)
     sums: dict[str, float] = {}
+    counts: dict[str, int] = {}
     n_sum, t_last, start_step = 0, time.perf_counter(), step
     metrics = _MetricsFactory()
     try:
@@ -88,8 +92,9 @@ def train(
             losses = task.train_step(next(batches), step + 1)
             step += 1
             elapsed += time.perf_counter() - t0
-            for k, v in losses.items():
+            for k, v in losses.items():  # a term may be missing from some steps (DCGAN d_warmup)
                 sums[k] = sums.get(k, 0.0) + v
+                counts[k] = counts.get(k, 0) + 1
             n_sum += 1
             if not all(np.isfinite(v) for v in losses.values()):
                 emit("error", step, message=f"non-finite loss {losses}; stopping (resume from the last checkpoint)")
@@ -103,10 +108,10 @@ def train(
             if step % config.log_every == 0 or last or stopped:
                 now = time.perf_counter()
                 rate = n_sum / max(now - t_last, 1e-9)
-                emit("step", step, losses={k: round(v / n_sum, 5) for k, v in sums.items()},
+                emit("step", step, losses={k: round(v / counts[k], 5) for k, v in sums.items()},
                      it_per_s=round(rate, 3), eta_s=round((config.steps - step) / max(rate, 1e-9), 1),
                      lr=round(config.lr_G * task.lr_factor(step), 8))
-                sums, n_sum, t_last = {}, 0, now
+                sums, counts, n_sum, t_last = {}, {}, 0, now
             if step % config.sample_every == 0 or last or stopped:
                 path = run_dir / "samples" / f"step_{step:07d}.png"
                 path.parent.mkdir(exist_ok=True)
@@ -198,6 +203,17 @@ def _forever(dataset, config: TrainConfig, info: distributed.DistInfo, start_epo
             sampler.set_epoch(epoch)
         yield from loader
         epoch += 1
+
+
+def _warm_start(task, config: TrainConfig) -> list[str]:
+    """Start from the nets of config.init_from (a checkpoint folder), if set."""
+    if not config.init_from:
+        return []
+    nets, _ = load_checkpoint(Path(config.init_from))
+    copied = task.warm_start({name: net.float() for name, net in nets.items()})
+    if not copied:
+        raise ValueError(f"{config.init_from} holds none of this task's nets ({', '.join(task.nets)})")
+    return copied
 
 
 def _seed_everything(seed: int) -> None:

@@ -89,6 +89,14 @@ class Task:
         return {"nets": {k: v.state_dict() for k, v in self.nets.items()},
                 "opts": {k: v.state_dict() for k, v in self.opts.items()}}
 
+    def warm_start(self, nets: dict[str, nn.Module]) -> list[str]:
+        """Copy the weights of same-named nets (e.g. a shipped checkpoint's) into this task's;
+        returns the names copied. Optimiser state starts fresh."""
+        copied = [name for name in nets if name in self.nets]
+        for name in copied:
+            self.nets[name].load_state_dict(nets[name].state_dict())
+        return copied
+
     def load_state_dict(self, state: dict[str, Any]) -> None:
         for k, net in self.nets.items():
             net.load_state_dict(state["nets"][k])

@@ -69,6 +69,13 @@ class DCGANTask(Task):
             m.momentum = mom
         G.eval()
 
+    def warm_start(self, nets):
+        """The shipped "G" is the moving average: it starts both G and G_ema."""
+        copied = super().warm_start(nets)
+        if "G" in nets and "G_ema" in self.nets:
+            self.nets["G_ema"].load_state_dict(nets["G"].state_dict())
+        return copied
+
     def _d_loss(self, real_logits, fake_logits):
         if self.config.gan_loss == "hinge":
             return F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
@@ -94,6 +101,8 @@ class DCGANTask(Task):
             loss_D = self._d_loss(D(aug(real)).float(), D(aug(fake.detach())).float())
         loss_D.backward()
         self.opts["D"].step()
+        if step <= self.config.d_warmup:  # D catches up with a warm-started G first; G (and its average) wait
+            return {"loss_D": loss_D.item()}
         with autocast(self.device, self.config.precision):
             set_requires_grad(D, False)
             self.opts["G"].zero_grad(set_to_none=True)
