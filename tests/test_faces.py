@@ -62,7 +62,8 @@ def test_dcgan_and_classifier_train_and_ship(tmp_path):
     classifier = dataclasses.replace(get_spec("face_attributes"),
                                      data=DataSpec(train=img, options={"attributes": attrs, "holdout": 0.25}),
                                      nets={"C": AttributeNetConfig(num_outputs=3, base_channels=4)})
-    run = train(classifier, cfg.with_(eval_every=2, eval_images=2), run_dir=tmp_path / "clf")
+    # degrade: the classifier also sees faces shifted, blurred, colour-cast and noised like generated ones
+    run = train(classifier, cfg.with_(eval_every=2, eval_images=2, degrade=0.5), run_dir=tmp_path / "clf")
     evals = [e for e in read_events(run / "events.jsonl") if e["event"] == "eval"]
     assert 0 <= evals[-1]["val_accuracy"] <= 1
 
@@ -103,3 +104,15 @@ def test_cli_data_options_replace_registry_options():
     assert get_spec("faces").data.options["repeat"] == {"Eyeglasses": 4}  # the registry is untouched
     with pytest.raises(SystemExit):
         with_data_options(get_spec("faces"), ["no_such_option=1"])
+
+
+def test_degradations_keep_shape_and_range_and_the_eval_ones_are_fixed():
+    from core.eval.attributes import degraded, low_res
+    from core.train.tasks.attributes import degradations
+
+    x = torch.rand(4, 3, 64, 64) * 2 - 1
+    for y in (degraded(x), low_res(x)):
+        assert y.shape == x.shape and y.min() >= -1 and y.max() <= 1 and not torch.equal(y, x)
+    assert torch.equal(degraded(x, seed=3), degraded(x, seed=3))  # the eval's degradation is reproducible
+    out = degradations(1.0)(x * 0.5 + 0.5)
+    assert out.shape == x.shape and not torch.allclose(out, x * 0.5 + 0.5)

@@ -36,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--precision", choices=["bf16", "fp32"],
                    help="inference weights (default: what the model's pipeline serves with)")
     p.add_argument("--limit", type=int, help="evaluate only the first N items")
+    p.add_argument("--classifier", type=Path,
+                   help="faces: the attribute classifier that judges (default: checkpoints/face_attributes)")
     args = p.parse_args(argv)
 
     setup_threads()
@@ -54,6 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     precision = args.precision or inspect.signature(evaluator).parameters.get("precision")
     precision = getattr(precision, "default", precision)
     extra = {"precision": args.precision} if args.precision else {}
+    if args.classifier is not None:
+        if spec.task != "dcgan":
+            p.error("--classifier is for faces")
+        if not is_checkpoint(args.classifier):
+            p.error(f"no checkpoint in {args.classifier}")
+        extra["classifier"] = args.classifier
     metrics = evaluator(spec, args.data, checkpoint, photo_left=args.photo_left, limit=args.limit, **extra)
     metrics = {k: (round(v, 5) if isinstance(v, float) else v) for k, v in metrics.items()}
     if isinstance(precision, str):

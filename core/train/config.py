@@ -28,6 +28,7 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "seed": (0, 2**31 - 1),
     "num_workers": (0, 64),
     "d_warmup": (0, 10_000_000),
+    "degrade": (0.0, 1.0),
 }
 
 
@@ -59,6 +60,7 @@ class TrainConfig:
     data_root: str = ""  # overrides the registry's training folder when set
     init_from: str = ""  # a checkpoint folder whose nets start the run (warm start / fine-tuning)
     d_warmup: int = 0  # DCGAN: the first N steps train D alone (a fresh D meeting a warm-started G)
+    degrade: float = 0.0  # attributes: chance of each degradation (shift, blur, colour, noise) per face
 
     def __post_init__(self) -> None:
         for name, (lo, hi) in BOUNDS.items():

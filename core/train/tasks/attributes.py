@@ -1,8 +1,10 @@
 """A multi-label face attribute classifier (BCE over CelebA's 40 attributes)."""
 from __future__ import annotations
 
+import kornia.augmentation as K
 import torch
 import torch.nn.functional as F
+from torch import nn
 from torchvision.utils import make_grid
 
 from ...data.faces import FaceDataset
@@ -11,12 +13,24 @@ from ...nets import build_net
 from .base import Task
 
 
+def degradations(p: float) -> nn.Module:
+    """Random versions of what sets a GAN's faces apart from CelebA photos (the classifier judges
+    generated faces): small shifts and zooms, blur, colour casts, noise; each with chance p.
+    Images [N, 3, H, W] in [0, 1]."""
+    return K.AugmentationSequential(
+        K.RandomAffine(degrees=5, translate=(0.05, 0.05), scale=(0.93, 1.07), padding_mode="border", p=p),
+        K.RandomGaussianBlur((5, 5), (0.3, 1.5), p=p),
+        K.ColorJitter(0.15, 0.2, 0.2, 0.02, p=p),
+        K.RandomGaussianNoise(std=0.06, p=p))
+
+
 class AttributeTask(Task):
     def __init__(self, spec, config, device):
         super().__init__(spec, config, device)
         self.nets = {"C": build_net(spec.nets["C"]).to(device).to(memory_format=torch.channels_last)}
         self.opts = {"C": torch.optim.AdamW(self.nets["C"].parameters(), lr=config.lr_G, weight_decay=1e-4)}
         self.names: list[str] = []  # attribute names, in output order (set by make_dataset)
+        self.degrade = degradations(config.degrade) if config.degrade > 0 else None
 
     def make_dataset(self, root, augment: bool, split: str = "train") -> FaceDataset:
         opts = self.spec.data.options
@@ -37,7 +51,10 @@ class AttributeTask(Task):
     def train_step(self, batch, step):
         C = self.nets["C"].train()
         self.set_lr(step)
-        x = batch["image"].to(self.device).contiguous(memory_format=torch.channels_last)
+        x = batch["image"].to(self.device)
+        if self.degrade is not None:
+            x = (self.degrade(x * 0.5 + 0.5).clamp(0, 1) * 2 - 1)
+        x = x.contiguous(memory_format=torch.channels_last)
         y = batch["attrs"].to(self.device)
         self.opts["C"].zero_grad(set_to_none=True)
         with autocast(self.device, self.config.precision):
