@@ -110,8 +110,10 @@ FACE_ATTRIBUTES = ModelSpec(
     shipped=("C",),
     data=DataSpec(train=_CELEBA / "img",
                   options={"attributes": _CELEBA / "list_attr_celeba.txt", "holdout": 0.1}),
-    train_defaults={"image_size": 64, "batch_size": 64, "steps": 3000, "lr_G": 1e-3, "decay_from": 0.5,
-                    "sample_every": 1000, "eval_every": 500, "eval_images": 600},
+    # degrade: it judges generated faces, which are blurrier than photos; without it, blur + noise cut
+    # held-out accuracy from 0.94 to 0.84 (Young 0.41, Male 0.78); with it 0.94 (docs/RESULTS.md).
+    train_defaults={"image_size": 64, "batch_size": 64, "steps": 2000, "lr_G": 1e-3, "decay_from": 0.5,
+                    "degrade": 0.5, "sample_every": 1000, "eval_every": 500, "eval_images": 600},
 )
 
 REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in [SKETCH2PHOTO, HORSE2ZEBRA, FACES, FACE_ATTRIBUTES]}
