@@ -57,14 +57,32 @@ def _translate(image, mode: str, fit: bool):
     return photo, seen, ok(f"{ms:.0f} ms on {pipe.device.type.upper()} (model input {pipe.image_size}px)")
 
 
-def on_draw(value, fit: bool):
+def _stale(read_epoch, epoch) -> bool:
+    """True when Clear came after this event read its inputs: its photo is of the erased drawing.
+    `read_epoch` is a page value (captured when the event fired), `epoch` the session's state
+    (current when the event runs); Clear raises both."""
+    try:
+        return int(read_epoch or 0) < int(epoch or 0)
+    except (TypeError, ValueError):
+        return False
+
+
+def _unchanged(n: int) -> tuple:
+    return tuple(gr.skip() for _ in range(n))
+
+
+def on_draw(value, fit: bool, read_epoch=0, epoch=0):
+    if _stale(read_epoch, epoch):
+        return _unchanged(3)
     a = _composite(value)
     if a is None or a.size == 0 or _is_blank(a):
         return None, None, EMPTY
     return _translate(a, "sketch", fit)
 
 
-def on_upload(path, mode: str, fit: bool):
+def on_upload(path, mode: str, fit: bool, read_epoch=0, epoch=0):
+    if _stale(read_epoch, epoch):
+        return _unchanged(3)
     if not path:
         return None, None, "Upload a black-on-white edge map, or a photo with “photo → edges”."
     return _translate(path, "photo" if mode.startswith("photo") else "sketch", fit)
@@ -117,22 +135,29 @@ def build(demo: gr.Blocks) -> None:
     # Loading white paper also opens the editor with the brush selected.
     # The status says "Draw ..." only once the paper is in place, so nobody draws too early.
     demo.load(lambda: (_blank_value(), EMPTY), outputs=[canvas, status], api_name=False)
-    draw_args = dict(fn=on_draw, inputs=[canvas, fit], outputs=[photo, seen, status],
+    # Clear raises both epochs; a translation whose inputs were read before it is dropped (below).
+    read_epoch = gr.Number(0, visible=False, precision=0)
+    epoch = gr.State(0)
+    draw_args = dict(fn=on_draw, inputs=[canvas, fit, read_epoch, epoch], outputs=[photo, seen, status],
                      show_progress="hidden", trigger_mode="always_last", **HEAVY)
     drawing = [canvas.change(**draw_args, api_name="sketch"),
                fit.change(**{**draw_args, "trigger_mode": "once"}, api_name=False)]
     names = list(examples)
 
-    def pick(evt: gr.SelectData, fit_value: bool):
+    def pick(evt: gr.SelectData, fit_value: bool, read: int, current: int):
         # Translate here too: a programmatic canvas update does not fire the editor's change.
+        if _stale(read, current):
+            return _unchanged(4)
         image = examples[names[evt.index]]
         return (_example_value(image), *_translate(np.asarray(image), "sketch", fit_value))
 
-    drawing.append(gallery.select(pick, inputs=[fit], outputs=[canvas, photo, seen, status], api_name=False,
-                                  **HEAVY))
-    up_args = dict(fn=on_upload, inputs=[upload, mode, fit], outputs=[photo, seen, status], **HEAVY)
+    drawing.append(gallery.select(pick, inputs=[fit, read_epoch, epoch], outputs=[canvas, photo, seen, status],
+                                  api_name=False, **HEAVY))
+    up_args = dict(fn=on_upload, inputs=[upload, mode, fit, read_epoch, epoch], outputs=[photo, seen, status], **HEAVY)
     drawing += [upload.change(**up_args, api_name="upload"), go.click(**up_args, api_name=False)]
-    # Clear cancels translations still queued or running: their photo (of the old drawing) would
-    # otherwise land after the clear and put the erased drawing's photo back.
-    clear.click(lambda: (_blank_value(), None, None, EMPTY), outputs=[canvas, photo, seen, status],
-                api_name=False, cancels=drawing)
+    # A translation of the old drawing must not land after Clear and bring its photo back. Clear
+    # cancels what is queued or running, and the epochs catch the rest: a deferred change event
+    # (trigger_mode always_last) or a stroke's change fired just before the click still carries
+    # the old drawing and the old read_epoch.
+    clear.click(lambda e: (_blank_value(), None, None, EMPTY, int(e or 0) + 1, int(e or 0) + 1), inputs=[epoch],
+                outputs=[canvas, photo, seen, status, read_epoch, epoch], api_name=False, cancels=drawing)

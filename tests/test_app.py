@@ -34,6 +34,22 @@ def test_an_untrained_model_shows_a_notice(monkeypatch, tmp_path):
     assert photo is None and "not been trained" in status
 
 
+def test_a_translation_read_before_clear_changes_nothing():
+    """Clear raises the epochs; a translation that read the drawing before it must leave the
+    outputs alone (gr.skip), whatever the model, and a current one runs as usual."""
+    import gradio as gr
+
+    from demos import sketch2photo as tab
+
+    shoe = {"composite": np.asarray(sketch2photo.examples(128)["shoe"])}
+    stale = tab.on_draw(shoe, True, 0, 1)
+    assert len(stale) == 3 and all(out == gr.skip() for out in stale)
+    assert all(out == gr.skip() for out in tab.on_upload("whatever.png", "edge map", True, 2, 3))
+    blank = {"composite": np.full((64, 64, 3), 255, np.uint8)}
+    assert tab.on_draw(blank, True, 1, 1)[2] == tab.EMPTY
+    assert not tab._stale(None, None) and not tab._stale("junk", 1)
+
+
 @pytest.fixture(scope="module")
 def client():
     if not sketch2photo.has_checkpoint():
