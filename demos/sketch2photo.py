@@ -88,6 +88,12 @@ def on_upload(path, mode: str, fit: bool, read_epoch=0, epoch=0):
     return _translate(path, "photo" if mode.startswith("photo") else "sketch", fit)
 
 
+def on_clear(epoch):
+    """White paper, no photo, and both epochs raised (so that older translations are dropped)."""
+    new = int(epoch or 0) + 1
+    return _blank_value(), None, None, EMPTY, new, new
+
+
 def _blank_value() -> dict:
     paper = np.full((CANVAS, CANVAS, 3), 255, np.uint8)
     return {"background": paper, "layers": [], "composite": paper}
@@ -159,5 +165,5 @@ def build(demo: gr.Blocks) -> None:
     # cancels what is queued or running, and the epochs catch the rest: a deferred change event
     # (trigger_mode always_last) or a stroke's change fired just before the click still carries
     # the old drawing and the old read_epoch.
-    clear.click(lambda e: (_blank_value(), None, None, EMPTY, int(e or 0) + 1, int(e or 0) + 1), inputs=[epoch],
-                outputs=[canvas, photo, seen, status, read_epoch, epoch], api_name=False, cancels=drawing)
+    clear.click(on_clear, inputs=[epoch], outputs=[canvas, photo, seen, status, read_epoch, epoch], api_name=False,
+                cancels=drawing)

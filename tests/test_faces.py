@@ -49,13 +49,20 @@ def test_face_dataset_and_attributes(tmp_path):
     assert FaceDataset(img, None, repeat={"Eyeglasses": 3}).files == unlabelled.files  # no list: no repeats
 
 
+TINY = TrainConfig(steps=2, batch_size=4, image_size=64, log_every=1, sample_every=2, checkpoint_every=2,
+                   ema_decay=0.9)
+
+
+def _tiny_faces(img):
+    """The faces spec with tiny nets, training on `img`."""
+    return dataclasses.replace(get_spec("faces"), data=DataSpec(train=img),
+                               nets={"G": DCGANGeneratorConfig(z_dim=8, base_channels=8),
+                                     "D": DCGANDiscriminatorConfig(base_channels=8)})
+
+
 def test_dcgan_and_classifier_train_and_ship(tmp_path):
     img, attrs = _celeba(tmp_path)
-    faces = dataclasses.replace(get_spec("faces"), data=DataSpec(train=img),
-                                nets={"G": DCGANGeneratorConfig(z_dim=8, base_channels=8),
-                                      "D": DCGANDiscriminatorConfig(base_channels=8)})
-    cfg = TrainConfig(steps=2, batch_size=4, image_size=64, log_every=1, sample_every=2, checkpoint_every=2,
-                      ema_decay=0.9)
+    faces, cfg = _tiny_faces(img), TINY
     run = train(faces, cfg.with_(diffaug="color,translation,cutout"), run_dir=tmp_path / "gan")
     nets, _ = load_checkpoint(run / "checkpoint")
     assert set(nets) == {"G"}  # the EMA generator, under the name the pipeline expects
@@ -70,11 +77,7 @@ def test_dcgan_and_classifier_train_and_ship(tmp_path):
 
 def test_warm_start_fine_tunes_from_a_checkpoint_with_d_warmup(tmp_path):
     img, _ = _celeba(tmp_path)
-    faces = dataclasses.replace(get_spec("faces"), data=DataSpec(train=img),
-                                nets={"G": DCGANGeneratorConfig(z_dim=8, base_channels=8),
-                                      "D": DCGANDiscriminatorConfig(base_channels=8)})
-    cfg = TrainConfig(steps=2, batch_size=4, image_size=64, log_every=1, sample_every=2, checkpoint_every=2,
-                      ema_decay=0.9)
+    faces, cfg = _tiny_faces(img), TINY
     first = train(faces, cfg, run_dir=tmp_path / "first") / "checkpoint"
     shipped = load_checkpoint(first)[0]["G"].state_dict()
     # D alone for the first 2 steps: the generator must come out exactly as it went in.

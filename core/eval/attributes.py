@@ -9,6 +9,7 @@ import torch
 from ..data.faces import FaceDataset
 from ..pipelines.face_arithmetic import AttributeClassifier
 
+
 def degraded(images: torch.Tensor, seed: int = 0) -> torch.Tensor:
     """A fixed stand-in for a generated face's flaws: Gaussian blur (sigma 1) and noise (std 0.05).
     Images [N, 3, H, W] in [-1, 1] -> the same, degraded."""
@@ -40,32 +41,29 @@ def evaluate(spec, data: Path, checkpoint: Path, limit: int | None = None, batch
     if clf.names != ds.names:
         raise ValueError("the classifier's attribute names differ from the attribute file's")
     n = min(len(ds), limit) if limit else len(ds)
-    correct = torch.zeros(len(ds.names))
-    correct_degraded = torch.zeros(len(ds.names))
-    correct_low = torch.zeros(len(ds.names))
+    # The same faces seen three ways: as they are, blurred + noised (seeded per batch), half-res.
+    views = {"": lambda x, start: x, "degraded_": degraded, "lowres_": lambda x, start: low_res(x)}
+    correct = {view: torch.zeros(len(ds.names)) for view in views}
     positives = torch.zeros(len(ds.names))
     with torch.inference_mode():
         for start in range(0, n, batch_size):
             items = [ds[i] for i in range(start, min(n, start + batch_size))]
             y = torch.stack([it["attrs"] for it in items])
             x = torch.stack([it["image"] for it in items])
-            pred = (clf.probabilities(x) > 0.5).float()
-            correct += (pred == y).float().sum(0)
-            correct_degraded += ((clf.probabilities(degraded(x, seed=start)) > 0.5).float() == y).float().sum(0)
-            correct_low += ((clf.probabilities(low_res(x)) > 0.5).float() == y).float().sum(0)
+            for view, see in views.items():
+                correct[view] += ((clf.probabilities(see(x, start)) > 0.5).float() == y).float().sum(0)
             positives += y.sum(0)
-    acc = correct / n
-    out = {f"accuracy_{name}": round(float(a), 4) for name, a in zip(ds.names, acc)}
-    out["accuracy_mean"] = round(float(acc.mean()), 4)
+    acc = {view: c / n for view, c in correct.items()}
+    out = {f"accuracy_{name}": round(float(a), 4) for name, a in zip(ds.names, acc[""])}
+    out["accuracy_mean"] = round(float(acc[""].mean()), 4)
     reported = [ds.names.index(name) for name in REPORTED if name in ds.names]
     for i in reported:
         p = float(positives[i] / n)
         out[f"majority_baseline_{ds.names[i]}"] = round(max(p, 1 - p), 4)
-        out[f"accuracy_degraded_{ds.names[i]}"] = round(float(correct_degraded[i] / n), 4)
-        out[f"accuracy_lowres_{ds.names[i]}"] = round(float(correct_low[i] / n), 4)
+        for view in ("degraded_", "lowres_"):
+            out[f"accuracy_{view}{ds.names[i]}"] = round(float(acc[view][i]), 4)
     if reported:
-        out["accuracy_reported_mean"] = round(float(acc[reported].mean()), 4)
-        out["accuracy_degraded_reported_mean"] = round(float((correct_degraded[reported] / n).mean()), 4)
-        out["accuracy_lowres_reported_mean"] = round(float((correct_low[reported] / n).mean()), 4)
+        for view in views:
+            out[f"accuracy_{view}reported_mean"] = round(float(acc[view][reported].mean()), 4)
     out["n"] = n
     return out

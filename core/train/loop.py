@@ -209,8 +209,8 @@ def _warm_start(task, config: TrainConfig) -> list[str]:
     """Start from the nets of config.init_from (a checkpoint folder), if set."""
     if not config.init_from:
         return []
-    nets, _ = load_checkpoint(Path(config.init_from))
-    copied = task.warm_start({name: net.float() for name, net in nets.items()})
+    nets, _ = load_checkpoint(Path(config.init_from))  # fp32, whatever the file stores
+    copied = task.warm_start(nets)
     if not copied:
         raise ValueError(f"{config.init_from} holds none of this task's nets ({', '.join(task.nets)})")
     return copied
