@@ -25,20 +25,22 @@ from bench.common import emit  # noqa: E402
 from core.device import setup_threads  # noqa: E402
 from core.pipelines.face_arithmetic import PRESETS, FaceArithmetic, load_classifier  # noqa: E402
 from core.pipelines.faces import load as load_faces  # noqa: E402
+from core.pipelines.faces import on_shell  # noqa: E402
 
 TUNING_SEED = 1  # success_rate(seed=1) draws 100003.., the evaluation's seed=0 draws 0..99
 TOP_K = 15
 
 
 def top_k_success(arith: FaceArithmetic, preset, draws: int, k: int = TOP_K) -> float:
-    """Exemplars drawn from the k pool faces whose weakest wanted attribute is surest (min logit)."""
+    """Exemplars drawn from the k pool faces whose weakest wanted attribute is surest (min logit);
+    the result on the shell like the shipped arithmetic."""
     rng = np.random.default_rng(TUNING_SEED)
     tops = {}
     for key, concept in (("A", preset.A), ("B", preset.B), ("C", preset.C)):
         margin = torch.stack([_logit(arith, name) * (1 if wanted else -1) for name, wanted in concept.attrs]).amin(0)
         tops[key] = arith.pool.z[margin.argsort(descending=True)[:k]]
-    results = torch.stack([sum(sign * tops[key][rng.choice(k, 3, replace=False)].mean(0)
-                               for key, sign in (("A", 1), ("B", -1), ("C", 1))) for _ in range(draws)])
+    results = on_shell(torch.stack([sum(sign * tops[key][rng.choice(k, 3, replace=False)].mean(0)
+                                        for key, sign in (("A", 1), ("B", -1), ("C", 1))) for _ in range(draws)]))
     return float(arith.satisfied(arith.judge(results), preset.expect).float().mean())
 
 
@@ -66,9 +68,11 @@ def linear_probe(arith: FaceArithmetic, name: str) -> tuple[float, float]:
 
 
 def pool_mean_success(arith: FaceArithmetic, preset, draws: int) -> float:
-    """mean(all A members) - mean(all B members) + mean(3 random C exemplars), judged as usual."""
+    """mean(all A members) - mean(all B members) + mean(3 random C exemplars), on the shell like the
+    shipped arithmetic, judged as usual."""
     a, b = (arith.pool.z[arith.members(c)].mean(0) for c in (preset.A, preset.B))
-    results = torch.stack([a - b + arith.draw(preset, TUNING_SEED * 100_003 + i)["C"].mean(0) for i in range(draws)])
+    results = on_shell(torch.stack([a - b + arith.draw(preset, TUNING_SEED * 100_003 + i)["C"].mean(0)
+                                    for i in range(draws)]))
     return float(arith.satisfied(arith.judge(results), preset.expect).float().mean())
 
 

@@ -98,7 +98,7 @@ def show(picks: dict, noise, seed, preset_name):
         faces = _faces(arith, ex[key], THUMB)
         probs = arith.judge(ex[key])
         galleries.append([(im, _caption(arith, pr)) for im, pr in zip(faces, probs)])
-    means = _faces(arith, torch.stack([res.means[k] for k in "ABC"]), THUMB)
+    means = _faces(arith, res.mean_faces(), THUMB)
     result_img = _faces(arith, res.result, BIG)[0]
     grid = tile(_faces(arith, res.grid, THUMB), 3)
     probs = arith.judge(res.result[None])[0]
@@ -191,7 +191,9 @@ def build(demo: gr.Blocks) -> None:
     gr.Markdown(
         "## Vector arithmetic\nAs in the DCGAN paper: average the latents `z` of three faces per concept, then "
         "compute **A − B + C**. Single faces are too noisy; means of three are not. Our own attribute classifier "
-        "labels 3000 generated faces, fills the presets from them and judges the result.")
+        "labels 3000 generated faces, fills the presets from them and judges the result. Means and the result are "
+        "rescaled to the length every sampled `z` has (about 10): a mean of three is ~40 % shorter, and "
+        "the generator turns such short latents into bland 'average' faces.")
     picks = gr.State({})
     with gr.Row():
         preset = gr.Dropdown(list(PRESETS) + [CUSTOM], value=list(PRESETS)[0], label="Preset", scale=3,
@@ -209,7 +211,7 @@ def build(demo: gr.Blocks) -> None:
         with gr.Column(min_width=200):
             result = gr.Image(label="= A − B + C", type="pil", interactive=False, height=BIG, elem_id="va-result")
     with gr.Row(equal_height=False):
-        means = gr.Image(label="Mean faces of A, B, C", type="pil", interactive=False)
+        means = gr.Image(label="Mean faces of A, B, C (rescaled to |z| ≈ 10)", type="pil", interactive=False)
         grid = gr.Image(label="The result (centre) and 8 neighbours with noise", type="pil",
                         interactive=False, elem_id="va-grid")
     status = gr.Markdown("", elem_id="va-status")

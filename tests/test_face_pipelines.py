@@ -84,6 +84,15 @@ def test_slerp_keeps_the_norm_and_lerp_does_not():
         faces.interpolate(z0, z1, 0.5, "cubic")
 
 
+def test_on_shell_moves_latents_to_the_gaussian_radius():
+    z = torch.randn(5, 100, generator=torch.Generator().manual_seed(0))
+    means = z.reshape(5, 1, 100).expand(5, 3, 100).mean(1) * 0.3  # short, like means of several
+    out = faces.on_shell(torch.cat([means, z * 3, torch.zeros(1, 100)]))
+    assert torch.allclose(out[:10].norm(dim=1), torch.full((10,), 10.0))
+    assert torch.allclose(torch.cosine_similarity(out[:5], means), torch.ones(5))
+    assert torch.equal(out[10], torch.zeros(100))  # nothing to scale: no NaN
+
+
 def test_map_grid_is_centred_on_the_face():
     c = faces.z_from_seed(5, 16)
     dx, dy = faces.orthogonal_directions(16, 0)
@@ -127,7 +136,10 @@ def test_presets_draw_confident_exemplars_and_combine_exactly(arith):
             assert ((p >= c) if wanted else (p <= 1 - c)).all(), (key, name, p)
     assert torch.equal(arith.draw(preset, seed=1)["A"], ex["A"])  # a seed is a fixed draw
     res = arith.combine(ex, seed=0, noise=0.25)
-    assert torch.allclose(res.result, ex["A"].mean(0) - ex["B"].mean(0) + ex["C"].mean(0))
+    plain = ex["A"].mean(0) - ex["B"].mean(0) + ex["C"].mean(0)
+    assert torch.allclose(res.result, plain * 4 / plain.norm())  # same direction, on the shell (sqrt(16))
+    assert torch.allclose(res.mean_faces().norm(dim=1), torch.full((3,), 4.0))
+    assert torch.allclose(torch.cosine_similarity(res.mean_faces()[0], ex["A"].mean(0), dim=0), torch.tensor(1.0))
     assert res.grid.shape == (9, 16) and torch.equal(res.grid[4], res.result)
     assert (res.grid - res.result).abs().max() <= 0.25 + 1e-6
     with pytest.raises(ValueError):
