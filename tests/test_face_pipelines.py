@@ -257,3 +257,13 @@ def test_faces_eval_reports_fd_and_arithmetic(tiny_faces, tmp_path):
         key = preset.result_label.replace(" ", "_")
         assert m[f"success_{key}"] is None or 0 <= m[f"success_{key}"] <= 1
         assert 0 <= m[f"base_rate_{key}"] <= 1
+
+
+def test_arithmetic_figure_shows_exemplars_means_and_grid(arith, tmp_path):
+    from core.eval import figures_faces
+
+    out = figures_faces.arithmetic(arith, tmp_path / "arith.png", seeds=(0,))
+    im = Image.open(out)
+    T = figures_faces.T
+    # per preset: a caption line, then exemplars above means + result (2 * T + 4) beside the 3x3 grid
+    assert im.width > 13 * T and im.height >= len(PRESETS) * (2 * T + 4)

@@ -27,8 +27,9 @@ def walks(pipe: FacesPipeline, out: Path, pairs=((11, 42), (3, 8), (100, 101), (
 
 
 def arithmetic(arith: FaceArithmetic, out: Path, seeds=(0, 1)) -> Path:
-    """Per preset and draw: A (3) | B (3) | C (3) | = result, then the 3x3 noise grid beside it.
-    A preset whose exemplars the classifier cannot find gets no row."""
+    """Per preset and draw, as in the paper's figure: the exemplars A (3) | B (3) | C (3) on top, each
+    concept's mean face under its middle exemplar and the result A - B + C at the end of that line;
+    the 3x3 noise grid beside it. A preset whose exemplars the classifier cannot find gets no row."""
     rows = []
     for preset in PRESETS.values():
         for seed in seeds:
@@ -39,8 +40,11 @@ def arithmetic(arith: FaceArithmetic, out: Path, seeds=(0, 1)) -> Path:
                 continue
             res = arith.combine(exemplars, seed=seed)
             faces = [arith.faces.images(res.exemplars[k], T) for k in "ABC"]
-            line = strip([*faces[0], _gap(), *faces[1], _gap(), *faces[2], _gap(),
-                          arith.faces.images(res.result, T)[0]])
+            means = arith.faces.images(res.mean_faces(), T)
+            top = strip([*faces[0], _gap(), *faces[1], _gap(), *faces[2], _gap(), _blank()])
+            bottom = strip([_blank(), means[0], _blank(), _gap(), _blank(), means[1], _blank(), _gap(),
+                            _blank(), means[2], _blank(), _gap(), arith.faces.images(res.result, T)[0]])
+            line = _above(top, bottom)
             grid = tile(arith.faces.images(res.grid, 64), 3)  # native 64 px tiles
             rows.append((f"{preset.name} = {preset.result_label} (draw {seed})", _beside(line, grid)))
     return _rows(rows, out)
@@ -63,6 +67,17 @@ def directions(arith: FaceArithmetic, out: Path, seeds=(7, 21), amounts=(-2, -1,
 
 def _gap() -> Image.Image:
     return Image.new("RGB", (T // 4, T), "white")
+
+
+def _blank() -> Image.Image:
+    return Image.new("RGB", (T, T), "white")
+
+
+def _above(a: Image.Image, b: Image.Image) -> Image.Image:
+    out = Image.new("RGB", (max(a.width, b.width), a.height + 4 + b.height), "white")
+    out.paste(a, (0, 0))
+    out.paste(b, (0, a.height + 4))
+    return out
 
 
 def _beside(a: Image.Image, b: Image.Image) -> Image.Image:
