@@ -168,7 +168,7 @@ class FaceArithmetic:
         """mean(A) - mean(B) + mean(C) put on the prior's shell, and 8 neighbours with uniform noise in
         [-noise, noise]. The shell matters most for few exemplars: with one face each the sum is
         ~1.7x too long and 'smiling man' worked in 8 % of tuning draws, on the shell in 38 %; with
-        three each it is about the right length already (46 % either way; docs/RESULTS.md)."""
+        three each it is about the right length already (0.40 either way; docs/RESULTS.md)."""
         for key in "ABC":
             if key not in exemplars or len(exemplars[key]) == 0:
                 raise ValueError(f"pick at least one face for {key}")
