@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import emit  # noqa: E402
+from bench.faces_arithmetic_ceiling import probe  # noqa: E402
 from core.device import setup_threads  # noqa: E402
 from core.pipelines.face_arithmetic import PRESETS, FaceArithmetic, load_classifier  # noqa: E402
 from core.pipelines.faces import load as load_faces  # noqa: E402
@@ -52,17 +52,7 @@ def linear_probe(arith: FaceArithmetic, name: str) -> tuple[float, float]:
     """(held-out accuracy of logistic regression z -> label, majority baseline) on the pool."""
     z, y = arith.pool.z, (arith.pool.probs[:, arith.classifier.index(name)] > 0.5).float()
     n = int(0.8 * len(z))
-    w, b = torch.zeros(z.shape[1], requires_grad=True), torch.zeros(1, requires_grad=True)
-    opt = torch.optim.LBFGS([w, b], max_iter=200)
-
-    def closure():
-        opt.zero_grad()
-        loss = F.binary_cross_entropy_with_logits(z[:n] @ w + b, y[:n]) + 1e-3 * w.pow(2).sum()
-        loss.backward()
-        return loss
-
-    opt.step(closure)
-    acc = float(((z[n:] @ w + b > 0).float() == y[n:]).float().mean())
+    _, _, acc = probe(z, y, n, l2=1e-3, max_iter=200)  # the settings the recorded figures used
     share = float(y[n:].mean())
     return acc, max(share, 1 - share)
 

@@ -109,14 +109,15 @@ def ideal_linear(rates: dict[str, float], draws: int, margin: float, trials: int
     return out
 
 
-def probe(z: torch.Tensor, y: torch.Tensor, fit: int) -> tuple[torch.Tensor, torch.Tensor, float]:
+def probe(z: torch.Tensor, y: torch.Tensor, fit: int, l2: float = 1e-4,
+          max_iter: int = 300) -> tuple[torch.Tensor, torch.Tensor, float]:
     """Logistic regression z [N, D] -> y [N] on the first `fit` rows; (w, b, held-out accuracy)."""
     w, b = torch.zeros(z.shape[1], requires_grad=True), torch.zeros(1, requires_grad=True)
-    opt = torch.optim.LBFGS([w, b], max_iter=300)
+    opt = torch.optim.LBFGS([w, b], max_iter=max_iter)
 
     def closure():
         opt.zero_grad()
-        loss = F.binary_cross_entropy_with_logits(z[:fit] @ w + b, y[:fit]) + 1e-4 * w.pow(2).sum()
+        loss = F.binary_cross_entropy_with_logits(z[:fit] @ w + b, y[:fit]) + l2 * w.pow(2).sum()
         loss.backward()
         return loss
 
