@@ -45,8 +45,9 @@ def build_app() -> gr.Blocks:
 
 def warm_up() -> None:
     """Load the shipped faces models, label the arithmetic pool and measure each preset's success
-    rate (~15-35 s on 2 cores) in the background, so that the first click in the vector-arithmetic
-    tab does not wait for them."""
+    rate in the background (1-2 min on 2 CPU cores the first time on a machine; later starts read
+    the labels from the disk cache, `core/pipelines/disk_cache.py`), so that the first click in the
+    vector-arithmetic tab does not wait for them."""
     from core.pipelines import face_arithmetic
 
     try:

@@ -3,13 +3,15 @@
     python bench/faces_arithmetic_ceiling.py [--draws 100] [--probe-samples 12000] [--json FILE]
     python bench/faces_arithmetic_ceiling.py --checkpoint runs/X/checkpoint   # a candidate generator
 
-1. The shell: results and mean faces decoded as they are vs put on the prior's shell
+1. The shell (with the shipped exemplar rule): results and mean faces decoded as they are vs put on the prior's shell
    (`core.pipelines.faces.on_shell`), with 1 and 3 exemplars per concept.
-2. A ceiling: the same method (3-exemplar means, A - B + C) on an *ideal* generator whose
+2. Exemplar rules: the classifier's confidence alone (3,000- and 12,000-face pools) against the
+   shipped rule that also asks for a latent margin (`face_arithmetic.LATENT_MARGIN`), and others.
+3. A ceiling: the same method (3-exemplar means, A - B + C) on an *ideal* generator whose
    attributes are exactly linear in z (attribute k present iff w_k . z > t_k, the w_k orthonormal,
    t_k set so that each attribute is as common as in our generator's samples). Exemplars either
    any member, or at least `margin` (in z's units) beyond the boundary, like confident exemplars.
-3. Our generator judged linearly: a logistic probe z -> the classifier's label, fitted on
+4. Our generator judged linearly: a logistic probe z -> the classifier's label, fitted on
    `probe_samples` generated faces, judges the same results as the classifier does. If the probe
    calls far more results right than the classifier, the generator bends the attribute away from
    the straight line the arithmetic walks.
@@ -25,12 +27,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import emit  # noqa: E402
 from core.device import setup_threads  # noqa: E402
-from core.pipelines.face_arithmetic import PRESETS, FaceArithmetic, load_classifier  # noqa: E402
+from core.pipelines.face_arithmetic import PRESETS, FaceArithmetic, fit_linear_probe, load_classifier  # noqa: E402
 from core.pipelines.faces import FacesPipeline, on_shell  # noqa: E402
 from core.pipelines.faces import load as load_faces  # noqa: E402
 
@@ -111,19 +112,10 @@ def ideal_linear(rates: dict[str, float], draws: int, margin: float, trials: int
 
 def probe(z: torch.Tensor, y: torch.Tensor, fit: int, l2: float = 1e-4,
           max_iter: int = 300) -> tuple[torch.Tensor, torch.Tensor, float]:
-    """Logistic regression z [N, D] -> y [N] on the first `fit` rows; (w, b, held-out accuracy)."""
-    w, b = torch.zeros(z.shape[1], requires_grad=True), torch.zeros(1, requires_grad=True)
-    opt = torch.optim.LBFGS([w, b], max_iter=max_iter)
-
-    def closure():
-        opt.zero_grad()
-        loss = F.binary_cross_entropy_with_logits(z[:fit] @ w + b, y[:fit]) + l2 * w.pow(2).sum()
-        loss.backward()
-        return loss
-
-    opt.step(closure)
+    """The pipeline's linear probe z [N, D] -> y [N] fitted on the first `fit` rows; (w, b, held-out accuracy)."""
+    w, b = fit_linear_probe(z[:fit], y[:fit], l2=l2, max_iter=max_iter)
     acc = float(((z[fit:] @ w + b > 0).float() == y[fit:]).float().mean())
-    return w.detach(), b.detach(), acc
+    return w, b, acc
 
 
 def linear_judge_report(arith: FaceArithmetic, draws: int, samples: int) -> dict:
@@ -155,6 +147,24 @@ def linear_judge_report(arith: FaceArithmetic, draws: int, samples: int) -> dict
     return out
 
 
+def exemplar_rules(faces: FacesPipeline, classifier, draws: int) -> dict:
+    """Success on tuning draws of the exemplar rules tried: the classifier's confidence alone (pool of
+    3,000 as first shipped, and 12,000), and with the latent margin (probe logits past the boundary)."""
+    out = {}
+    for pool_size, margin in ((3000, 0.0), (12_000, 0.0), (12_000, 1.0), (12_000, 2.0), (12_000, 3.0)):
+        arith = FaceArithmetic(faces, classifier, pool_size=pool_size, latent_margin=margin)
+        row = {}
+        for preset in PRESETS.values():
+            row[f"members_{_key(preset)}"] = [len(arith.members(c)) for c in (preset.A, preset.B, preset.C)]
+            try:
+                row[_key(preset)] = round(arith.success_rate(preset, draws, seed=TUNING_SEED), 3)
+            except LookupError as e:
+                row[_key(preset)] = None
+                row[f"error_{_key(preset)}"] = str(e)
+        out[f"pool_{pool_size}_margin_{margin:g}"] = row
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--draws", type=int, default=100)
@@ -169,6 +179,7 @@ def main() -> None:
              for n in ("Smiling", "Male", "Eyeglasses")}
     report = {"draws": args.draws, "seed": TUNING_SEED, "checkpoint": str(args.checkpoint or "shipped"),
               "step": faces.meta.get("step"), "generator_rates": {k: round(v, 3) for k, v in rates.items()},
+              "exemplar_rules": exemplar_rules(faces, arith.classifier, args.draws),
               "shell": shell_report(arith, args.draws),
               "ideal_linear_any_member": ideal_linear(rates, args.draws, margin=0.0),
               "ideal_linear_margin_0.25": ideal_linear(rates, args.draws, margin=0.25),

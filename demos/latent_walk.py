@@ -179,6 +179,7 @@ def build(demo: gr.Blocks) -> None:
             with gr.Row():
                 gif_view = gr.Image(label="GIF", type="filepath", interactive=False, height=160)
                 gif_file = gr.File(label="Download", elem_id="walk-gif-file")
+            gif_status = gr.Markdown("", elem_id="walk-gif-status")  # its own line: a walk can't overwrite it
     with gr.Accordion("2D map: faces along two directions around face A", open=False):
         choices = direction_choices()
         with gr.Row():
@@ -214,7 +215,7 @@ def build(demo: gr.Blocks) -> None:
         ctl.change(walk, walk_in, walk_out, api_name=False, **HEAVY)
     t.input(at_t, [seed_a, seed_b, mode, t, pick_a], [img_t], api_name=False, trigger_mode="always_last", **HEAVY)
     t.release(walk, walk_in, walk_out, api_name="walk", **HEAVY)
-    gif_btn.click(make_gif, [seed_a, seed_b, mode, seconds, pick_a], [gif_file, gif_view, status], api_name="gif",
+    gif_btn.click(make_gif, [seed_a, seed_b, mode, seconds, pick_a], [gif_file, gif_view, gif_status], api_name="gif",
                   **HEAVY)
     more.click(lambda p: (clean_seed(p) + GALLERY_SIZE) % (pipeline.MAX_SEED + 1), [page], [page], api_name=False)
     page.change(gallery, [page], [samples, page], api_name=False, **HEAVY)

@@ -191,7 +191,10 @@ def build(demo: gr.Blocks) -> None:
     gr.Markdown(
         "## Vector arithmetic\nAs in the DCGAN paper: average the latents `z` of three faces per concept, then "
         "compute **A − B + C**. Single faces are too noisy; means of three are not. Our own attribute classifier "
-        "labels 3000 generated faces, fills the presets from them and judges the result. Means and the result are "
+        "labels 12,000 generated faces, fills the presets from them and judges the result. A preset's exemplars are "
+        "faces the classifier is sure of *and* whose `z` lies clearly on the concept's side of a straight boundary "
+        "fitted in latent space (a linear probe): the arithmetic moves along straight lines in `z`, so exemplars "
+        "that are typical along those lines work far more often. Means and the result are "
         "rescaled to the length every sampled `z` has (about 10): a mean of three is ~40 % shorter, and "
         "the generator turns such short latents into bland 'average' faces.")
     picks = gr.State({})

@@ -24,8 +24,8 @@ def running_app(env: dict | None = None, timeout: float = 120):
     port = free_port()
     log = open(ROOT / "runs" / f"test_app_{port}.log", "w") if (ROOT / "runs").exists() else subprocess.DEVNULL
     proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT,
-                            # No start-up warm-up: labelling the arithmetic pool would take 15 s of CPU from
-                            # every test app; the tabs build it on first use anyway.
+                            # No start-up warm-up: it would take CPU from every test app; the tabs build the
+                            # arithmetic pool on first use (read from the tests' disk cache: conftest.py).
                             env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "LAB_WARMUP": "0", **(env or {})},
                             stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() or not face_arithmet
 
 
 @pytest.fixture(scope="module")
-def page():
+def page(labelled_pool):
     from playwright.sync_api import sync_playwright
 
     with running_app() as url, sync_playwright() as p:
@@ -100,13 +100,13 @@ def test_walk_slider_seeds_gallery_and_gif(page):
     assert box_a.input_value() == "103"
     # Export the walk as a GIF.
     page.locator("#walk-gif-btn").click()
-    # Wait for the file itself: the status line is shared with the walk, and a walk still queued from
-    # the seed change can replace "GIF: ..." within a fraction of a second (seen once in CI).
+    # The GIF has its own status line (a walk still queued from the seed change once overwrote a shared one).
+    _wait_text(page, "#walk-gif-status", "GIF", 60)
     link = page.locator("#walk-gif-file a").first
     deadline = time.time() + 60
     while time.time() < deadline and not (link.count() and (link.get_attribute("href") or "").endswith(".gif")):
         time.sleep(0.3)
-    assert link.count() and link.get_attribute("href").endswith(".gif"), _text(page, "#walk-status")
+    assert link.count() and link.get_attribute("href").endswith(".gif"), _text(page, "#walk-gif-status")
     assert not page.locator(".toast-body.error").count()
     page.screenshot(path=str(SHOTS / "latent_walk.png"), full_page=True)
 

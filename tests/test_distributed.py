@@ -24,3 +24,43 @@ def test_two_process_gloo_run_completes_and_rank0_alone_writes(tmp_path, paired_
     assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_0000002.png", "step_0000003.png"]
     assert sorted(p.name for p in run.iterdir()) == ["checkpoint", "events.jsonl", "samples", "state.pt"]
     assert load_checkpoint(run / "checkpoint")[1]["step"] == 3
+
+
+def test_ctrl_c_stops_the_cli_after_a_step_with_a_checkpoint(tmp_path, paired_folder_photo_left):
+    """The first SIGINT finishes the current step, saves and exits 0; --resume continues from there."""
+    import signal
+    import time
+
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "core.train", "sketch2photo", "--steps", "100000", "--batch-size", "2",
+           "--data", str(paired_folder_photo_left), "--run-dir", str(run), "--set", "log_every=1",
+           "--set", "checkpoint_every=100000", "--set", "sample_every=100000", "--set", "eval_every=100000"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and not any(e["event"] == "step" for e in _events(run)):
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err[-3000:]
+    events = read_events(run / "events.jsonl")
+    stopped = [e for e in events if e["event"] == "stopped"]
+    assert len(stopped) == 1 and stopped[0]["step"] >= 1
+    assert load_checkpoint(run / "checkpoint")[1]["step"] == stopped[0]["step"]  # nothing lost
+    assert (run / "state.pt").is_file()
+
+
+def _events(run):
+    try:
+        return read_events(run / "events.jsonl")
+    except (FileNotFoundError, ValueError):
+        return []
+
+
+def test_a_stop_file_stops_the_cli_and_a_stale_one_is_cleared(tmp_path):
+    from core.train.__main__ import StopRequest
+
+    (tmp_path / "STOP").write_text("left from an earlier run")
+    stop = StopRequest(tmp_path)
+    assert not stop() and not (tmp_path / "STOP").exists()
+    (tmp_path / "STOP").write_text("now")
+    assert stop()

@@ -146,6 +146,26 @@ def test_presets_draw_confident_exemplars_and_combine_exactly(arith):
         arith.combine({"A": ex["A"], "B": ex["B"]})
 
 
+def test_exemplars_are_also_typical_in_latent_space(arith):
+    """Members pass the classifier *and* lie `latent_margin` logits on their side of a linear probe in
+    z; the probe really separates the pool's labels; a margin nobody passes falls back to the
+    classifier's rule alone."""
+    concept = PRESETS[next(iter(PRESETS))].A
+    loose = FaceArithmetic(arith.faces, arith.classifier, pool_size=arith.pool_size, latent_margin=0.0)
+    confident = loose.members(concept)
+    signed = torch.stack([arith.latent_logits(n) * (1 if wanted else -1) for n, wanted in concept.attrs]).amin(0)
+    median = float(signed[confident].median())  # a margin half the confident members pass
+    rule = FaceArithmetic(arith.faces, arith.classifier, pool_size=arith.pool_size, latent_margin=median)
+    typical = rule.members(concept)
+    assert face_arithmetic.MIN_TYPICAL <= len(typical) < len(confident)
+    assert set(typical.tolist()) <= set(confident.tolist()) and (signed[typical] >= median).all()
+    strict = FaceArithmetic(arith.faces, arith.classifier, pool_size=arith.pool_size, latent_margin=1e6)
+    assert torch.equal(strict.members(concept), confident)  # nobody is that typical: the classifier's rule
+    y = (arith.pool.probs[:, NAMES.index("Smiling")] > 0.5).float()
+    accuracy = float(((arith.latent_logits("Smiling") > 0) == y).float().mean())
+    assert accuracy > max(y.mean(), 1 - y.mean()) + 0.1  # a real probe: well above always saying the majority
+
+
 def test_success_rate_and_directions(arith):
     for preset in PRESETS.values():
         rate = arith.success_rate(preset, draws=10)

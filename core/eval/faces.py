@@ -73,4 +73,7 @@ def arithmetic(arith: FaceArithmetic, draws: int = RECORD_DRAWS, seed: int = 0) 
         out[f"base_rate_{key}"] = arith.base_rate(preset)
     out["arithmetic_success"] = sum(rates) / len(rates) if len(rates) == len(PRESETS) else None
     out["arithmetic_draws"] = draws
+    # the exemplar rule the figures hold for (docs/RESULTS.md compares rules)
+    out.update(arithmetic_pool=arith.pool_size, arithmetic_confident=arith.confident,
+               arithmetic_latent_margin=arith.latent_margin)
     return out

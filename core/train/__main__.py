@@ -1,8 +1,12 @@
-"""CLI: python -m core.train NAME [--steps N] [--resume] [--run-dir DIR] [--promote] [--set k=v]."""
+"""CLI: python -m core.train NAME [--steps N] [--resume] [--run-dir DIR] [--promote] [--set k=v].
+
+Stopping: Ctrl-C (SIGINT), SIGTERM or a file named STOP in the run folder ends the run after the
+current step, with a checkpoint saved there; `--resume` continues from it. A second Ctrl-C aborts."""
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -26,6 +30,29 @@ def with_data_options(spec, items: list[str]):
             raise SystemExit(f"unknown data option {key!r} for {spec.name}; known: {', '.join(options)}")
         options[key] = json.loads(value)
     return replace(spec, data=replace(spec.data, options=options))
+
+
+class StopRequest:
+    """should_stop for train(): true after the first SIGINT/SIGTERM or while run_dir/STOP exists
+    (the admin runner's convention), so an interrupted run loses no steps."""
+
+    def __init__(self, run_dir: Path):
+        self.stop_file, self.requested = Path(run_dir) / "STOP", False
+        self.stop_file.unlink(missing_ok=True)  # a stale request must not end the new run at step 1
+
+    def install(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._on_signal)
+
+    def _on_signal(self, signum, frame) -> None:
+        if self.requested:  # asked twice: the user means now
+            raise KeyboardInterrupt
+        self.requested = True
+        tqdm.write("stopping after this step and saving a checkpoint (resume with --resume); "
+                   "press Ctrl-C again to abort without saving")
+
+    def __call__(self) -> bool:
+        return self.requested or self.stop_file.exists()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,7 +79,10 @@ def main(argv: list[str] | None = None) -> int:
     run_dir = args.run_dir or default_run_dir(spec)
     bar = tqdm(total=config.steps, desc=spec.name, unit="step", dynamic_ncols=True)
 
+    outcome = {}
+
     def on_event(e: dict) -> None:
+        outcome["last"] = e["event"]
         if e["event"] == "start":
             bar.n = e["step"]
             bar.refresh()
@@ -62,8 +92,14 @@ def main(argv: list[str] | None = None) -> int:
         elif e["event"] in ("stopped", "error", "end"):
             tqdm.write(json.dumps(e))
 
-    train(spec, config, on_event=on_event, run_dir=run_dir, resume=args.resume)
+    stop = StopRequest(run_dir)
+    stop.install()
+    train(spec, config, on_event=on_event, should_stop=stop, run_dir=run_dir, resume=args.resume)
     bar.close()
+    if outcome.get("last") != "end":  # stopped, failed, or a torchrun rank other than 0 (it emits nothing)
+        if args.promote and outcome:
+            print(f"not promoted: the run did not finish ({outcome['last']}); resume it with --resume")
+        return 1 if outcome.get("last") == "error" else 0
     if args.promote:
         nets, meta = load_checkpoint(Path(run_dir) / EXPORT_DIR)
         save_checkpoint(spec.checkpoint_dir, nets, meta=meta)
