@@ -27,7 +27,9 @@ def test_two_process_gloo_run_completes_and_rank0_alone_writes(tmp_path, paired_
 
 
 def test_ctrl_c_stops_the_cli_after_a_step_with_a_checkpoint(tmp_path, paired_folder_photo_left):
-    """The first SIGINT finishes the current step, saves and exits 0; --resume continues from there."""
+    """Ctrl-C in a terminal (SIGINT to the whole process group, data worker included) finishes the
+    current step, saves and exits 0; --resume continues from there."""
+    import os
     import signal
     import time
 
@@ -35,11 +37,12 @@ def test_ctrl_c_stops_the_cli_after_a_step_with_a_checkpoint(tmp_path, paired_fo
     cmd = [sys.executable, "-m", "core.train", "sketch2photo", "--steps", "100000", "--batch-size", "2",
            "--data", str(paired_folder_photo_left), "--run-dir", str(run), "--set", "log_every=1",
            "--set", "checkpoint_every=100000", "--set", "sample_every=100000", "--set", "eval_every=100000"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
     deadline = time.time() + 300
-    while time.time() < deadline and not any(e["event"] == "step" for e in _events(run)):
+    while time.time() < deadline and proc.poll() is None and not any(e["event"] == "step" for e in _events(run)):
         time.sleep(0.5)
-    proc.send_signal(signal.SIGINT)
+    os.killpg(proc.pid, signal.SIGINT)
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err[-3000:]
     events = read_events(run / "events.jsonl")

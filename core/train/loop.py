@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import random
 import shutil
+import signal
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -190,13 +191,20 @@ def _fixed_batch(task, train_root: Path | None, n: int) -> dict[str, torch.Tenso
     return {k: torch.stack([it[k] for it in items]) for k in items[0]}
 
 
+def _worker_ignores_ctrl_c(worker_id: int) -> None:
+    """A terminal's Ctrl-C reaches the data workers too; they must not die of it while the main
+    process finishes its step and saves (the CLI's graceful stop), so only the main decides."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _forever(dataset, config: TrainConfig, info: distributed.DistInfo, start_epoch: int = 0):
     per_rank = max(1, len(dataset) // info.world_size)
     bs = min(config.batch_size, per_rank)
     sampler = DistributedSampler(dataset, info.world_size, info.rank, shuffle=True, seed=config.seed,
                                  drop_last=True) if info.enabled else None
     loader = DataLoader(dataset, batch_size=bs, shuffle=sampler is None, sampler=sampler, drop_last=True,
-                        num_workers=config.num_workers, persistent_workers=config.num_workers > 0)
+                        num_workers=config.num_workers, persistent_workers=config.num_workers > 0,
+                        worker_init_fn=_worker_ignores_ctrl_c if config.num_workers > 0 else None)
     epoch = start_epoch
     while True:
         if sampler is not None:
