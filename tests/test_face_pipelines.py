@@ -166,6 +166,15 @@ def test_exemplars_are_also_typical_in_latent_space(arith):
     assert accuracy > max(y.mean(), 1 - y.mean()) + 0.1  # a real probe: well above always saying the majority
 
 
+def test_the_linear_probe_separates_a_half_space_even_under_inference_mode():
+    z = torch.randn(400, 8, generator=torch.Generator().manual_seed(0))
+    y = (z[:, 0] - z[:, 1] > 0.3).float()
+    with torch.inference_mode():
+        w, b = face_arithmetic.fit_linear_probe(z, y)
+    assert ((z @ w + b > 0).float() == y).float().mean() > 0.97
+    assert w[0] > 0 > w[1] and w[0] > 5 * w[2:].abs().max()
+
+
 def test_success_rate_and_directions(arith):
     for preset in PRESETS.values():
         rate = arith.success_rate(preset, draws=10)

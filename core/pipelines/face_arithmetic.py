@@ -107,17 +107,19 @@ class AttributeClassifier:
 
 def fit_linear_probe(z: torch.Tensor, y: torch.Tensor, l2: float = 1e-4,
                      max_iter: int = 300) -> tuple[torch.Tensor, torch.Tensor]:
-    """Logistic regression latents z [N, D] -> labels y [N] in {0, 1}: (w [D], b [1]), logit = z @ w + b."""
-    w, b = torch.zeros(z.shape[1], requires_grad=True), torch.zeros(1, requires_grad=True)
-    opt = torch.optim.LBFGS([w, b], max_iter=max_iter)
+    """Logistic regression latents z [N, D] -> labels y [N] in {0, 1}: (w [D], b [1]), logit = z @ w + b.
+    Works under no_grad / inference_mode too (it needs autograd, so it switches both off locally)."""
+    with torch.inference_mode(False), torch.enable_grad():
+        z, y = z.float().clone(), y.float().clone()  # inference tensors cannot take part in autograd
+        w, b = torch.zeros(z.shape[1], requires_grad=True), torch.zeros(1, requires_grad=True)
+        opt = torch.optim.LBFGS([w, b], max_iter=max_iter)
 
-    def closure():
-        opt.zero_grad()
-        loss = F.binary_cross_entropy_with_logits(z @ w + b, y) + l2 * w.pow(2).sum()
-        loss.backward()
-        return loss
+        def closure():
+            opt.zero_grad()
+            loss = F.binary_cross_entropy_with_logits(z @ w + b, y) + l2 * w.pow(2).sum()
+            loss.backward()
+            return loss
 
-    with torch.enable_grad():  # callers may run under inference_mode
         opt.step(closure)
     return w.detach(), b.detach()
 
