@@ -44,3 +44,22 @@ def test_the_weights_digest_sees_every_value():
     with torch.no_grad():
         b.bias[0] += 1e-3
     assert disk_cache.weights_digest(a) != disk_cache.weights_digest(b)
+
+
+def test_a_failed_write_leaves_no_temp_file_and_still_returns(monkeypatch, tmp_path):
+    monkeypatch.setenv("LAB_CACHE_DIR", str(tmp_path))
+
+    def full_disk(tensors, filename):
+        open(filename, "wb").write(b"half")
+        raise RuntimeError("No space left on device")  # safetensors raises its own (non-OSError) type
+
+    monkeypatch.setattr(disk_cache, "save_file", full_disk)
+    assert torch.equal(disk_cache.cached("t", "k", lambda: {"x": torch.ones(2)})["x"], torch.ones(2))
+    assert not list(tmp_path.iterdir())
+
+
+def test_an_entry_the_caller_rejects_is_rebuilt(monkeypatch, tmp_path):
+    monkeypatch.setenv("LAB_CACHE_DIR", str(tmp_path))
+    disk_cache.cached("t", "k", lambda: {"x": torch.ones(3)})
+    out = disk_cache.cached("t", "k", lambda: {"x": torch.zeros(4)}, valid=lambda t: t["x"].shape == (4,))
+    assert out["x"].shape == (4,)

@@ -28,7 +28,7 @@ def test_two_process_gloo_run_completes_and_rank0_alone_writes(tmp_path, paired_
 
 def test_ctrl_c_stops_the_cli_after_a_step_with_a_checkpoint(tmp_path, paired_folder_photo_left):
     """Ctrl-C in a terminal (SIGINT to the whole process group, data worker included) finishes the
-    current step, saves and exits 0; --resume continues from there."""
+    current step, saves and exits 130 (as shells expect); --resume continues from there."""
     import os
     import signal
     import time
@@ -42,14 +42,21 @@ def test_ctrl_c_stops_the_cli_after_a_step_with_a_checkpoint(tmp_path, paired_fo
     deadline = time.time() + 300
     while time.time() < deadline and proc.poll() is None and not any(e["event"] == "step" for e in _events(run)):
         time.sleep(0.5)
-    os.killpg(proc.pid, signal.SIGINT)
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGINT)
     out, err = proc.communicate(timeout=300)
-    assert proc.returncode == 0, err[-3000:]
+    assert proc.returncode == 130, err[-3000:]
     events = read_events(run / "events.jsonl")
     stopped = [e for e in events if e["event"] == "stopped"]
     assert len(stopped) == 1 and stopped[0]["step"] >= 1
-    assert load_checkpoint(run / "checkpoint")[1]["step"] == stopped[0]["step"]  # nothing lost
-    assert (run / "state.pt").is_file()
+    at = stopped[0]["step"]
+    assert load_checkpoint(run / "checkpoint")[1]["step"] == at  # nothing lost
+    resumed = subprocess.run([*cmd[:5], str(at + 1), *cmd[6:], "--resume"], cwd=ROOT, capture_output=True,
+                             text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    after = read_events(run / "events.jsonl")[len(events):]
+    assert after[0]["event"] == "start" and after[0]["step"] == at and after[0]["resumed"]
+    assert after[-1]["event"] == "end" and after[-1]["step"] == at + 1
 
 
 def _events(run):

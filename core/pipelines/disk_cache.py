@@ -3,7 +3,8 @@ and settings (e.g. the classifier's labels of the 12,000-face arithmetic pool: ~
 cores, then read back in milliseconds by every later process: the app, its tests, the eval).
 
 Location: $LAB_CACHE_DIR, else ~/.cache/genlab. A missing, unreadable or corrupt entry is simply
-recomputed; a cache that cannot be written (read-only home) only costs the recomputation."""
+recomputed; a cache that cannot be written (read-only or full disk, no home) only costs the
+recomputation."""
 from __future__ import annotations
 
 import hashlib
@@ -20,32 +21,47 @@ def cache_dir() -> Path:
     return Path(os.environ.get("LAB_CACHE_DIR") or Path.home() / ".cache" / "genlab")
 
 
-def weights_digest(*modules: torch.nn.Module) -> str:
-    """A hex digest of the modules' parameters and buffers (names, shapes, values)."""
+def weights_digest(*tensors_or_modules) -> str:
+    """A hex digest of modules' parameters and buffers (names, shapes, dtypes, values) and of plain
+    tensors (shapes, dtypes, values)."""
     h = hashlib.sha256()
-    for m in modules:
-        for name, t in sorted(m.state_dict().items()):
+    for m in tensors_or_modules:
+        items = sorted(m.state_dict().items()) if isinstance(m, torch.nn.Module) else [("", m)]
+        for name, t in items:
             h.update(f"{name}{tuple(t.shape)}{t.dtype}".encode())
             h.update(t.detach().float().cpu().contiguous().numpy().tobytes())
     return h.hexdigest()
 
 
-def cached(name: str, key: str, build: Callable[[], dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
-    """build() once per (name, key) on this machine; later calls read the stored tensors."""
-    path = cache_dir() / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:24]}.safetensors"
+def cached(name: str, key: str, build: Callable[[], dict[str, torch.Tensor]],
+           valid: Callable[[dict[str, torch.Tensor]], bool] = lambda _: True) -> dict[str, torch.Tensor]:
+    """build() once per (name, key) on this machine; later calls read the stored tensors (when
+    `valid` accepts them: a last guard against a stale or foreign entry)."""
+    path = None
     try:
-        return load_file(path)
-    except Exception:  # noqa: BLE001 - missing or corrupt: recompute
+        path = cache_dir() / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:24]}.safetensors"
+        stored = load_file(path)
+        if valid(stored):
+            return stored
+    except Exception:  # noqa: BLE001 - no home, missing or corrupt entry: recompute
         pass
     out = build()
+    if path is not None:
+        _store(path, out)
+    return out
+
+
+def _store(path: Path, tensors: dict[str, torch.Tensor]) -> None:
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         os.close(fd)
-        save_file({k: v.contiguous() for k, v in out.items()}, tmp)
+        save_file({k: v.contiguous() for k, v in tensors.items()}, tmp)
         os.replace(tmp, path)  # atomic: a concurrent reader never sees half a file
-    except OSError:
+        tmp = None
+    except Exception:  # noqa: BLE001 - read-only, full (safetensors raises its own error type), ...
+        pass
+    finally:
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
-    return out

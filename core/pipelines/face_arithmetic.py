@@ -31,6 +31,7 @@ LATENT_MARGIN = 2.0  # ... and its z must lie this far (in logits) on the concep
 # typical of their concept along them. Tuning draws: smiling man 0.40 -> 0.71, woman with glasses
 # 0.16 -> 0.22; the eval's draws: 0.55 -> 0.68, 0.14 -> 0.38 (bench/faces_arithmetic_ceiling.py, docs/RESULTS.md)
 MIN_TYPICAL = 3  # fewer latent-typical members than this: fall back to the classifier's rule alone
+POOL_CACHE_VERSION = 1  # bump when the pool's labels change meaning (decoding, preprocessing, ...)
 RECORD_DRAWS = 100  # exemplar draws behind a preset's success rate (as in the eval)
 NOISE_STD = 0.25  # the paper's 3x3 figure adds "uniform noise with scale +-0.25" to the result
 
@@ -75,7 +76,7 @@ class AttributeClassifier:
     """Our CelebA attribute net: images [N, 3, 64, 64] in [-1, 1] -> probabilities [N, 40]."""
 
     def __init__(self, net: torch.nn.Module, names: list[str], device: torch.device, meta: dict):
-        # channels_last with batches of 64: 5.0 ms/face on 2 AVX2 cores against 8.3 ms (NCHW, 256)
+        # channels_last in batches of 64: 3.5-5 ms/face on 2 AVX2 cores, NCHW in batches of 256 ~8 ms
         self.net = net.to(device).to(memory_format=torch.channels_last).eval()
         self.names, self.device, self.meta = list(names), device, meta
 
@@ -154,7 +155,8 @@ class FaceArithmetic:
         self.faces, self.classifier, self.pool_size = faces, classifier, pool_size or POOL_SIZE
         self.confident, self.latent_margin = confident, latent_margin
         self._pool: Pool | None = None
-        self._lock, self._record_lock = threading.Lock(), threading.Lock()
+        # _lock: the pool; _probe_lock: the latent probes (each fitted once, not by two threads at a time)
+        self._lock, self._probe_lock, self._record_lock = threading.Lock(), threading.Lock(), threading.Lock()
         self._records: dict[tuple[Preset, int], tuple[float, float]] = {}
 
     # --- the labelled pool --------------------------------------------------------------
@@ -165,8 +167,13 @@ class FaceArithmetic:
             if self._pool is None:
                 gen = torch.Generator().manual_seed(POOL_SEED)
                 z = torch.randn(self.pool_size, self.faces.z_dim, generator=gen)
-                key = f"{POOL_SEED}/{self.pool_size}/{weights_digest(self.faces.G, self.classifier.net)}"
-                probs = cached("face_pool", key, lambda: {"probs": self.judge(z)})["probs"]
+                # Everything the labels depend on: the latents themselves, both nets' weights (and
+                # dtypes), what the outputs mean, where they ran, and this code's version of it.
+                key = (f"v{POOL_CACHE_VERSION}/{weights_digest(z, self.faces.G, self.classifier.net)}/"
+                       f"{','.join(self.classifier.names)}/{self.faces.device}/{self.classifier.device}")
+                shape = (self.pool_size, len(self.classifier.names))
+                probs = cached("face_pool", key, lambda: {"probs": self.judge(z)},
+                               valid=lambda t: tuple(t["probs"].shape) == shape)["probs"]
                 self._pool = Pool(z, probs.float())
             return self._pool
 
@@ -179,14 +186,15 @@ class FaceArithmetic:
         """[N]: a linear probe's logit for `name` at each pool latent (fitted on the pool's labels), or
         None when the pool has (almost) no faces with, or without, the attribute."""
         pool = self.pool
-        if name not in pool._latent_logits:
-            y = (pool.probs[:, self.classifier.index(name)] > 0.5).float()
-            if min(y.sum(), len(y) - y.sum()) < 10:
-                pool._latent_logits[name] = None
-            else:
-                w, b = fit_linear_probe(pool.z, y)
-                pool._latent_logits[name] = pool.z @ w + b
-        return pool._latent_logits[name]
+        with self._probe_lock:
+            if name not in pool._latent_logits:
+                y = (pool.probs[:, self.classifier.index(name)] > 0.5).float()
+                if min(y.sum(), len(y) - y.sum()) < 10:
+                    pool._latent_logits[name] = None
+                else:
+                    w, b = fit_linear_probe(pool.z, y)
+                    pool._latent_logits[name] = pool.z @ w + b
+            return pool._latent_logits[name]
 
     def members(self, concept: Concept) -> torch.Tensor:
         """Indices into the pool of faces that are clearly `concept`: the classifier is confident

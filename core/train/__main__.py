@@ -1,7 +1,10 @@
 """CLI: python -m core.train NAME [--steps N] [--resume] [--run-dir DIR] [--promote] [--set k=v].
 
 Stopping: Ctrl-C (SIGINT), SIGTERM or a file named STOP in the run folder ends the run after the
-current step, with a checkpoint saved there; `--resume` continues from it. A second Ctrl-C aborts."""
+current step, with a checkpoint saved there; `--resume` continues from it. A second Ctrl-C aborts.
+Exit code: 0 when the run finished or a STOP file ended it, 128 + signal number after a signal
+(130 for Ctrl-C, as shells expect), 1 when training reported an error. Under torchrun, give the
+agent time to let rank 0 save: `torchrun --shutdown_timeout 120 ...` (its default, 30 s, then SIGKILL)."""
 from __future__ import annotations
 
 import argparse
@@ -37,7 +40,7 @@ class StopRequest:
     (the admin runner's convention), so an interrupted run loses no steps."""
 
     def __init__(self, run_dir: Path):
-        self.stop_file, self.requested = Path(run_dir) / "STOP", False
+        self.stop_file, self.signal = Path(run_dir) / "STOP", None
         self.stop_file.unlink(missing_ok=True)  # a stale request must not end the new run at step 1
 
     def install(self) -> None:
@@ -45,14 +48,16 @@ class StopRequest:
             signal.signal(sig, self._on_signal)
 
     def _on_signal(self, signum, frame) -> None:
-        if self.requested:  # asked twice: the user means now
-            raise KeyboardInterrupt
-        self.requested = True
+        if self.signal is not None:
+            if signum == signal.SIGINT:  # a second Ctrl-C: the user means now
+                raise KeyboardInterrupt
+            return  # a supervisor repeating SIGTERM must not break the save under way
+        self.signal = signum
         tqdm.write("stopping after this step and saving a checkpoint (resume with --resume); "
                    "press Ctrl-C again to abort without saving")
 
     def __call__(self) -> bool:
-        return self.requested or self.stop_file.exists()
+        return self.signal is not None or self.stop_file.exists()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,7 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     if outcome.get("last") != "end":  # stopped, failed, or a torchrun rank other than 0 (it emits nothing)
         if args.promote and outcome:
             print(f"not promoted: the run did not finish ({outcome['last']}); resume it with --resume")
-        return 1 if outcome.get("last") == "error" else 0
+        if outcome.get("last") == "error":
+            return 1
+        return 128 + int(stop.signal) if stop.signal is not None else 0
     if args.promote:
         nets, meta = load_checkpoint(Path(run_dir) / EXPORT_DIR)
         save_checkpoint(spec.checkpoint_dir, nets, meta=meta)
