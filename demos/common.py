@@ -42,3 +42,8 @@ def slider(minimum: float, maximum: float, **kwargs) -> gr.Slider:
 
     s.preprocess = preprocess  # per instance: the component (and its front end) stay a Slider
     return s
+
+
+# Shown when a click needs the arithmetic pool before it exists (a new machine's first minutes).
+POOL_WAIT = ("Labelling 12,000 generated faces for the presets and attribute directions: once per machine, "
+             "1-2 min on a CPU (later starts read the labels from disk).")

@@ -177,6 +177,11 @@ class FaceArithmetic:
                 self._pool = Pool(z, probs.float())
             return self._pool
 
+    @property
+    def pool_ready(self) -> bool:
+        """True once the labelled pool exists (the first time on a machine it takes 1-2 min on a CPU)."""
+        return self._pool is not None
+
     def judge(self, z: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
         """Latents [N, D] -> the classifier's probabilities for their faces [N, A] (decoded a chunk at
         a time: 12,000 faces at once would hold 0.6 GB of images)."""
