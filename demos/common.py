@@ -45,5 +45,5 @@ def slider(minimum: float, maximum: float, **kwargs) -> gr.Slider:
 
 
 # Shown when a click needs the arithmetic pool before it exists (a new machine's first minutes).
-POOL_WAIT = ("Labelling 12,000 generated faces for the presets and attribute directions: once per machine, "
-             "1-2 min on a CPU (later starts read the labels from disk).")
+POOL_WAIT = ("Preparing the 12,000 classifier-labelled faces behind the presets and attribute directions: "
+             "the first time on a machine this takes 1-2 min on a CPU, later it is read from disk at once.")
