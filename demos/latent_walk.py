@@ -117,7 +117,7 @@ def _direction(name, pipe, seed, which: int):
         try:
             arith = arith_pipeline.load()
             if not arith.pool_ready:
-                gr.Info(POOL_WAIT, duration=30)
+                gr.Info(POOL_WAIT, duration=15)
             return arith.direction(name), name
         except (NotTrainedError, KeyError, LookupError, ValueError):
             pass

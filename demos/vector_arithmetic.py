@@ -74,7 +74,7 @@ def _load():
     except NotTrainedError:
         return None, warn(NEEDS)
     if not arith.pool_ready:  # only the app's first minutes on a new machine: say why this click waits
-        gr.Info(POOL_WAIT, duration=30)
+        gr.Info(POOL_WAIT, duration=15)
     return arith, None
 
 
