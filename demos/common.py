@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import gradio as gr
 
+from core.pipelines import face_arithmetic as face_arithmetic_pipeline
+
 # Every event that runs a model shares this one queue slot group: on a 2-core CPU more than
 # two models at once only makes every user wait longer.
 HEAVY = dict(concurrency_id="model", concurrency_limit=2)
@@ -47,3 +49,12 @@ def slider(minimum: float, maximum: float, **kwargs) -> gr.Slider:
 # Shown when a click needs the arithmetic pool before it exists (a new machine's first minutes).
 POOL_WAIT = ("Preparing the 12,000 classifier-labelled faces behind the presets and attribute directions: "
              "the first time on a machine this takes 1-2 min on a CPU, later it is read from disk at once.")
+
+
+def face_arithmetic():
+    """The shared FaceArithmetic (raises NotTrainedError); says why this click waits when its
+    labelled pool is not built yet."""
+    arith = face_arithmetic_pipeline.load()
+    if not arith.pool_ready:
+        gr.Info(POOL_WAIT, duration=15)
+    return arith

@@ -12,7 +12,7 @@ from core.pipelines import face_arithmetic as arith_pipeline
 from core.pipelines import faces as pipeline
 from core.pipelines.faces import MODES, clean_seed, from_array, gif_bytes, map_grid, orthogonal_directions, to_array
 
-from .common import HEAVY, NOT_TRAINED, POOL_WAIT, notice, ok, slider, warn
+from .common import HEAVY, NOT_TRAINED, face_arithmetic, notice, ok, slider, warn
 
 NAME = "faces"
 GALLERY_SIZE = 12
@@ -115,10 +115,7 @@ def direction_choices() -> list[str]:
 def _direction(name, pipe, seed, which: int):
     if name and name != RANDOM:
         try:
-            arith = arith_pipeline.load()
-            if not arith.pool_ready:
-                gr.Info(POOL_WAIT, duration=15)
-            return arith.direction(name), name
+            return face_arithmetic().direction(name), name
         except (NotTrainedError, KeyError, LookupError, ValueError):
             pass
     return orthogonal_directions(pipe.z_dim, seed)[which], RANDOM

@@ -10,7 +10,7 @@ from core.pipelines import face_arithmetic as pipeline
 from core.pipelines.face_arithmetic import NOISE_STD, PRESETS
 from core.pipelines.faces import clean_seed, from_array, tile, to_array
 
-from .common import HEAVY, POOL_WAIT, notice, ok, slider, warn
+from .common import HEAVY, face_arithmetic, notice, ok, slider, warn
 
 CUSTOM = "my own picks (from the pool below)"
 PAGE = 24
@@ -70,12 +70,9 @@ def _verdict(arith, probs: torch.Tensor, expect) -> str:
 
 def _load():
     try:
-        arith = pipeline.load()
+        return face_arithmetic(), None
     except NotTrainedError:
         return None, warn(NEEDS)
-    if not arith.pool_ready:  # only the app's first minutes on a new machine: say why this click waits
-        gr.Info(POOL_WAIT, duration=15)
-    return arith, None
 
 
 def _faces(arith, zs: torch.Tensor, size: int) -> list:

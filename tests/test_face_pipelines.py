@@ -248,13 +248,14 @@ def test_latent_walk_tab_survives_any_value(tiny_faces):
 
 
 def test_vector_arithmetic_tab_survives_any_value(tiny_faces, monkeypatch):
+    from demos import common
     from demos import vector_arithmetic as tab
 
     told = []
     monkeypatch.setattr(tab.gr, "Info", lambda message, **kw: told.append(message))
     out = tab.draw(next(iter(PRESETS)), float("nan"), 5.0)
     tab.draw(next(iter(PRESETS)), 1, 0.25)
-    assert told == [tab.POOL_WAIT]  # the first click, which labels the pool, says why it waits; later ones don't
+    assert told == [common.POOL_WAIT]  # the first click, which labels the pool, says why it waits; later ones don't
     picks, status = out[0], out[-1]
     if status.startswith("⚠️"):  # a random tiny classifier may judge no face confidently
         assert "generated faces look like" in status

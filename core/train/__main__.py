@@ -19,7 +19,7 @@ from tqdm import tqdm
 from ..checkpoint import save_checkpoint, load_checkpoint
 from ..registry import REGISTRY, get_spec
 from .config import config_for
-from .loop import EXPORT_DIR, default_run_dir, train
+from .loop import EXPORT_DIR, STOP_FILE, default_run_dir, train
 
 
 def with_data_options(spec, items: list[str]):
@@ -40,7 +40,7 @@ class StopRequest:
     (the admin runner's convention), so an interrupted run loses no steps."""
 
     def __init__(self, run_dir: Path):
-        self.stop_file, self.signal = Path(run_dir) / "STOP", None
+        self.stop_file, self.signal = Path(run_dir) / STOP_FILE, None
         self.stop_file.unlink(missing_ok=True)  # a stale request must not end the new run at step 1
 
     def install(self) -> None:

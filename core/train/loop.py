@@ -25,6 +25,7 @@ from .tasks import TASKS
 EventFn = Callable[[dict[str, Any]], None]
 STATE_FILE = "state.pt"  # optimizer/resume state (never committed)
 EXPORT_DIR = "checkpoint"  # the run's shippable checkpoint (config.json + model.safetensors)
+STOP_FILE = "STOP"  # created in a run folder = a request to stop after the current step (admin runner, CLI)
 NUM_SAMPLES = 8
 
 

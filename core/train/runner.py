@@ -25,7 +25,7 @@ from ..checkpoint import atomic_write_text, is_checkpoint, read_config, recover_
 from ..registry import REGISTRY, ROOT, SHARED_DATA, get_spec
 from .config import TrainConfig, config_for
 from .events import read_events
-from .loop import EXPORT_DIR
+from .loop import EXPORT_DIR, STOP_FILE
 
 RUNS = Path(os.environ.get("LAB_RUNS_DIR", ROOT / "runs" / "admin"))
 TERMINAL = {"end": "finished", "stopped": "stopped", "error": "failed"}
@@ -74,7 +74,7 @@ class Runner:
         run_dir = self._run_dir(run_id)
         if not self._alive(run_dir):
             raise RunnerError(f"run {run_id} is not running")
-        atomic_write_text(run_dir / "STOP", str(time.time()))
+        atomic_write_text(run_dir / STOP_FILE, str(time.time()))
 
     def resume(self, run_id: str, steps: int | None = None) -> None:
         """Continue a stopped, killed or finished run from its last checkpoint (optionally with a
@@ -154,7 +154,7 @@ class Runner:
         events = read_events(run_dir / "events.jsonl") if events is None else events
         alive = self._alive(run_dir)
         if alive:
-            if (run_dir / "STOP").exists():
+            if (run_dir / STOP_FILE).exists():
                 return "stopping"
             return "running" if events and events[-1]["event"] != "stopped" else "starting"
         for e in reversed(events):
@@ -223,7 +223,7 @@ class Runner:
             raise RunnerError(f"a training job is already running ({busy}); stop it first or wait for it to finish")
 
     def _spawn(self, run_dir: Path, resume: bool) -> None:
-        (run_dir / "STOP").unlink(missing_ok=True)
+        (run_dir / STOP_FILE).unlink(missing_ok=True)
         info = json.loads((run_dir / "run.json").read_text())
         args = ["-m", "core.train.worker", str(run_dir)] + (["--resume"] if resume else [])
         if info.get("nproc", 1) > 1:

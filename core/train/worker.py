@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..registry import get_spec
 from .config import TrainConfig
-from .loop import train
+from .loop import STOP_FILE, train
 
 
 def describe(e: dict) -> str:
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     info = json.loads((args.run_dir / "run.json").read_text())
     spec = get_spec(info["model"])
     config = TrainConfig.from_dict(info["config"])
-    stop_file = args.run_dir / "STOP"
+    stop_file = args.run_dir / STOP_FILE
     train(spec, config, on_event=_print_event, should_stop=stop_file.exists, run_dir=args.run_dir, resume=args.resume)
     return 0
 
