@@ -1,6 +1,13 @@
 """What every tab shares: the heavy-event concurrency limit and the notice/status styles."""
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
 import gradio as gr
 
 from core.pipelines import face_arithmetic as face_arithmetic_pipeline
@@ -28,22 +35,32 @@ NOT_TRAINED = ("This model has not been trained yet, so there is nothing to run 
                "and this tab picks the new weights up without a restart.")
 
 
-def slider(minimum: float, maximum: float, **kwargs) -> gr.Slider:
-    """A gr.Slider whose typed-in values are clamped into [minimum, maximum] instead of refused:
-    Gradio's own check answers a typed 999 with a bare "Error" in the outputs."""
-    s = gr.Slider(minimum, maximum, **kwargs)
+# One folder for the files this process writes for the browser (GIFs, example files), removed at
+# exit; Gradio copies what a tab returns into its own cache (pruned by app.DELETE_CACHE).
+_SCRATCH: Path | None = None
+SCRATCH_MAX_AGE_S = 600
 
-    def preprocess(payload):
+
+def scratch_dir() -> Path:
+    global _SCRATCH
+    if _SCRATCH is None:
+        _SCRATCH = Path(tempfile.mkdtemp(prefix="genlab-"))
+        atexit.register(shutil.rmtree, _SCRATCH, True)
+    return _SCRATCH
+
+
+def scratch_file(name: str) -> Path:
+    """A fresh path in the scratch folder; files older than SCRATCH_MAX_AGE_S go first (Gradio
+    has long copied them by then)."""
+    folder = scratch_dir()
+    now = time.time()
+    for old in folder.glob("*.*"):
         try:
-            x = float(payload)
-        except (TypeError, ValueError):
-            return s.value if isinstance(s.value, (int, float)) else minimum
-        if x != x:  # NaN
-            return minimum
-        return min(max(x, minimum), maximum)
-
-    s.preprocess = preprocess  # per instance: the component (and its front end) stay a Slider
-    return s
+            if old.is_file() and now - old.stat().st_mtime > SCRATCH_MAX_AGE_S:
+                old.unlink()
+        except OSError:
+            pass
+    return folder / f"{uuid.uuid4().hex[:12]}_{name}"
 
 
 # Shown when a click needs the arithmetic pool before it exists (a new machine's first minutes).

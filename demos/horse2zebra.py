@@ -1,9 +1,7 @@
 """Horse <-> zebra tab: the translation, the translation back (cycle) and what changed."""
 from __future__ import annotations
 
-import tempfile
 import time
-from pathlib import Path
 
 import gradio as gr
 
@@ -11,7 +9,8 @@ from core.pipelines import NotTrainedError
 from core.pipelines import horse2zebra as pipeline
 from core.pipelines.horse2zebra import DIRECTIONS, ImageError
 
-from .common import HEAVY, NOT_TRAINED, notice, ok, warn
+from .common import HEAVY, NOT_TRAINED, notice, ok, scratch_dir, warn
+from .inputs import picked
 
 NAME = "horse2zebra"
 
@@ -71,7 +70,8 @@ def build(demo: gr.Blocks) -> None:
     names = list(examples)
 
     # The upload box holds files, so the examples are written once as PNGs into a temp folder.
-    folder = Path(tempfile.mkdtemp(prefix="lab-h2z-examples-"))
+    folder = scratch_dir() / "h2z_examples"  # kept for the process's life (not pruned)
+    folder.mkdir(exist_ok=True)
     files = []
     for i, name in enumerate(names):
         files.append(str(folder / f"{i}_{name.replace(' ', '_')}.png"))
@@ -80,6 +80,7 @@ def build(demo: gr.Blocks) -> None:
     def pick(evt: gr.SelectData):
         # The example goes into the upload box, whose change event translates it: switching the
         # direction afterwards then works on the example too.
-        return files[evt.index]
+        i = picked(evt, len(files))
+        return gr.skip() if i is None else files[i]
 
     gallery.select(pick, outputs=[upload], api_name=False)

@@ -1,8 +1,6 @@
 """Latent walk tab: slide between two generated faces; a strip, a GIF and a 2D latent map."""
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 
 import gradio as gr
 import numpy as np
@@ -12,7 +10,8 @@ from core.pipelines import face_arithmetic as arith_pipeline
 from core.pipelines import faces as pipeline
 from core.pipelines.faces import MODES, clean_seed, from_array, gif_bytes, map_grid, orthogonal_directions, to_array
 
-from .common import HEAVY, NOT_TRAINED, face_arithmetic, notice, ok, slider, warn
+from .common import HEAVY, NOT_TRAINED, face_arithmetic, notice, ok, scratch_file, warn
+from .inputs import number, picked, slider
 
 NAME = "faces"
 GALLERY_SIZE = 12
@@ -89,7 +88,7 @@ def make_gif(seed_a, seed_b, mode, seconds, pick_a=None):
     mode = mode if mode in MODES else "slerp"
     frames = pipe.images(pipe.walk(za, zb, 24, mode), 160)
     data = gif_bytes(frames, seconds=_num(seconds, 0.5, 10, 2.0))
-    path = Path(tempfile.mkdtemp(prefix="walk_")) / "latent_walk.gif"
+    path = scratch_file("latent_walk.gif")
     path.write_bytes(data)
     return str(path), str(path), ok(f"GIF: 24 frames there and back, {len(data) // 1024} KB")
 
@@ -154,8 +153,8 @@ def build(demo: gr.Blocks) -> None:
     with gr.Row(equal_height=False):
         with gr.Column(scale=2):
             with gr.Row():
-                seed_a = gr.Number(value=11, label="Face A: seed", precision=0, elem_id="walk-seed-a")
-                seed_b = gr.Number(value=42, label="Face B: seed", precision=0, elem_id="walk-seed-b")
+                seed_a = number(11, label="Face A: seed", precision=0, elem_id="walk-seed-a")
+                seed_b = number(42, label="Face B: seed", precision=0, elem_id="walk-seed-b")
             with gr.Row():
                 mode = gr.Radio(list(MODES), value="slerp", label="Path", elem_id="walk-mode")
                 steps = slider(2, 16, value=8, step=1, label="Steps in the strip", elem_id="walk-steps")
@@ -163,7 +162,7 @@ def build(demo: gr.Blocks) -> None:
             samples = gr.Gallery(label="Samples (click one)", columns=4, allow_preview=False, object_fit="contain",
                                  elem_id="walk-gallery")
             with gr.Row():
-                page = gr.Number(value=100, label="Samples from seed", precision=0, elem_id="walk-page")
+                page = number(100, label="Samples from seed", precision=0, elem_id="walk-page")
                 more = gr.Button("More faces", elem_id="walk-more")
         with gr.Column(scale=3):
             with gr.Row():
@@ -189,7 +188,7 @@ def build(demo: gr.Blocks) -> None:
                                 elem_id="map-y")
             size = slider(3, 9, value=5, step=2, label="Faces per side", elem_id="map-size")
             span = slider(0.5, 20, value=8, step=0.5, label="Reach (|z| ≈ 10 for a sample)", elem_id="map-span")
-            map_seed = gr.Number(value=0, label="Random directions: seed", precision=0)
+            map_seed = number(0, label="Random directions: seed", precision=0)
             map_btn = gr.Button("Draw map", elem_id="map-btn")
         grid = gr.Gallery(label="Latent map (click to jump)", columns=5, allow_preview=False, elem_id="map-gallery")
         map_status = gr.Markdown("")
@@ -221,7 +220,10 @@ def build(demo: gr.Blocks) -> None:
     page.change(gallery, [page], [samples, page], api_name=False, **HEAVY)
 
     def pick(evt: gr.SelectData, which, start):
-        seed = (clean_seed(start) + int(evt.index)) % (pipeline.MAX_SEED + 1)
+        i = picked(evt, GALLERY_SIZE)
+        if i is None:
+            return gr.skip(), gr.skip()
+        seed = (clean_seed(start) + i) % (pipeline.MAX_SEED + 1)
         return (seed, gr.skip()) if which != "B" else (gr.skip(), seed)
 
     samples.select(pick, [target, page], [seed_a, seed_b], api_name=False)
@@ -230,9 +232,10 @@ def build(demo: gr.Blocks) -> None:
     map_btn.click(latent_map, map_in, [grid, map_z, map_status], api_name="latent_map", **HEAVY)
 
     def jump(evt: gr.SelectData, zs):
-        if not zs or not 0 <= int(evt.index) < len(zs):
+        i = picked(evt, len(zs or []))
+        if i is None:
             return gr.skip(), gr.skip()
-        return face(None, zs[int(evt.index)]), zs[int(evt.index)]
+        return face(None, zs[i]), zs[i]
 
     grid.select(jump, [map_z], [img_a, pick_a], api_name=False, **HEAVY).then(
         walk, walk_in, walk_out, api_name=False, **HEAVY).then(

@@ -12,6 +12,7 @@ from core.pipelines import sketch2photo as pipeline
 from core.pipelines.sketch2photo import ImageError
 
 from .common import HEAVY, NOT_TRAINED, notice, ok, warn
+from .inputs import number, picked, sketchpad
 
 NAME = "sketch2photo"
 CANVAS = 512
@@ -85,7 +86,7 @@ def on_upload(path, mode: str, fit: bool, read_epoch=0, epoch=0):
         return _unchanged(3)
     if not path:
         return None, None, "Upload a black-on-white edge map, or a photo with “photo → edges”."
-    return _translate(path, "photo" if mode.startswith("photo") else "sketch", fit)
+    return _translate(path, "photo" if str(mode or "").startswith("photo") else "sketch", fit)
 
 
 def on_clear(epoch):
@@ -112,7 +113,7 @@ def build(demo: gr.Blocks) -> None:
                 "loss on 2,000 shoe and handbag edge maps. Draw in black; every stroke updates the photo.")
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
-            canvas = gr.Sketchpad(
+            canvas = sketchpad(
                 label="Your drawing", type="numpy", image_mode="RGBA", canvas_size=(CANVAS, CANVAS),
                 brush=gr.Brush(default_size=4, colors=["#000000"], color_mode="fixed"),
                 elem_id="sketch-canvas", height=CANVAS + 60)
@@ -142,7 +143,7 @@ def build(demo: gr.Blocks) -> None:
     # The status says "Draw ..." only once the paper is in place, so nobody draws too early.
     demo.load(lambda: (_blank_value(), EMPTY), outputs=[canvas, status], api_name=False)
     # Clear raises both epochs; a translation whose inputs were read before it is dropped (below).
-    read_epoch = gr.Number(0, visible=False, precision=0)
+    read_epoch = number(0, visible=False, precision=0, minimum=0, label="epoch")
     epoch = gr.State(0)
     draw_args = dict(fn=on_draw, inputs=[canvas, fit, read_epoch, epoch], outputs=[photo, seen, status],
                      show_progress="hidden", trigger_mode="always_last", **HEAVY)
@@ -152,9 +153,10 @@ def build(demo: gr.Blocks) -> None:
 
     def pick(evt: gr.SelectData, fit_value: bool, read: int, current: int):
         # Translate here too: a programmatic canvas update does not fire the editor's change.
-        if _stale(read, current):
+        i = picked(evt, len(names))
+        if i is None or _stale(read, current):
             return _unchanged(4)
-        image = examples[names[evt.index]]
+        image = examples[names[i]]
         return (_example_value(image), *_translate(np.asarray(image), "sketch", fit_value))
 
     drawing.append(gallery.select(pick, inputs=[fit, read_epoch, epoch], outputs=[canvas, photo, seen, status],

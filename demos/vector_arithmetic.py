@@ -10,7 +10,8 @@ from core.pipelines import face_arithmetic as pipeline
 from core.pipelines.face_arithmetic import NOISE_STD, PRESETS
 from core.pipelines.faces import clean_seed, from_array, tile, to_array
 
-from .common import HEAVY, face_arithmetic, notice, ok, slider, warn
+from .common import HEAVY, face_arithmetic, notice, ok, warn
+from .inputs import number, picked, slider
 
 CUSTOM = "my own picks (from the pool below)"
 PAGE = 24
@@ -147,7 +148,8 @@ def add_pick(evt: gr.SelectData, picks, group, page, noise, seed):
     if group not in ("A", "B", "C"):
         group = "A"
     n_pages = max(1, len(arith.pool.z) // PAGE)
-    i = (clean_seed(page) % n_pages) * PAGE + int(evt.index)
+    on_page = picked(evt, PAGE)
+    i = -1 if on_page is None else (clean_seed(page) % n_pages) * PAGE + on_page
     if not 0 <= i < len(arith.pool.z):
         return (gr.skip(), *[gr.skip()] * 6, warn("That face is not on this page any more; click again."))
     picks = {k: list(v) for k, v in (picks or {}).items() if k in ("A", "B", "C")}
@@ -201,7 +203,7 @@ def build(demo: gr.Blocks) -> None:
     with gr.Row():
         preset = gr.Dropdown(list(PRESETS) + [CUSTOM], value=list(PRESETS)[0], label="Preset", scale=3,
                              elem_id="va-preset")
-        seed = gr.Number(value=0, label="Exemplar draw (seed)", precision=0, elem_id="va-seed")
+        seed = number(0, label="Exemplar draw (seed)", precision=0, elem_id="va-seed")
         noise = slider(0, 1, value=NOISE_STD, step=0.05, label="Noise in the 3×3 grid (±, uniform)",
                           elem_id="va-noise")
         go = gr.Button("Draw exemplars", variant="primary", elem_id="va-draw")
@@ -230,7 +232,7 @@ def build(demo: gr.Blocks) -> None:
                     "classifier's opinion.")
         with gr.Row():
             group = gr.Radio(["A", "B", "C"], value="A", label="Clicking adds to", elem_id="va-group")
-            page = gr.Number(value=0, label="Pool page", precision=0, elem_id="va-page")
+            page = number(0, label="Pool page", precision=0, elem_id="va-page")
             clear = gr.Button("Clear picks")
         pool = gr.Gallery(label="Generated faces", columns=8, height=300, allow_preview=False, elem_id="va-pool")
     page.change(pool_page, [page], [pool, page], api_name=False, **HEAVY)
@@ -244,7 +246,7 @@ def build(demo: gr.Blocks) -> None:
                     "without. 1 = one average step from 'without' to 'with'.")
         with gr.Row(equal_height=False):
             with gr.Column(scale=2):
-                face_seed = gr.Number(value=7, label="Face (seed)", precision=0, elem_id="va-face-seed")
+                face_seed = number(7, label="Face (seed)", precision=0, elem_id="va-face-seed")
                 names = pipeline.DIRECTION_ATTRIBUTES
                 sliders = [slider(-3, 3, value=0, step=0.1, label=n.replace("_", " "), elem_id=f"va-dir-{n}")
                            for n in names]

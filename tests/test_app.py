@@ -150,3 +150,21 @@ def test_horse2zebra_tab_handles_any_upload(tiny_horse2zebra, tmp_path, kind):
         assert slider[0].size == out.size
         if kind == "huge":
             assert "downscaled from 2400x1600" in status
+
+
+def test_no_temp_files_outlive_the_app(tmp_path):
+    """GIF exports, example files and Gradio's cache (uploads, results) live in folders of the app
+    process: a stopped app (SIGTERM, as a service manager stops it) leaves nothing in TMPDIR."""
+    from core.pipelines import faces
+
+    if not faces.has_checkpoint("faces"):
+        pytest.skip("no shipped faces checkpoint")
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    with running_app(env={"TMPDIR": str(tmp), "GRADIO_TEMP_DIR": ""}) as url:
+        c = Client(url, verbose=False)
+        for _ in range(3):
+            gif, _, status = c.predict(1, 2, "slerp", 1.0, None, api_name="/gif")
+            assert "GIF" in status
+        assert len([p for p in tmp.rglob("*.gif") if "gradio" in str(p)]) >= 1  # Gradio's cache is there
+    assert not [p for p in tmp.rglob("*") if p.is_file()], "files left in TMPDIR"

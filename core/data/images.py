@@ -57,6 +57,33 @@ def to_rgb(im: Image.Image, background: tuple[int, int, int] = (255, 255, 255)) 
     return im.convert("RGB")
 
 
+UNREADABLE = ("could not read the image: the file is corrupt or not an image "
+              "(PNG, JPEG, WebP, BMP or TIFF work)")
+
+
+def _too_large(width: int, height: int) -> ImageError:
+    return ImageError(f"image too large ({width}x{height}); the limit is {MAX_PIXELS // 1_000_000} megapixels")
+
+
+def peek(source) -> Image.Image:
+    """Open a path or bytes lazily (the header only, no pixels decoded) and check the declared size.
+
+    Every image input calls this before anything decodes pixels, so a small file that declares a
+    huge image (a decompression bomb) costs nothing. Raises ImageError with a reason."""
+    try:
+        im = Image.open(io.BytesIO(source) if isinstance(source, (bytes, bytearray, memoryview)) else Path(source))
+    except Image.DecompressionBombError as e:
+        raise ImageError(f"image too large: {e}") from e
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, TypeError) as e:
+        # No exception text: it carries server-side temp paths, which mean nothing to the user.
+        raise ImageError(UNREADABLE) from e
+    if im.width * im.height > MAX_PIXELS:
+        raise _too_large(im.width, im.height)
+    if min(im.size) < 1:
+        raise ImageError("image is empty (0 pixels)")
+    return im
+
+
 def open_image(source) -> Image.Image:
     """Open a path, bytes, numpy array or PIL image as RGB, or raise ImageError with a reason."""
     try:
@@ -64,12 +91,10 @@ def open_image(source) -> Image.Image:
             im = source
         elif isinstance(source, np.ndarray):
             im = _from_array(source)
-        elif isinstance(source, (bytes, bytearray)):
-            im = Image.open(io.BytesIO(source))
         else:
-            im = Image.open(Path(source))
+            im = peek(source)
         if im.width * im.height > MAX_PIXELS:
-            raise ImageError(f"image too large ({im.width}x{im.height}); the limit is {MAX_PIXELS // 1_000_000} megapixels")
+            raise _too_large(im.width, im.height)
         if min(im.size) < 1:
             raise ImageError("image is empty (0 pixels)")
         im.load()
@@ -78,10 +103,8 @@ def open_image(source) -> Image.Image:
         raise
     except Image.DecompressionBombError as e:
         raise ImageError(f"image too large: {e}") from e
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
-        # No exception text: it carries server-side temp paths, which mean nothing to the user.
-        raise ImageError("could not read the image: the file is corrupt or not an image "
-                         "(PNG, JPEG, WebP, BMP or TIFF work)") from e
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as e:
+        raise ImageError(UNREADABLE) from e
 
 
 def _from_array(a: np.ndarray) -> Image.Image:

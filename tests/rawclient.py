@@ -1,0 +1,69 @@
+"""Gradio's HTTP protocol spoken by hand, as an attacker would: any event (hidden ones too) by its
+index in /config, any session hash, any event data, any client address (X-Forwarded-For, which
+uvicorn trusts from this machine only)."""
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+
+import httpx
+
+
+@dataclass
+class Answer:
+    """One event's outcome: ok with `output` data, or an error with Gradio's `message`."""
+    ok: bool
+    output: list | None
+    message: str | None
+    raw: dict
+
+
+class RawClient:
+    def __init__(self, url: str, session_hash: str | None = None, client_ip: str | None = None,
+                 timeout: float = 120):
+        self.url = url.rstrip("/")
+        self.session_hash = session_hash or secrets.token_hex(6)
+        headers = {"X-Forwarded-For": client_ip} if client_ip else {}
+        self.http = httpx.Client(timeout=timeout, headers=headers)
+
+    def config(self) -> dict:
+        return self.http.get(f"{self.url}/config").json()
+
+    def fn_index(self, api_name: str) -> int:
+        """The index of the event named `api_name` (hidden events have generated names)."""
+        for i, dep in enumerate(self.config()["dependencies"]):
+            if dep.get("api_name") == api_name.lstrip("/"):
+                return i
+        raise KeyError(api_name)
+
+    def upload(self, name: str, data: bytes) -> dict:
+        """Upload bytes; returns the FileData dict an event takes."""
+        r = self.http.post(f"{self.url}/gradio_api/upload", files={"files": (name, data)})
+        r.raise_for_status()
+        path = r.json()[0]
+        return {"path": path, "orig_name": name, "meta": {"_type": "gradio.FileData"}}
+
+    def call(self, fn_index: int, data: list, event_data=None, trigger_id=None) -> Answer:
+        """Join the queue with `data` for event `fn_index` and read its stream to the end."""
+        body = {"data": data, "fn_index": fn_index, "session_hash": self.session_hash,
+                "event_data": event_data, "trigger_id": trigger_id}
+        # json.dumps writes NaN and Infinity as JavaScript would; the server's parser accepts them.
+        r = self.http.post(f"{self.url}/gradio_api/queue/join", content=json.dumps(body),
+                           headers={"Content-Type": "application/json"})
+        if r.status_code != 200:
+            return Answer(False, None, f"HTTP {r.status_code}: {r.text[:300]}", {})
+        with self.http.stream("GET", f"{self.url}/gradio_api/queue/data",
+                              params={"session_hash": self.session_hash}) as stream:
+            for line in stream.iter_lines():
+                if not line.startswith("data:"):
+                    continue
+                msg = json.loads(line[5:])
+                if msg.get("msg") == "process_completed":
+                    out = msg.get("output") or {}
+                    if msg.get("success"):
+                        return Answer(True, out.get("data"), None, msg)
+                    return Answer(False, None, out.get("error"), msg)
+                if msg.get("msg") == "unexpected_error":
+                    return Answer(False, None, msg.get("message"), msg)
+        return Answer(False, None, "stream ended without a result", {})
