@@ -1,4 +1,5 @@
 import dataclasses
+import math
 
 import pytest
 import torch
@@ -8,7 +9,7 @@ from core.device import resolve_precision
 from core.nets import PatchGANConfig, UNetConfig
 from core.registry import get_spec
 from core.train import TrainConfig, config_for, train
-from core.train.events import read_events
+from core.train.events import EventLog, read_events, truncate_after
 
 SMALL = dataclasses.replace(
     get_spec("sketch2photo"),
@@ -53,6 +54,49 @@ def test_resume_continues_from_the_last_checkpoint(tmp_path, paired_folder_photo
     assert load_checkpoint(run / "checkpoint")[1]["step"] == 4
 
 
+def test_resume_drops_events_logged_after_the_checkpoint(tmp_path, paired_folder_photo_left):
+    # What a kill -9 between saves leaves: steps, samples and an eval past state.pt's step 2,
+    # then a torn line. Resume redoes steps 3-4, so the log must not keep the first copies.
+    run = train(SMALL, _config(paired_folder_photo_left, 2), run_dir=tmp_path / "run")
+    log = EventLog(run / "events.jsonl")
+    for step in (3, 4):
+        log.write("step", step, losses={}, it_per_s=1.0, eta_s=0.0)
+        log.write("sample", step, path="gone.png")
+    log.write("eval", 4, n=2, fd_eff=1.0)
+    with open(run / "events.jsonl", "a") as f:
+        f.write('{"event": "step", "st')
+    train(SMALL, _config(paired_folder_photo_left, 4), run_dir=run, resume=True)
+    events = read_events(run / "events.jsonl")
+    steps = [e["step"] for e in events if e["event"] == "step"]
+    assert steps == [1, 2, 3, 4]
+    assert [e["step"] for e in events if e["event"] == "sample"] == [1, 2, 3, 4]
+    assert not [e for e in events if e["event"] == "eval"]
+    starts = [e for e in events if e["event"] == "start"]
+    assert [e["step"] for e in starts] == [0, 2] and starts[1]["resumed"]  # not glued to the torn line
+
+
+def test_truncate_after_keeps_starts_and_drops_the_torn_tail(tmp_path):
+    path = tmp_path / "events.jsonl"
+    log = EventLog(path)
+    log.write("start", 0)
+    for step in (1, 2, 3):
+        log.write("step", step)
+    log.write("start", 3, resumed=True)  # an earlier resume
+    for step in (4, 5):
+        log.write("step", step)
+    log.write("checkpoint", 5)
+    with open(path, "a") as f:
+        f.write('{"event": "sam')
+    assert truncate_after(path, 4) == 3  # step 5, checkpoint 5 and the torn line
+    assert [(e["event"], e["step"]) for e in read_events(path)] == [
+        ("start", 0), ("step", 1), ("step", 2), ("step", 3), ("start", 3), ("step", 4)]
+    assert path.read_text().endswith("\n") and oct(path.stat().st_mode & 0o777) == "0o644"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events.jsonl"]  # no temp file left
+    before = path.stat().st_mtime_ns
+    assert truncate_after(path, 4) == 0 and path.stat().st_mtime_ns == before  # nothing to cut
+    assert truncate_after(tmp_path / "missing.jsonl", 1) == 0
+
+
 def test_should_stop_finishes_the_step_and_saves(tmp_path, paired_folder_photo_left):
     calls = []
     run = train(SMALL, _config(paired_folder_photo_left, 50), run_dir=tmp_path / "run",
@@ -68,6 +112,30 @@ def test_config_bounds_and_unknown_options():
     with pytest.raises(ValueError, match="unknown"):
         TrainConfig.from_dict({"stepz": 3})
     assert config_for(get_spec("sketch2photo"), steps="7").steps == 7
+
+
+HUGE = 10**5000  # past Python's 4,300-digit int-to-str limit: even formatting it raises
+
+
+@pytest.mark.parametrize("field, value", [
+    ("steps", math.nan), ("steps", math.inf), ("steps", "inf"), ("steps", 10**400), ("steps", HUGE),
+    ("steps", "abc"), ("steps", 2.5), ("steps", True), ("steps", -1), ("batch_size", [8]),
+    ("lr_G", math.nan), ("lr_G", -math.inf), ("lr_G", "nan"), ("lr_G", 10**400), ("device", math.nan),
+], ids=lambda v: "huge" if v is HUGE else repr(v)[:20])
+def test_config_refuses_non_finite_and_junk_values(field, value):
+    # ValueError, never OverflowError (int(inf)) nor a silent truncation (int(2.5) == 2).
+    with pytest.raises(ValueError, match=field):
+        config_for(get_spec("sketch2photo"), **{field: value})
+    with pytest.raises(ValueError, match=field):
+        TrainConfig.from_dict({field: value})
+
+
+def test_config_accepts_whole_floats_and_numeric_strings():
+    config = config_for(get_spec("sketch2photo"), steps=7.0, batch_size="4", lr_G="1e-4", seed=3)
+    assert (config.steps, config.batch_size, config.lr_G, config.seed) == (7, 4, 1e-4, 3)
+    assert isinstance(config.steps, int) and isinstance(config.lr_G, float)
+    with pytest.raises(ValueError, match="finite"):
+        TrainConfig(lr_G=math.nan)
 
 
 def test_image_size_must_suit_the_unet(tmp_path, paired_folder):

@@ -1,6 +1,9 @@
 """Training hyper-parameters: one flat, frozen dataclass with sane bounds (the admin tab edits it)."""
 from __future__ import annotations
 
+import math
+import numbers
+import os
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
@@ -65,8 +68,11 @@ class TrainConfig:
     def __post_init__(self) -> None:
         for name, (lo, hi) in BOUNDS.items():
             value = getattr(self, name)
+            # NaN and inf are out of bounds anyway (NaN fails every comparison); say so plainly.
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"{name}={value} is not a finite number")
             if not lo <= value <= hi:
-                raise ValueError(f"{name}={value} is outside [{lo:g}, {hi:g}]")
+                raise ValueError(f"{name}={_show(value)} is outside [{lo:g}, {hi:g}]")
         if self.precision not in ("bf16", "fp32"):
             raise ValueError("precision must be 'bf16' or 'fp32'")
         if self.gan_loss not in ("hinge", "bce"):
@@ -80,8 +86,7 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"unknown training options: {unknown}")
         types = {f.name: f.type for f in fields(cls)}
-        coerced = {k: (int(v) if types[k] == "int" else float(v) if types[k] == "float" else v) for k, v in data.items()}
-        return cls(**coerced)
+        return cls(**{k: _coerce(k, types[k], v) for k, v in data.items()})
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -94,3 +99,39 @@ def config_for(spec, **overrides: Any) -> TrainConfig:
     """The registry defaults of `spec` with `overrides` on top (None values are ignored)."""
     data = {**spec.train_defaults, **{k: v for k, v in overrides.items() if v is not None}}
     return TrainConfig.from_dict(data)
+
+
+def _coerce(name: str, kind: str, value: Any) -> Any:
+    """`value` as the field's type, or ValueError. Numbers may come as strings ("7", "2e-4": CLI,
+    JSON, forms); a whole number may come as a float (3.0); NaN, infinities, bools and fractions
+    for int fields are refused here, where int() would raise OverflowError or silently truncate."""
+    if kind == "str":
+        if not isinstance(value, (str, os.PathLike)):  # a folder may come as a Path
+            raise ValueError(f"{name} must be text, not {value!r}")
+        return os.fspath(value)
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, str)):
+        raise ValueError(f"{name} must be a number, not {value!r}")
+    if kind == "int" and isinstance(value, numbers.Integral):
+        return int(value)  # exact, even beyond float range (the bounds check comes next)
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, not {_show(value)!r}") from None
+    except OverflowError:  # an int too big for a float
+        raise ValueError(f"{name} is far out of range") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{name}={_show(value)} is not a finite number")
+    if kind == "float":
+        return number
+    if not number.is_integer():
+        raise ValueError(f"{name} must be a whole number, not {_show(value)!r}")
+    return int(number)
+
+
+def _show(value: Any) -> str:
+    """`value` shortened for a message (str() of an int past 4,300 digits raises ValueError)."""
+    try:
+        text = str(value)
+        return text if len(text) <= 40 else text[:39] + "…"
+    except ValueError:
+        return "a huge number"

@@ -2,12 +2,14 @@
 
 Each line is {"event": kind, "step": int, "time": unix seconds, ...}. Kinds: "start", "step"
 (losses, it_per_s, eta_s), "sample" (path), "checkpoint" (path, state), "stopped", "end",
-"error". The admin tab polls this file; a reader skips a torn last line.
+"error". The admin tab polls this file; a reader skips a torn last line. On resume the log is cut
+back to the resumed state's step (truncate_after), so a step is never logged twice.
 """
 from __future__ import annotations
 
 import json
 import os
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -42,3 +44,46 @@ def read_events(path: Path) -> list[dict[str, Any]]:
         except json.JSONDecodeError:
             continue  # a torn last line from a killed writer
     return out
+
+
+def truncate_after(path: Path, step: int) -> int:
+    """Cut the log back to what a resume from `step` has not undone; return the records dropped.
+
+    A job killed after its last save logged steps, samples and evals that resuming will do
+    again, so they would show twice. Kept: every "start" record and every record with
+    step <= `step`; dropped: the rest and any unparsable (torn) line, which would otherwise glue
+    itself to the next appended record. Written via a temp file + os.replace, so the admin tab
+    (and a kill during the cut) sees either the old log or the new one, never a half-written one.
+    """
+    path = Path(path)
+    if not path.exists():
+        return 0
+    text = path.read_bytes().decode(errors="replace")
+    lines = text.splitlines()
+    kept = [line for line in lines if _keep(line, step)]
+    if len(kept) == len(lines) and (not text or text.endswith("\n")):
+        return 0  # nothing to cut and every line whole: leave the file alone
+    _atomic_write_lines(path, kept)
+    return len(lines) - len(kept)
+
+
+def _keep(line: str, step: int) -> bool:
+    try:
+        record = json.loads(line)
+        return record["event"] == "start" or int(record["step"]) <= step
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+        return False  # a torn line from a killed writer (or junk): never a valid record
+
+
+def _atomic_write_lines(path: Path, lines: list[str]) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write("".join(line + "\n" for line in lines))
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; keep the log's usual mode
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -19,7 +19,7 @@ from ..device import pick_device, resolve_precision, setup_threads
 from ..registry import ROOT, ModelSpec
 from . import distributed
 from .config import TrainConfig
-from .events import EventLog
+from .events import EventLog, truncate_after
 from .tasks import TASKS
 
 EventFn = Callable[[dict[str, Any]], None]
@@ -70,6 +70,10 @@ def train(
         step, elapsed = int(state["step"]), float(state.get("elapsed", 0.0))
         if dist_info.is_main:
             _set_rng(state.get("rng"))
+    if resume and dist_info.is_main:
+        # Whatever was logged after the state we go on from (a kill -9 between saves) is about to
+        # be done again: drop it so the log keeps one record per step. No state = from step 0.
+        truncate_after(run_dir / "events.jsonl", step)
     warm = _warm_start(task, config) if not (resume and step > 0) else []
     task.distribute(dist_info)
 

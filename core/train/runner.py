@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import fcntl
 import json
+import numbers
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,12 +26,14 @@ from typing import Any
 
 from ..checkpoint import atomic_write_text, is_checkpoint, read_config, recover_swap, swap_folder
 from ..registry import REGISTRY, ROOT, SHARED_DATA, get_spec
-from .config import TrainConfig, config_for
+from .config import BOUNDS, TrainConfig, config_for
 from .events import read_events
 from .loop import EXPORT_DIR, STOP_FILE
 
 RUNS = Path(os.environ.get("LAB_RUNS_DIR", ROOT / "runs" / "admin"))
 TERMINAL = {"end": "finished", "stopped": "stopped", "error": "failed"}
+# What start() names runs ("%Y%m%d-%H%M%S-<model>") with room to spare; ".." is refused separately.
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 
 
 class RunnerError(RuntimeError):
@@ -48,16 +53,15 @@ class Runner:
         """Start a job training `model` with `params` (TrainConfig fields) on `data` (a folder
         under an allowed root; default: the registry's). Returns the run id. One job at a time."""
         spec = _spec(model)
+        nproc = _whole_number(nproc, "processes", 1, 16)
         data_path = self.check_data(data) if data else None
         params = {k: v for k, v in (params or {}).items() if v is not None and v != ""}
         if data_path:
             params["data_root"] = str(data_path)
         try:
             config = config_for(spec, **params)
-        except (ValueError, TypeError) as e:
+        except (ValueError, TypeError, OverflowError) as e:
             raise RunnerError(f"invalid hyper-parameters: {e}") from None
-        if not 1 <= int(nproc) <= 16:
-            raise RunnerError("processes must be between 1 and 16")
         with self._lock():
             self._refuse_if_busy()
             run_id = time.strftime("%Y%m%d-%H%M%S") + f"-{model}"
@@ -80,14 +84,16 @@ class Runner:
         """Continue a stopped, killed or finished run from its last checkpoint (optionally with a
         new total number of steps)."""
         run_dir = self._run_dir(run_id)
+        if steps is not None:  # None keeps the run's total; anything else must be a real step count
+            steps = _whole_number(steps, "steps", *BOUNDS["steps"])
         if not (run_dir / "state.pt").exists():
             raise RunnerError(f"run {run_id} has no checkpoint to resume from yet")
         with self._lock():
             self._refuse_if_busy()
-            if steps:
+            if steps is not None:
                 info = json.loads((run_dir / "run.json").read_text())
                 try:
-                    info["config"] = TrainConfig.from_dict({**info["config"], "steps": int(steps)}).to_dict()
+                    info["config"] = TrainConfig.from_dict({**info["config"], "steps": steps}).to_dict()
                 except ValueError as e:
                     raise RunnerError(str(e)) from None
                 atomic_write_text(run_dir / "run.json", json.dumps(info, indent=2))
@@ -179,28 +185,45 @@ class Runner:
 
     # ---- data roots ------------------------------------------------------------------------
     def data_choices(self) -> list[str]:
-        """Folders under the allowed roots (two levels deep) that hold images."""
+        """Folders under the allowed roots (two levels deep) that check_data accepts, each under
+        the path it was found at (a symlink inside a root is offered only if it resolves inside)."""
         out = []
         for root in self.allowed_data:
             if not root.is_dir():
                 continue
             for p in sorted([root, *root.glob("*"), *root.glob("*/*")]):
-                if p.is_dir() and not p.name.startswith(".") and _has_images(p):
+                if not p.name.startswith(".") and self._data_refusal(str(p))[1] is None:
                     out.append(str(p))
         return out
 
     def check_data(self, data: str) -> Path:
         """The resolved folder if it lies under an allowed root and holds images, else refuse."""
-        path = Path(data).expanduser().resolve()
-        if not any(path.is_relative_to(root.resolve()) for root in self.allowed_data):
-            raise RunnerError("that dataset folder is outside the allowed data roots")
-        if not path.is_dir() or not _has_images(path):
-            raise RunnerError(f"no images found in {path}")
+        path, refusal = self._data_refusal(data)
+        if refusal:
+            raise RunnerError(refusal)
         return path
+
+    def _data_refusal(self, data: str) -> tuple[Path | None, str | None]:
+        """(resolved folder, None) if `data` may be trained on, else (None, why not): the one rule
+        behind both the list and the request, so the list never offers what a start refuses.
+        Symlinks are resolved first, so a link out of the allowed roots is refused."""
+        try:
+            path = Path(data).expanduser().resolve()
+            inside = any(path.is_relative_to(root.resolve()) for root in self.allowed_data)
+            holds_images = inside and path.is_dir() and _has_images(path)
+        except (OSError, RuntimeError, ValueError, TypeError):  # NUL byte, name too long, link loop
+            return None, "that dataset folder cannot be read"
+        if not inside:
+            return None, "that dataset folder is outside the allowed data roots"
+        if not holds_images:
+            return None, f"no images found in {path}"
+        return path, None
 
     # ---- internals -------------------------------------------------------------------------
     def _run_dir(self, run_id: str) -> Path:
-        if not run_id or "/" in run_id or run_id.startswith("."):
+        # Checked before any file-system call: the id comes from a request, and an overlong,
+        # NUL-holding or ".." id would reach open() (OSError) or leave the runs folder.
+        if not isinstance(run_id, str) or not RUN_ID.fullmatch(run_id) or ".." in run_id:
             raise RunnerError("no such run")
         run_dir = self.runs / run_id
         if not (run_dir / "run.json").exists():
@@ -233,6 +256,9 @@ class Runner:
                                 stdin=subprocess.DEVNULL, start_new_session=True)
         log.close()
         _CHILDREN[proc.pid] = proc
+        # Reap the job the moment it exits: otherwise it stays a zombie until some request
+        # happens to poll it (and a long-lived app collects them).
+        threading.Thread(target=_reap, args=(proc,), daemon=True, name=f"reap-{proc.pid}").start()
         atomic_write_text(run_dir / "pid", str(proc.pid))
 
     def _alive(self, run_dir: Path) -> bool:
@@ -248,6 +274,25 @@ class Runner:
 
 
 _CHILDREN: dict[int, subprocess.Popen] = {}
+
+
+def _reap(proc: subprocess.Popen) -> None:
+    """Wait for a job process (a daemon thread per job) and forget it once it has exited."""
+    proc.wait()
+    _CHILDREN.pop(proc.pid, None)
+
+
+def _whole_number(value: Any, what: str, lo: int, hi: int) -> int:
+    """`value` as an int in [lo, hi]; an int or a whole float (UI number boxes send 3.0), never a
+    bool, string, NaN or infinity, which int() would turn into ValueError/OverflowError or junk."""
+    number = None
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        number = int(value)
+    elif isinstance(value, float) and value.is_integer():  # False for NaN and infinities
+        number = int(value)
+    if number is None or not lo <= number <= hi:
+        raise RunnerError(f"{what} must be a whole number between {lo:,} and {hi:,}")
+    return number
 
 
 def _pid_runs(pid: int, run_dir: Path) -> bool:
