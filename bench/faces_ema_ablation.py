@@ -20,9 +20,9 @@ from bench.common import emit  # noqa: E402
 from core.checkpoint import load_checkpoint  # noqa: E402
 from core.data.faces import FaceDataset  # noqa: E402
 from core.device import setup_threads  # noqa: E402
-from core.eval.metrics import DistributionMetrics  # noqa: E402
+from core.metrics.distribution import DistributionMetrics  # noqa: E402
 from core.nets import build_net  # noqa: E402
-from core.pipelines.face_arithmetic import AttributeClassifier  # noqa: E402
+from core.pipelines.face_attributes import AttributeClassifier  # noqa: E402
 from core.registry import SHARED_DATA, get_spec  # noqa: E402
 
 

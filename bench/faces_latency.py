@@ -21,7 +21,7 @@ from bench.common import DTYPES, emit, machine, timed  # noqa: E402
 from core.checkpoint import load_checkpoint  # noqa: E402
 from core.device import setup_threads  # noqa: E402
 from core.nets import build_net  # noqa: E402
-from core.pipelines import face_arithmetic  # noqa: E402
+from core.pipelines import face_arithmetic, face_attributes  # noqa: E402
 from core.pipelines.faces import FacesPipeline  # noqa: E402
 from core.registry import get_spec  # noqa: E402
 
@@ -44,7 +44,7 @@ def main() -> None:
         report[f"decode_and_show_9_{precision}"] = timed(lambda: pipe.images(torch.randn(9, pipe.z_dim), 96),
                                                          args.repeats)
     if shipped:
-        clf = face_arithmetic.load_classifier()
+        clf = face_attributes.load()
         x = pipe.decode(torch.randn(64, pipe.z_dim))
         report["classifier_64"] = timed(lambda: clf.probabilities(x), args.repeats)
         faces32 = FacesPipeline.from_checkpoint(get_spec("faces").checkpoint_dir, device="cpu")

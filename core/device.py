@@ -35,9 +35,9 @@ def pick_device(name: str = "auto") -> torch.device:
 @functools.cache
 def cpu_has_native_bf16() -> bool:
     """True when the CPU computes bf16 in hardware (AVX-512 BF16 or AMX): there these nets run
-    1.6-3.3x faster in bf16 (docs/RESULTS.md). Elsewhere (AVX2-only CPUs: most laptops, AMD EPYC
-    Zen 3) oneDNN emulates bf16 and it is 7-16x *slower* than fp32 (measured: CycleGAN generator
-    at 256 px 1.7 s vs 0.19 s, pix2pix U-Net 595 ms vs 38 ms), so those CPUs run fp32. LAB_PRECISION=fp32|bf16 overrides the detection."""
+    faster in bf16. Elsewhere (AVX2-only CPUs: most laptops, AMD EPYC Zen 3) oneDNN emulates bf16
+    and it is several times *slower* than fp32, so those CPUs run fp32 (figures: docs/RESULTS.md,
+    docs/DESIGN.md "Precision"). LAB_PRECISION=fp32|bf16 overrides the detection."""
     forced = os.environ.get("LAB_PRECISION", "").strip().lower()
     if forced in ("fp32", "bf16"):
         return forced == "bf16"
@@ -62,13 +62,18 @@ def resolve_precision(device: torch.device, precision: str) -> str:
     return "bf16" if precision == "bf16" and bf16_supported(device) else "fp32"
 
 
-def autocast(device: torch.device, precision: str):
-    """Autocast context for precision "bf16" (where supported) or a no-op for "fp32"."""
-    if resolve_precision(device, precision) == "bf16":
-        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
-def inference_dtype(device: torch.device, precision: str = "bf16") -> torch.dtype:
-    """Weights dtype for inference: bf16 weights + channels_last beat autocast where bf16 is native."""
+def compute_dtype(device: torch.device, precision: str = "bf16") -> torch.dtype:
+    """The dtype that really computes on `device` when `precision` is asked (see resolve_precision).
+    Resolve it once, when a task, pipeline or feature extractor is built, and keep it: it is the
+    weights dtype of the inference pipelines (bf16 weights + channels_last beat autocast there) and
+    the autocast dtype of training steps."""
     return torch.bfloat16 if resolve_precision(device, precision) == "bf16" else torch.float32
+
+
+def autocast(device: torch.device, dtype: torch.dtype):
+    """bf16 autocast for dtype torch.bfloat16 (from compute_dtype), a no-op for torch.float32."""
+    if dtype == torch.bfloat16:
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    if dtype != torch.float32:
+        raise ValueError(f"autocast takes torch.bfloat16 or torch.float32 (from compute_dtype), not {dtype!r}")
+    return contextlib.nullcontext()

@@ -36,7 +36,8 @@ class ModelSpec:
     nets: dict[str, Any]  # net name -> frozen net config (G, D, ...)
     shipped: tuple[str, ...]  # nets written to the shipped checkpoint
     data: DataSpec
-    train_defaults: dict[str, Any] = field(default_factory=dict)  # TrainConfig overrides
+    train_defaults: dict[str, Any] = field(default_factory=dict)  # the loop's (TrainConfig) overrides
+    task_params: dict[str, Any] = field(default_factory=dict)  # overrides of the task's Params defaults
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -59,8 +60,7 @@ SKETCH2PHOTO = ModelSpec(
         val=SHARED_DATA / "edges2shoes_handbags" / "val",
         options={"photo_left": True, "input_mode": "edges"},
     ),
-    train_defaults={"image_size": 128, "batch_size": 8, "steps": 14_000, "num_workers": 1, "lambda_L1": 100.0,
-                    "eval_every": 500},
+    train_defaults={"image_size": 128, "batch_size": 8, "steps": 14_000, "num_workers": 1, "eval_every": 500},
 )
 
 _CYCLE_G = ResnetConfig(in_channels=3, out_channels=3, base_channels=32, num_blocks=6)  # 2.0 M params each
@@ -78,9 +78,8 @@ HORSE2ZEBRA = ModelSpec(
                        SHARED_DATA / "zebras" / "imagenet"],
                  "holdout": 0.1},
     ),
-    # Measured 1.76 steps/s alone (2 threads, NCHW), 1.25 on one thread beside another run: 8k steps 1.3-1.8 h.
-    train_defaults={"image_size": 128, "batch_size": 1, "steps": 8_000, "lr_G": 2e-4, "lr_D": 2e-4,
-                    "lambda_cycle": 10.0, "lambda_identity": 0.5, "sample_every": 250, "eval_every": 1000,
+    # Step rates and the wall-clock of 8k steps: docs/RESULTS.md (CycleGAN).
+    train_defaults={"image_size": 128, "batch_size": 1, "steps": 8_000, "sample_every": 250, "eval_every": 1000,
                     "num_workers": 1},
 )
 
@@ -92,15 +91,14 @@ FACES = ModelSpec(
     nets={"G": DCGANGeneratorConfig(z_dim=100, base_channels=64),  # 3.6 M params
           "D": DCGANDiscriminatorConfig(base_channels=64, norm="none", spectral=True)},
     shipped=("G",),
-    # Glasses wearers (labelled ones) are shown 4x: without it the GAN made ~0.1 % glasses (docs/RESULTS.md).
+    # Glasses wearers (labelled ones) are shown 4x: without it the GAN made almost no glasses (docs/RESULTS.md).
     data=DataSpec(train=_CELEBA / "img", options={"crop_fraction": 0.72, "center_y": 0.55,
                                                   "attributes": _CELEBA / "list_attr_celeba.txt",
                                                   "repeat": {"Eyeglasses": 4}}),
     # DiffAugment: 9000 faces are few for a GAN; without it G dropped men and glasses (docs/RESULTS.md).
-    train_defaults={"image_size": 64, "batch_size": 64, "steps": 10_000, "lr_G": 2e-4, "lr_D": 2e-4,
-                    "decay_from": 0.5, "gan_loss": "hinge", "ema_decay": 0.999,
-                    "diffaug": "color,translation,cutout", "sample_every": 250, "eval_every": 1000,
-                    "eval_images": 256, "num_workers": 1},
+    train_defaults={"image_size": 64, "batch_size": 64, "steps": 10_000, "decay_from": 0.5, "sample_every": 250,
+                    "eval_every": 1000, "eval_images": 256, "num_workers": 1},
+    task_params={"diffaug": "color,translation,cutout"},
 )
 FACE_ATTRIBUTES = ModelSpec(
     name="face_attributes",
@@ -112,8 +110,9 @@ FACE_ATTRIBUTES = ModelSpec(
                   options={"attributes": _CELEBA / "list_attr_celeba.txt", "holdout": 0.1}),
     # degrade: it judges generated faces, which are blurrier than photos; without it, blur + noise cut
     # held-out accuracy from 0.94 to 0.84 (Young 0.41, Male 0.78); with it 0.94 (docs/RESULTS.md).
-    train_defaults={"image_size": 64, "batch_size": 64, "steps": 2000, "lr_G": 1e-3, "decay_from": 0.5,
-                    "degrade": 0.5, "sample_every": 1000, "eval_every": 500, "eval_images": 600},
+    train_defaults={"image_size": 64, "batch_size": 64, "steps": 2000, "decay_from": 0.5, "sample_every": 1000,
+                    "eval_every": 500, "eval_images": 600},
+    task_params={"degrade": 0.5},
 )
 
 REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in [SKETCH2PHOTO, HORSE2ZEBRA, FACES, FACE_ATTRIBUTES]}

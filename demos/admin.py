@@ -18,7 +18,10 @@ import secrets
 import gradio as gr
 import pandas as pd
 
-from core.pipelines.training import BOUNDS, REGISTRY, RunnerError, default_runner, model_defaults
+from core.registry import REGISTRY
+from core.train.config import TrainConfig, knobs, model_defaults, params_class
+from core.train.events import live_figures
+from core.train.runner import RunnerError, default_runner
 
 from .admin_auth import AdminSessions, SignInThrottle, password_matches
 from .common import notice, ok, warn
@@ -29,8 +32,8 @@ SESSIONS = AdminSessions()  # per app process: a restart signs everyone out
 THROTTLE = SignInThrottle()
 DEFAULT_DATA = "(the model's registry dataset)"
 REFUSED = "Refused: sign in as admin first."
-FIELDS = ["steps", "batch_size", "image_size", "lr_G", "lr_D", "lambda_L1", "lambda_cycle", "lambda_identity",
-          "sample_every", "eval_every"]
+# The loop's fields the form offers; each task's own knobs come from its Params class.
+LOOP_FIELDS = ("steps", "batch_size", "image_size", "sample_every", "eval_every")
 
 
 def _client(request: gr.Request | None) -> str:
@@ -78,7 +81,8 @@ def restore(remembered):
 
 def _runs_table(summaries: list[dict]) -> pd.DataFrame:
     rows = [{"run": r["id"], "model": r["model"], "state": r["state"], "step": f"{r['step']}/{r['steps']}",
-             "FD_eff": r["fd_eff"], **{k.replace("loss_", ""): round(v, 3) for k, v in r["losses"].items()}}
+             **{k: round(v, 3) for k, v in r["metrics"].items()},
+             **{k.replace("loss_", ""): round(v, 3) for k, v in r["losses"].items()}}
             for r in summaries]
     return pd.DataFrame(rows or [{"run": "", "model": "", "state": "no runs yet"}])
 
@@ -88,7 +92,8 @@ def _is_adversarial(term: str) -> bool:
 
 
 def _curves(events: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(adversarial G and D terms, the other terms, FD_eff) as long tables for gr.LinePlot; the
+    """(adversarial G and D terms, the other terms, the task's live metrics) as long tables for
+    gr.LinePlot; the
     adversarial terms are O(1) and would vanish next to lambda-weighted L1 on one axis."""
     adversarial, other = [], []
     for e in events:
@@ -96,17 +101,36 @@ def _curves(events: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFram
             for k, v in e["losses"].items():
                 (adversarial if _is_adversarial(k) else other).append(
                     {"step": e["step"], "term": k.replace("loss_", ""), "value": v})
-    fd = [{"step": e["step"], "term": "FD_eff", "value": e["fd_eff"]} for e in events
-          if e["event"] == "eval" and "fd_eff" in e]
+    live = [{"step": e["step"], "term": k, "value": v} for e in events if e["event"] == "eval"
+            for k, v in live_figures(e).items()]
     # Built straight from rows: a filtered frame carries a dtype the plot does not draw.
-    return tuple(pd.DataFrame(rows, columns=["step", "term", "value"]) for rows in (adversarial, other, fd))
+    return tuple(pd.DataFrame(rows, columns=["step", "term", "value"]) for rows in (adversarial, other, live))
 
 
 def _status_text(s: dict) -> str:
     rate = f"{s['it_per_s']:.2f} steps/s" if s.get("it_per_s") else "–"
     eta = f"{s['eta_s'] / 60:.1f} min left" if s.get("eta_s") is not None and s["state"] == "running" else ""
-    fd = f", FD_eff {s['fd_eff']:.1f}" if s.get("fd_eff") is not None else ""
-    return f"**{s['id']}** · {s['model']} · **{s['state']}** · step {s['step']}/{s['steps']} · {rate} {eta}{fd}"
+    figures = "".join(f", {k} {v:.3f}" for k, v in s.get("metrics", {}).items())
+    return f"**{s['id']}** · {s['model']} · **{s['state']}** · step {s['step']}/{s['steps']} · {rate} {eta}{figures}"
+
+
+def _control(f, value):
+    """A form control for one hyper-parameter field (a `knob`): a bounded number, a choice or text."""
+    help_, bounds, choices = f.metadata["help"] or None, f.metadata["bounds"], f.metadata["choices"]
+    if choices:
+        return gr.Dropdown(list(choices), value=value, label=f.name, info=help_, min_width=120)
+    if bounds is None:
+        return gr.Textbox(value, label=f.name, info=help_, max_length=200, min_width=160)
+    return number(value, label=f.name, minimum=bounds[0], maximum=bounds[1], info=help_,
+                  precision=0 if f.type == "int" else None, min_width=100)
+
+
+def _task_models() -> dict[str, str]:
+    """Each task of the registry -> its first model (whose defaults fill the task's group)."""
+    out: dict[str, str] = {}
+    for name, spec in REGISTRY.items():
+        out.setdefault(spec.task, name)
+    return out
 
 
 def build(demo: gr.Blocks) -> None:
@@ -137,11 +161,15 @@ def build(demo: gr.Blocks) -> None:
             data = gr.Dropdown([DEFAULT_DATA] + runner.data_choices(), value=DEFAULT_DATA,
                                label="Dataset folder (under the allowed roots)")
             nproc = number(1, label="Processes (torchrun)", minimum=1, maximum=16, precision=0)
-        gr.Markdown("Hyper-parameters (bounded; loss weights that a model does not use are ignored)")
+        gr.Markdown("Hyper-parameters (bounded): the training loop's, then the model's own")
         with gr.Row():
-            inputs = {name: number(defaults[name], label=name, minimum=BOUNDS[name][0], maximum=BOUNDS[name][1],
-                                   precision=0 if isinstance(defaults[name], int) else None, min_width=100)
-                      for name in FIELDS}
+            loop_knobs = {f.name: f for f in knobs(TrainConfig)}
+            loop_inputs = [_control(loop_knobs[name], defaults[name]) for name in LOOP_FIELDS]
+        groups, task_inputs = {}, {}
+        for task, first in _task_models().items():  # one group of knobs per task; the model's is shown
+            d = model_defaults(first)
+            with gr.Row(visible=task == REGISTRY[models[0]].task) as groups[task]:
+                task_inputs[task] = [_control(f, d[f.name]) for f in knobs(params_class(REGISTRY[first]))]
         with gr.Row():
             start = gr.Button("Start", variant="primary", elem_id="admin-start")
             stop = gr.Button("Stop", elem_id="admin-stop")
@@ -155,7 +183,8 @@ def build(demo: gr.Blocks) -> None:
             adversarial = gr.LinePlot(x="step", y="value", color="term", height=300,
                                       label="Adversarial terms (G fooling D, D on real and fake)")
             other = gr.LinePlot(x="step", y="value", color="term", height=300, label="Other terms (e.g. L1 x lambda)")
-            fd = gr.LinePlot(x="step", y="value", color="term", label="FD_eff on a fixed small set", height=300)
+            fd = gr.LinePlot(x="step", y="value", color="term", height=300,
+                             label="Live metrics on a fixed small set (FD_eff: lower is better)")
         with gr.Row():
             sample = gr.Image(label="Latest samples (input | output | target)", type="filepath", height=320,
                               interactive=False, elem_id="admin-sample")
@@ -177,16 +206,26 @@ def build(demo: gr.Blocks) -> None:
         return inner
 
     def on_model(name):
+        """The model's defaults in the loop's fields and its task's group, which alone is shown."""
         if name not in REGISTRY:
             raise refused(f"unknown model {str(name)[:40]!r}")
-        d = model_defaults(name)
-        return [gr.update(value=d[f]) for f in FIELDS]
+        d, task = model_defaults(name), REGISTRY[name].task
+        own = [gr.update(value=d[f.name]) for f in knobs(params_class(REGISTRY[name]))]
+        return ([gr.update(value=d[f]) for f in LOOP_FIELDS] + [gr.update(visible=t == task) for t in groups]
+                + [own.pop(0) if t == task else gr.skip() for t, controls in task_inputs.items() for _ in controls])
 
     @guarded
-    def do_start(tok, name, folder, procs, steps, batch_size, image_size, lr_G, lr_D, lambda_L1, lambda_cycle,
-                 lambda_identity, sample_every, eval_every):
-        params = dict(zip(FIELDS, [steps, batch_size, image_size, lr_G, lr_D, lambda_L1, lambda_cycle,
-                                   lambda_identity, sample_every, eval_every]))
+    def do_start(tok, name, folder, procs, *values):
+        """values: the loop's fields, then every task group's knobs in order; the model's own count."""
+        if name not in REGISTRY:
+            raise refused(f"unknown model {str(name)[:40]!r}")
+        params = dict(zip(LOOP_FIELDS, values))
+        at = len(LOOP_FIELDS)
+        for task, controls in task_inputs.items():
+            if task == REGISTRY[name].task:
+                own = [f.name for f in knobs(params_class(REGISTRY[name]))]
+                params.update(zip(own, values[at:at + len(controls)]))
+            at += len(controls)
         run_id = runner.start(name, params, None if folder in (None, "", DEFAULT_DATA) else folder, int(procs or 1))
         return gr.update(choices=[r["id"] for r in runner.runs_list()], value=run_id), ok(f"Started {run_id}.")
 
@@ -246,12 +285,21 @@ def build(demo: gr.Blocks) -> None:
     remembered.change(restore, inputs=[remembered], outputs=signed, api_name=False, **auth).then(
         quiet_refresh, inputs=[token, run], outputs=watched, api_name=False, show_progress="hidden")
     sign_out_btn.click(sign_out, inputs=[token], outputs=signed, api_name=False, **auth)
-    model.change(on_model, inputs=[model], outputs=list(inputs.values()), api_name=False)
-    start.click(do_start, inputs=[token, model, data, nproc, *inputs.values()], outputs=[run, message],
+    all_task_inputs = [c for controls in task_inputs.values() for c in controls]
+
+    model.change(on_model, inputs=[model], outputs=[*loop_inputs, *groups.values(), *all_task_inputs],
+                 api_name=False)
+    start.click(do_start, inputs=[token, model, data, nproc, *loop_inputs, *all_task_inputs], outputs=[run, message],
                 api_name="admin_start")
     stop.click(do_stop, inputs=[token, run], outputs=[message], api_name="admin_stop")
-    resume.click(do_resume, inputs=[token, run, inputs["steps"]], outputs=[message], api_name="admin_resume")
+    resume.click(do_resume, inputs=[token, run, loop_inputs[0]], outputs=[message], api_name="admin_resume")
     promote.click(do_promote, inputs=[token, run], outputs=[message], api_name="admin_promote")
     timer.tick(quiet_refresh, inputs=[token, run], outputs=watched, api_name=False, show_progress="hidden")
     refresh_btn.click(status_now, inputs=[token, run], outputs=live, api_name="admin_status")
     run.select(quiet_refresh, inputs=[token, run], outputs=watched, api_name=False, show_progress="hidden")
+
+
+if __name__ == "__main__":  # python -m demos.admin: this tab alone
+    from .server import serve_tab
+
+    serve_tab(build, "Admin")

@@ -64,8 +64,9 @@ def scratch_file(name: str) -> Path:
 
 
 # Shown when a click needs the arithmetic pool before it exists (a new machine's first minutes).
-POOL_WAIT = ("Preparing the 12,000 classifier-labelled faces behind the presets and attribute directions: "
-             "the first time on a machine this takes 1-2 min on a CPU, later it is read from disk at once.")
+POOL_WAIT = (f"Preparing the {face_arithmetic_pipeline.POOL_SIZE:,} classifier-labelled faces behind the presets and "
+             "attribute directions: the first time on a machine this takes a minute or more on a CPU, later it is "
+             "read from disk at once.")
 
 
 def face_arithmetic():

@@ -84,3 +84,9 @@ def build(demo: gr.Blocks) -> None:
         return gr.skip() if i is None else files[i]
 
     gallery.select(pick, outputs=[upload], api_name=False)
+
+
+if __name__ == "__main__":  # python -m demos.horse2zebra: this tab alone
+    from .server import serve_tab
+
+    serve_tab(build, "Horse ↔ zebra")

@@ -247,3 +247,9 @@ def build(demo: gr.Blocks) -> None:
 
         demo.load(first, [seed_a, seed_b, page], [img_a, img_b, samples], api_name=False, **HEAVY).then(
             walk, walk_in, walk_out, api_name=False, **HEAVY)
+
+
+if __name__ == "__main__":  # python -m demos.latent_walk: this tab alone
+    from .server import serve_tab
+
+    serve_tab(build, "Latent walk")

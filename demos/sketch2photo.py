@@ -169,3 +169,9 @@ def build(demo: gr.Blocks) -> None:
     # the old drawing and the old read_epoch.
     clear.click(on_clear, inputs=[epoch], outputs=[canvas, photo, seen, status, read_epoch, epoch], api_name=False,
                 cancels=drawing)
+
+
+if __name__ == "__main__":  # python -m demos.sketch2photo: this tab alone
+    from .server import serve_tab
+
+    serve_tab(build, "Sketch → photo")

@@ -193,7 +193,7 @@ def build(demo: gr.Blocks) -> None:
     gr.Markdown(
         "## Vector arithmetic\nAs in the DCGAN paper: average the latents `z` of three faces per concept, then "
         "compute **A − B + C**. Single faces are too noisy; means of three are not. Our own attribute classifier "
-        "labels 12,000 generated faces, fills the presets from them and judges the result. A preset's exemplars are "
+        f"labels {pipeline.POOL_SIZE:,} generated faces, fills the presets from them and judges the result. A preset's exemplars are "
         "faces the classifier is sure of *and* whose `z` lies clearly on the concept's side of a straight boundary "
         "fitted in latent space (a linear probe): the arithmetic moves along straight lines in `z`, so exemplars "
         "that are typical along those lines work far more often. Means and the result are "
@@ -265,3 +265,9 @@ def build(demo: gr.Blocks) -> None:
         demo.load(draw, [preset, seed, noise], [picks, *outs], api_name=False, **HEAVY).then(
             edit, edit_in, [edited, edit_status], api_name=False, **HEAVY).then(
             pool_page, [page], [pool, page], api_name=False, **HEAVY)
+
+
+if __name__ == "__main__":  # python -m demos.vector_arithmetic: this tab alone
+    from .server import serve_tab
+
+    serve_tab(build, "Vector arithmetic")

@@ -29,25 +29,34 @@ def admin_app(tmp_path_factory):
         yield url, data
 
 
-def start_args(data):
-    # model, dataset, processes, then steps, batch_size, image_size, lr_G, lr_D, lambda_L1, lambda_cycle,
-    # lambda_identity, sample_every, eval_every
-    return ["sketch2photo", str(data), 1, 2, 1, 128, 2e-4, 2e-4, 100, 10, 0.5, 1, 0]
+def start_args(client: Client, data, **values) -> list:
+    """/admin_start's arguments by label: the form's defaults (the first model's), then `values`
+    (every control of that label: each task group has its own lr_G, say)."""
+    params = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/admin_start"]["parameters"]
+    given = {"Model": "sketch2photo", "Processes (torchrun)": 1, "steps": 2, "batch_size": 1, "image_size": 128,
+             "sample_every": 1, "eval_every": 0, **values}
+    args = [given.get(p["label"], p.get("parameter_default")) for p in params]
+    args[1] = str(data)  # the dataset folder
+    return args
 
 
+@pytest.mark.slow
+@pytest.mark.shipped
 def test_admin_endpoints_refuse_without_sign_in(admin_app):
     url, data = admin_app
     client = Client(url, verbose=False)
-    for api, args in [("/admin_start", start_args(data)), ("/admin_status", [""]),
+    for api, args in [("/admin_start", start_args(client, data)), ("/admin_status", [""]),
                       ("/admin_stop", ["x"]), ("/admin_promote", ["x"]), ("/admin_resume", ["x", 3])]:
         with pytest.raises(Exception, match="sign in"):
             client.predict(*args, api_name=api)
     msg = client.predict("wrong", api_name="/admin_sign_in")
     assert "Wrong password" in str(msg)
     with pytest.raises(Exception, match="sign in"):
-        client.predict(*start_args(data), api_name="/admin_start")
+        client.predict(*start_args(client, data), api_name="/admin_start")
 
 
+@pytest.mark.slow
+@pytest.mark.shipped
 def test_signed_in_admin_trains_and_promotes_to_the_demo(admin_app, tmp_path):
     url, data = admin_app
     client = Client(url, verbose=False)
@@ -57,8 +66,8 @@ def test_signed_in_admin_trains_and_promotes_to_the_demo(admin_app, tmp_path):
     before = client.predict({"background": handle_file(str(sketch)), "layers": [], "composite": handle_file(str(sketch))},
                             True, api_name="/sketch")[0]
     with pytest.raises(Exception, match="outside|not in the list of choices"):  # Gradio or the runner
-        client.predict(*start_args("/etc"), api_name="/admin_start")
-    run, message = client.predict(*start_args(data), api_name="/admin_start")
+        client.predict(*start_args(client, "/etc"), api_name="/admin_start")
+    run, message = client.predict(*start_args(client, data), api_name="/admin_start")
     run_id = run if isinstance(run, str) else run.get("value")
     assert "Started" in message
     deadline = time.time() + 300
@@ -75,3 +84,39 @@ def test_signed_in_admin_trains_and_promotes_to_the_demo(admin_app, tmp_path):
 
     diff = ImageChops.difference(Image.open(before).convert("RGB"), Image.open(after).convert("RGB"))
     assert diff.getbbox() is not None, "the demo still serves the old weights"
+
+
+def test_a_new_tasks_knobs_appear_in_the_admin_form(monkeypatch):
+    """The form is built from each task's Params: a task added to TASKS and a model added to the
+    registry bring their knobs (bounds, choices, help, the model's values) with no admin change."""
+    from dataclasses import dataclass, replace
+
+    import gradio as gr
+
+    import core.registry as registry
+    from core.train.config import TaskParams, config_for, knob
+    from core.train.tasks import TASKS, Task
+    from demos import admin
+
+    @dataclass(frozen=True)
+    class TinyParams(TaskParams):
+        lambda_tiny: float = knob(3.0, 0.0, 9.0, help="a tiny task's loss weight")
+        mode_tiny: str = knob("a", choices=("a", "b"))
+
+    class TinyTask(Task):
+        Params = TinyParams
+
+    monkeypatch.setitem(TASKS, "tiny", TinyTask)
+    spec = replace(registry.REGISTRY["sketch2photo"], name="tiny_model", task="tiny", task_params={"lambda_tiny": 4.0})
+    monkeypatch.setitem(registry.REGISTRY, "tiny_model", spec)
+    monkeypatch.setenv(admin.PASSWORD_ENV, "x")
+    with gr.Blocks() as demo:
+        admin.build(demo)
+    by_label = {c["props"].get("label"): c for c in demo.get_config_file()["components"]}
+    tiny = by_label["lambda_tiny"]
+    assert tiny["type"] == "number" and tiny["props"]["value"] == 4.0 and tiny["props"]["maximum"] == 9.0
+    assert "tiny task" in tiny["props"]["info"]
+    assert by_label["mode_tiny"]["type"] == "dropdown"
+    assert config_for(spec, lambda_tiny="5", steps=3).task == TinyParams(lambda_tiny=5.0)
+    with pytest.raises(ValueError, match="lambda_tiny"):  # the refusal lists the valid keys
+        config_for(spec, lambda_L1=1)

@@ -1,6 +1,8 @@
 """The app builds, every tab is there, and the sketch tab answers real calls on a launched app."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from gradio_client import Client, handle_file
@@ -62,6 +64,8 @@ def _editor(path):
     return {"background": handle_file(str(path)), "layers": [], "composite": handle_file(str(path))}
 
 
+@pytest.mark.slow
+@pytest.mark.shipped
 def test_sketch_endpoint_draws_a_photo(client, tmp_path):
     path = tmp_path / "shoe.png"
     sketch2photo.examples(512)["shoe"].save(path)
@@ -73,6 +77,8 @@ def test_sketch_endpoint_draws_a_photo(client, tmp_path):
     assert min(Image.open(seen).size) >= 128
 
 
+@pytest.mark.slow
+@pytest.mark.shipped
 def test_empty_canvas_gets_a_hint_not_an_error(client, tmp_path):
     path = tmp_path / "blank.png"
     Image.new("RGBA", (512, 512), (0, 0, 0, 0)).save(path)
@@ -80,6 +86,8 @@ def test_empty_canvas_gets_a_hint_not_an_error(client, tmp_path):
     assert photo is None and "Draw" in status
 
 
+@pytest.mark.slow
+@pytest.mark.shipped
 @pytest.mark.parametrize("kind", ["corrupt", "tiny", "huge", "rgba", "grey16", "photo"])
 def test_upload_handles_bad_and_odd_images(client, tmp_path, kind):
     path = tmp_path / f"{kind}.png"
@@ -152,6 +160,8 @@ def test_horse2zebra_tab_handles_any_upload(tiny_horse2zebra, tmp_path, kind):
             assert "downscaled from 2400x1600" in status
 
 
+@pytest.mark.slow
+@pytest.mark.shipped
 def test_no_temp_files_outlive_the_app(tmp_path):
     """GIF exports, example files and Gradio's cache (uploads, results) live in folders of the app
     process: a stopped app (SIGTERM, as a service manager stops it) leaves nothing in TMPDIR."""
@@ -168,3 +178,69 @@ def test_no_temp_files_outlive_the_app(tmp_path):
             assert "GIF" in status
         assert len([p for p in tmp.rglob("*.gif") if "gradio" in str(p)]) >= 1  # Gradio's cache is there
     assert not [p for p in tmp.rglob("*") if p.is_file()], "files left in TMPDIR"
+
+
+def _short_reads(save, folder, seconds: float = 1.5) -> int:
+    """Readers of an image that writers keep saving again (the same bytes): how many reads came
+    back shorter than the file."""
+    import threading
+    import time
+
+    img = Image.fromarray(np.random.default_rng(0).integers(0, 255, (256, 256, 3), np.uint8))
+    path = save(img, str(folder))
+    size, stop, short = len(Path(path).read_bytes()), threading.Event(), [0]
+
+    def writer():
+        while not stop.is_set():
+            save(img, str(folder))
+
+    threads = [threading.Thread(target=writer) for _ in range(2)]
+    for t in threads:
+        t.start()
+    end = time.time() + seconds
+    while time.time() < end:
+        short[0] += len(Path(path).read_bytes()) != size
+    stop.set()
+    for t in threads:
+        t.join()
+    return short[0]
+
+
+def test_identical_outputs_are_never_served_half_written(tmp_path):
+    """A class clicking the same example at once gets the same output image: Gradio's own cache
+    write (truncate, then write) served a browser 0 bytes under load; ours renames complete files
+    into place."""
+    from demos.gradio_fixes import GRADIO_SAVE, save_pil_to_cache
+
+    assert _short_reads(save_pil_to_cache, tmp_path / "ours") == 0
+    assert _short_reads(GRADIO_SAVE, tmp_path / "gradio") > 0  # the test can tell
+
+
+@pytest.mark.slow
+def test_a_tab_runs_alone(tmp_path):
+    """`python -m demos.horse2zebra` serves that tab alone (as a Space with one tab per file)."""
+    import json
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from tests.apprunner import ROOT, free_port
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "demos.horse2zebra", "--port", str(port)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                config = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/config", timeout=2))
+                break
+            except OSError:
+                assert proc.poll() is None and time.time() < deadline, "the tab did not start"
+                time.sleep(0.5)
+        names = {d.get("api_name") for d in config["dependencies"]}
+        assert "horse2zebra" in names and "sketch" not in names and "admin_sign_in" not in names
+    finally:
+        proc.terminate()
+        proc.wait(20)

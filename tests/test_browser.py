@@ -14,6 +14,7 @@ from tests.apprunner import ROOT, running_app
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() or not sketch2photo.has_checkpoint(),
                                 reason="needs /usr/bin/chromium and the shipped sketch2photo model")
+pytestmark = [pytestmark, pytest.mark.browser, pytest.mark.shipped]  # markers: pytest.ini
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 SHOTS = ROOT / "runs" / "screenshots"

@@ -14,6 +14,7 @@ from tests.test_browser import ARGS, CHROMIUM, SHOTS
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() or not sketch2photo.has_checkpoint(),
                                 reason="needs /usr/bin/chromium and the shipped sketch2photo model")
+pytestmark = [pytestmark, pytest.mark.browser, pytest.mark.shipped]  # markers: pytest.ini
 
 
 def _wait_text(page, selector, text, timeout=240):
@@ -46,6 +47,15 @@ def test_admin_flow_in_the_browser(tmp_path):
         page.locator("#admin-password input").fill("pw")
         page.locator("#admin-sign-in").click()
         page.wait_for_selector("#admin-panel", state="visible", timeout=30_000)
+        # The form shows the chosen model's own knobs (from its task's Params), and only those.
+        assert page.get_by_label("lambda_L1", exact=True).is_visible()
+        page.get_by_label("Model", exact=True).click()
+        page.get_by_role("option", name="horse2zebra").click()
+        page.get_by_label("lambda_cycle", exact=True).wait_for(state="visible", timeout=10_000)
+        assert not page.get_by_label("lambda_L1", exact=True).is_visible()
+        page.get_by_label("Model", exact=True).click()
+        page.get_by_role("option", name="sketch2photo").click()
+        page.get_by_label("lambda_L1", exact=True).wait_for(state="visible", timeout=10_000)
         page.get_by_label("Dataset folder (under the allowed roots)").click()
         page.get_by_role("option", name=str(data)).click()
         for label, value in [("steps", "4"), ("batch_size", "2")]:
@@ -70,4 +80,4 @@ def test_admin_flow_in_the_browser(tmp_path):
         time.sleep(3)
         assert not page.locator("#admin-panel").is_visible()
         browser.close()
-    assert "promoted from admin run" in (tmp_path / "checkpoints" / "sketch2photo" / "MODEL_CARD.md").read_text()
+    assert "promoted from run" in (tmp_path / "checkpoints" / "sketch2photo" / "MODEL_CARD.md").read_text()

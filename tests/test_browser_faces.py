@@ -12,6 +12,7 @@ from tests.test_browser import ARGS, CHROMIUM, SHOTS, Path
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() or not face_arithmetic.has_checkpoints(),
                                 reason="needs /usr/bin/chromium and the shipped faces + face_attributes models")
+pytestmark = [pytestmark, pytest.mark.browser, pytest.mark.shipped]  # markers: pytest.ini
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ from tests.test_browser_faces import _text, _wait_change, _wait_text
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() or not horse2zebra.has_checkpoint(),
                                 reason="needs /usr/bin/chromium and the shipped horse2zebra model")
+pytestmark = [pytestmark, pytest.mark.browser, pytest.mark.shipped]  # markers: pytest.ini
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,9 @@
 """CycleGAN parts: ResNet generator, unpaired data, image pool, a short training run."""
 import dataclasses
+import random
 
 import torch
-from PIL import Image
+from PIL import Image, ImageColor
 
 from core.checkpoint import load_checkpoint
 from core.data.unpaired import UnpairedDataset, split_files
@@ -10,6 +11,7 @@ from core.nets import PatchGANConfig, ResnetConfig, ResnetGenerator
 from core.registry import get_spec
 from core.train import TrainConfig, train
 from core.train.events import read_events
+from core.train.tasks import cyclegan as cyclegan_task
 from core.train.tasks.cyclegan import ImagePool
 
 
@@ -33,18 +35,29 @@ def test_unpaired_dataset_crops_any_size_and_holds_out(tmp_path):
     ds = UnpairedDataset([a], [b], crop_size=64, seed=0)
     item = ds[0]
     assert item["A"].shape == item["B"].shape == (3, 64, 64)
-    assert item["A"][0].mean() > 0.9 and item["B"][2].mean() > 0.9  # red A, blue B
+    # Plain colours stay exactly themselves through any crop, resize and flip: red A, blue B in [-1, 1].
+    red, blue = torch.tensor([1.0, -1.0, -1.0]), torch.tensor([-1.0, -1.0, 1.0])
+    assert torch.allclose(item["A"], red[:, None, None].expand(3, 64, 64), atol=1e-5)
+    assert torch.allclose(item["B"], blue[:, None, None].expand(3, 64, 64), atol=1e-5)
     files = sorted(a.iterdir())
     train, val = split_files(files, "train", 0.3), split_files(files, "val", 0.3)
-    assert set(train).isdisjoint(val) and len(train) + len(val) == len(files)
+    assert set(train).isdisjoint(val) and set(train) | set(val) == set(files)
 
 
-def test_image_pool_mixes_old_fakes():
+def test_image_pool_mixes_old_fakes(monkeypatch):
+    monkeypatch.setattr(cyclegan_task, "random", random.Random(0))  # the pool's coin flips, fixed
     pool = ImagePool(size=2)
-    first = pool.query(torch.zeros(2, 3, 4, 4))
-    assert torch.equal(first, torch.zeros(2, 3, 4, 4))
-    out = torch.cat([pool.query(torch.ones(1, 3, 4, 4)) for _ in range(40)])
-    assert (out.amax(dim=(1, 2, 3)) == 0).any() or len(pool.images) == 2
+    fake = lambda v: torch.full((1, 3, 4, 4), float(v))  # fake number v, told apart by its value
+    first = pool.query(torch.cat([fake(-2), fake(-1)]))
+    assert torch.equal(first, torch.cat([fake(-2), fake(-1)]))  # filling up: the new fakes pass through
+    shown = [float(pool.query(fake(k))[0, 0, 0, 0]) for k in range(1, 41)]
+    held = [float(img[0, 0, 0]) for img in pool.images]
+    # Every fake is either shown once or still held: a stored fake leaves the pool when it is shown.
+    assert len(held) == 2 and sorted(shown + held) == [-2, -1, *range(1, 41)]
+    old = [k for k, v in zip(range(1, 41), shown) if v != k]  # steps that showed a stored fake instead
+    assert all(shown[k - 1] < k for k in old)  # ... always an older one
+    assert {-2.0, -1.0} & set(shown)  # the first fakes come back later
+    assert 10 <= len(old) <= 30  # about half the time (p = 0.5): 20 +- 3 sd for 40 queries
 
 
 def test_two_cyclegan_steps_write_both_generators(tmp_path):
@@ -71,14 +84,28 @@ def test_pipeline_and_eval_cli_on_a_synthetic_test_folder(tmp_path, capsys):
     from core.pipelines.horse2zebra import HorseZebraPipeline
 
     g = ResnetConfig(base_channels=8, num_blocks=1)
-    save_checkpoint(tmp_path / "ckpt", {"G_A": build_net(g), "G_B": build_net(g)}, meta={"image_size": 64})
+    nets = {"G_A": build_net(g), "G_B": build_net(g)}
+    with torch.no_grad():  # a last conv of zeros: each generator paints every pixel tanh(0) = 0, mid grey
+        for net in nets.values():
+            last = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)][-1]
+            last.weight.zero_(), last.bias.zero_()
+    save_checkpoint(tmp_path / "ckpt", nets, meta={"image_size": 64})
     pipe = HorseZebraPipeline.from_checkpoint(tmp_path / "ckpt")
     big = Image.new("RGB", (1030, 700), "brown")
     t = pipe(big)
     assert t.output.size == t.input.size == t.reconstruction.size == (512, 344)  # aspect kept, sides multiples of 4
     assert "downscaled from 1030x700" in t.note
+    level = t.output.getextrema()[0][0]  # 0 in [-1, 1] is 127.5: one grey level, the same in R, G and B
+    assert level in (127, 128) and t.output.getextrema() == t.reconstruction.getextrema() == ((level, level),) * 3
+    brown = torch.tensor(ImageColor.getrgb("brown")) / 255.0
+    grey_vs_brown = float(10 * torch.log10(1 / ((brown - 0.5) ** 2).mean()))  # PSNR of mid grey against brown, dB
+    assert abs(t.cycle_psnr - grey_vs_brown) < 0.05
     _folder(tmp_path / "data" / "testA", 3, (90, 70), "brown")
     _folder(tmp_path / "data" / "testB", 3, (70, 90), "white")
     assert eval_main(["horse2zebra", "--data", str(tmp_path / "data"), "--checkpoint", str(tmp_path / "ckpt")]) == 0
     m = json.loads(capsys.readouterr().out)
-    assert 0 <= m["zebra_rate"] <= 1 and 0 <= m["horse_rate"] <= 1 and m["cycle_psnr"] > 0 and m["n_A"] == 3
+    assert m["n_A"] == m["n_B"] == 3
+    assert abs(m["cycle_psnr"] - grey_vs_brown) < 0.05  # A -> grey -> grey, against the brown horses
+    # Both directions made the same grey picture: the classifier calls it a zebra (zebra_rate 1) or a
+    # horse (horse_rate 1), never both or neither.
+    assert m["zebra_rate"] in (0, 1) and m["zebra_rate"] + m["horse_rate"] == 1

@@ -37,8 +37,8 @@ def test_detection_matches_the_cpu_flags(precision):
     flags = set(next(ln for ln in CPUINFO.read_text().splitlines() if ln.startswith("flags")).split(":")[1].split())
     native = bool(flags & {"avx512_bf16", "amx_bf16"})
     assert device.cpu_has_native_bf16() is native
-    assert device.inference_dtype(CPU, "bf16") == (torch.bfloat16 if native else torch.float32)
-    assert device.inference_dtype(CPU, "fp32") == torch.float32
+    assert device.compute_dtype(CPU, "bf16") == (torch.bfloat16 if native else torch.float32)
+    assert device.compute_dtype(CPU, "fp32") == torch.float32
 
 
 @pytest.mark.parametrize("forced, dtype", [("fp32", torch.float32), ("bf16", torch.bfloat16)])
@@ -46,10 +46,10 @@ def test_override_reaches_pipelines_and_autocast(precision, forced, dtype):
     precision(forced)
     spec = get_spec("horse2zebra")
     nets = {n: build_net(spec.nets[n]) for n in spec.shipped}
-    pipe = HorseZebraPipeline(nets, CPU, device.inference_dtype(CPU, "bf16"), {})
+    pipe = HorseZebraPipeline(nets, CPU, device.compute_dtype(CPU, "bf16"), {})
     y, _ = pipe.run(torch.zeros(1, 3, 32, 32))
     assert pipe.dtype == dtype and y.dtype == torch.float32 and y.shape == (1, 3, 32, 32)
-    with device.autocast(CPU, "bf16"):
+    with device.autocast(CPU, device.compute_dtype(CPU, "bf16")):
         out = torch.nn.Linear(4, 4)(torch.ones(1, 4))
     assert out.dtype == dtype
     assert device.resolve_precision(CPU, "bf16") == forced and device.resolve_precision(CPU, "fp32") == "fp32"

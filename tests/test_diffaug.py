@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from core.train.config import TrainConfig
+from core.train.tasks.dcgan import DCGANParams
 from core.train.diffaug import color, cutout, diff_augment, parse_policy, translation
 
 
@@ -31,4 +31,4 @@ def test_cutout_zeroes_a_quarter_and_gradients_flow():
 def test_policies_are_checked():
     assert parse_policy(" color, cutout ") == ("color", "cutout") and parse_policy("") == ()
     with pytest.raises(ValueError, match="unknown DiffAugment"):
-        TrainConfig(diffaug="colour")
+        DCGANParams(diffaug="colour")

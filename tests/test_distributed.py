@@ -3,15 +3,18 @@ import subprocess
 import sys
 from collections import Counter
 
+import pytest
+
 from core.checkpoint import load_checkpoint
 from core.train.events import read_events
 from tests.apprunner import ROOT, free_port
 
 
+@pytest.mark.slow
 def test_two_process_gloo_run_completes_and_rank0_alone_writes(tmp_path, paired_folder_photo_left):
     run = tmp_path / "run"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
-           "-m", "core.train", "sketch2photo", "--steps", "3", "--batch-size", "2", "--data", str(paired_folder_photo_left),
+           "-m", "core.train", "sketch2photo", "--steps", "3", "--batch-size", "2", "--data", str(paired_folder_photo_left), "--photo-left",
            "--run-dir", str(run), "--set", "log_every=1", "--set", "sample_every=2", "--set", "checkpoint_every=2"]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600,
                           env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
@@ -21,11 +24,13 @@ def test_two_process_gloo_run_completes_and_rank0_alone_writes(tmp_path, paired_
     assert kinds["start"] == 1 and kinds["end"] == 1  # a single log, not one per rank
     assert [e["step"] for e in events if e["event"] == "step"] == [1, 2, 3]
     assert events[0]["world_size"] == 2
+    assert events[0]["data_options"]["photo_left"] is True  # --photo-left, as the eval's option says
     assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_0000002.png", "step_0000003.png"]
     assert sorted(p.name for p in run.iterdir()) == ["checkpoint", "events.jsonl", "samples", "state.pt"]
     assert load_checkpoint(run / "checkpoint")[1]["step"] == 3
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_the_cli_after_a_step_with_a_checkpoint(tmp_path, paired_folder_photo_left):
     """Ctrl-C in a terminal (SIGINT to the whole process group, data worker included) finishes the
     current step, saves and exits 130 (as shells expect); --resume continues from there."""
@@ -35,7 +40,7 @@ def test_ctrl_c_stops_the_cli_after_a_step_with_a_checkpoint(tmp_path, paired_fo
 
     run = tmp_path / "run"
     cmd = [sys.executable, "-m", "core.train", "sketch2photo", "--steps", "100000", "--batch-size", "2",
-           "--data", str(paired_folder_photo_left), "--run-dir", str(run), "--set", "log_every=1",
+           "--data", str(paired_folder_photo_left), "--photo-left", "--run-dir", str(run), "--set", "log_every=1",
            "--set", "checkpoint_every=100000", "--set", "sample_every=100000", "--set", "eval_every=100000"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)

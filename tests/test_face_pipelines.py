@@ -65,12 +65,10 @@ def arith(generator):
 
 
 @pytest.mark.parametrize("typed, expected", [(None, 0), (float("nan"), 0), ("abc", 0), (-5, 5), (7.9, 7),
-                                             (float("inf"), 0), (2**31, 0), (1e30, None)])
+                                             (float("inf"), 0), (2**31, 0), (2**31 + 5, 5), ("12", 12),
+                                             (1e30, 0)])  # 1e30 as a float is a multiple of 2**31
 def test_any_typed_seed_becomes_a_valid_one(typed, expected):
-    s = faces.clean_seed(typed)
-    assert 0 <= s <= faces.MAX_SEED
-    if expected is not None:
-        assert s == expected
+    assert faces.clean_seed(typed) == expected
 
 
 def test_a_seed_always_gives_the_same_latent():
@@ -187,12 +185,23 @@ def test_the_linear_probe_separates_a_half_space_even_under_inference_mode():
 def test_success_rate_and_directions(arith):
     for preset in PRESETS.values():
         rate = arith.success_rate(preset, draws=10)
-        assert 0.0 <= rate <= 1.0
+        # The share of draws (seeds 0..9 at seed 0) whose A - B + C face has every intended attribute.
+        hits = arith.judge(torch.stack([arith.combine(arith.draw(preset, i)).result for i in range(10)]))
+        wanted = [all((p[NAMES.index(n)] > 0.5) == w for n, w in preset.expect) for p in hits]
+        assert rate == pytest.approx(sum(wanted) / 10)
+        # The base rate: the share of pool faces that already have them.
+        base = [all((p[NAMES.index(n)] > 0.5) == w for n, w in preset.expect) for p in arith.pool.probs]
+        assert arith.base_rate(preset) == pytest.approx(sum(base) / len(base))
         # The tab's record is the eval's figure (seed 0), computed once.
         record = arith.record(preset, draws=10)
         assert record == (rate, arith.base_rate(preset)) and arith.record(preset, draws=10) is record
-    d = arith.direction("Smiling")
-    assert d.shape == (16,) and torch.isfinite(d).all()
+    z = arith.pool.z[:200]
+    for name in NAMES:  # a direction moves faces towards its attribute: adding it raises p, subtracting lowers it
+        d, i = arith.direction(name), NAMES.index(name)
+        assert d.shape == (16,)
+        p_minus, p_plus = (float(arith.judge(z + s * d)[:, i].mean()) for s in (-1, 1))
+        p = float(arith.pool.probs[:200, i].mean())
+        assert p_minus < p < p_plus, (name, p_minus, p, p_plus)
     with pytest.raises(KeyError):
         arith.direction("Wings")
     assert arith.available_directions() == ["Smiling", "Male", "Eyeglasses", "Young"]
@@ -256,18 +265,45 @@ def test_vector_arithmetic_tab_survives_any_value(tiny_faces, monkeypatch):
     out = tab.draw(next(iter(PRESETS)), float("nan"), 5.0)
     tab.draw(next(iter(PRESETS)), 1, 0.25)
     assert told == [common.POOL_WAIT]  # the first click, which labels the pool, says why it waits; later ones don't
+    # The untrained tiny classifier says p = 0.5 to every face: no face is a confident exemplar, and the
+    # tab says so instead of drawing (test_vector_arithmetic_tab_draws_a_preset covers the drawing).
+    assert face_arithmetic.load().pool.probs.sub(0.5).abs().max() < 0.01
     picks, status = out[0], out[-1]
-    if status.startswith("⚠️"):  # a random tiny classifier may judge no face confidently
-        assert "generated faces look like" in status
-    else:
-        assert set(picks) == {"A", "B", "C"} and all(len(v) == 3 for v in picks.values())
-        assert isinstance(out[5], Image.Image)  # the result
+    assert picks is None and status.startswith("⚠️")
+    assert "only 0 generated faces look like a smiling woman" in status
     assert tab.draw(tab.CUSTOM, 0, 0.25)[-1].startswith("⚠️")
     assert tab.show({}, 0.25, 0, tab.CUSTOM)[-1].startswith("⚠️")
     items, page = tab.pool_page(-99999)
     assert len(items) == tab.PAGE and 0 <= page
     img, status = tab.edit(None, *([float("nan"), 1e9, -1e9] * 3))
     assert isinstance(img, Image.Image) and status.startswith("✅"), status
+
+
+def test_vector_arithmetic_tab_draws_a_preset(tiny_faces, monkeypatch):
+    """With a classifier that tells faces apart (the FeatureJudge rule) a preset draws three
+    confident exemplars per concept and shows the result with the classifier's verdict and the
+    preset's record."""
+    from demos import vector_arithmetic as tab
+
+    monkeypatch.setattr(tab.gr, "Info", lambda message, **kw: None)
+    judge = AttributeClassifier(FeatureJudge(faces.load().G), NAMES, torch.device("cpu"), {})
+    monkeypatch.setattr(face_arithmetic, "load_classifier", lambda *a, **kw: judge)
+    name = next(iter(PRESETS))
+    preset = PRESETS[name]
+    out = tab.draw(name, 1, 0.25)
+    picks, status = out[0], out[-1]
+    assert status.startswith("✅"), status
+    assert {k: len(v) for k, v in picks.items() if k != "source"} == {"A": 3, "B": 3, "C": 3}
+    arith = face_arithmetic.load()
+    for key, concept in (("A", preset.A), ("B", preset.B), ("C", preset.C)):
+        p = arith.judge(torch.stack([faces.from_array(v, 16) for v in picks[key]]))
+        for attr, wanted in concept.attrs:
+            column = p[:, NAMES.index(attr)]
+            assert ((column >= 0.9) if wanted else (column <= 0.1)).all(), (key, attr, column)
+    assert all(len(gallery) == 3 for gallery in out[1:4])
+    assert isinstance(out[5], Image.Image) and out[5].size == (tab.BIG, tab.BIG)  # the result
+    success, base = arith.record(preset)
+    assert preset.result_label in status and f"**{tab._pct(success)}**" in status and tab._pct(base) in status
 
 
 def test_untrained_faces_tabs_explain(monkeypatch, tmp_path):
@@ -290,16 +326,30 @@ def test_faces_eval_reports_fd_and_arithmetic(tiny_faces, tmp_path):
     rng = np.random.default_rng(0)
     for i in range(6):
         Image.fromarray(rng.integers(0, 255, (109, 89, 3), dtype=np.uint8)).save(folder / f"{i}.jpg")
+    # A classifier with a fixed verdict on every face: smiling, not male, glasses, not young.
+    verdict = {"Smiling": True, "Male": False, "Eyeglasses": True, "Young": False}
+    net = build_net(AttributeNetConfig(num_outputs=len(NAMES), base_channels=4))
+    with torch.no_grad():
+        net.head[-1].weight.zero_()
+        net.head[-1].bias.copy_(torch.tensor([4.0 if verdict[n] else -4.0 for n in NAMES]))
+    save_checkpoint(tmp_path / "fixed_judge", {"C": net}, meta={"image_size": 64, "attributes": NAMES})
     m = evaluate(get_spec("faces"), folder, tiny_faces / "faces", samples=6, batch_size=3, draws=4,
-                 classifier=tiny_faces / "face_attributes")
+                 classifier=tmp_path / "fixed_judge")
     assert m["n_fake"] == 6 and m["n_real"] == 6 and math.isfinite(m["fd_eff"])
     assert m["arithmetic_draws"] == 4
-    for name in ("Male", "Eyeglasses", "Smiling"):  # attribute coverage, real vs generated
-        assert 0 <= m[f"rate_real_{name}"] <= 1 and 0 <= m[f"rate_fake_{name}"] <= 1
-    for preset in PRESETS.values():
-        key = preset.result_label.replace(" ", "_")
-        assert m[f"success_{key}"] is None or 0 <= m[f"success_{key}"] <= 1
-        assert 0 <= m[f"base_rate_{key}"] <= 1
+    for name in NAMES:  # attribute coverage, real vs generated: every face has the fixed verdict
+        assert m[f"rate_real_{name}"] == m[f"rate_fake_{name}"] == float(verdict[name]), name
+    assert "rate_real_Blond_Hair" not in m  # an attribute the classifier does not know is left out
+    # Every pool face is a confident smiling woman (p = 0.98), none a neutral woman or a man with
+    # glasses: both presets lack exemplars and say which; their intended faces (smiling man, woman
+    # with glasses) are 0 % and 100 % of random faces.
+    smiling_man, woman_with_glasses = "smiling_man", "woman_with_glasses"
+    assert m[f"success_{smiling_man}"] is None
+    assert "0 generated faces look like a neutral woman" in m[f"error_{smiling_man}"]
+    assert m[f"success_{woman_with_glasses}"] is None
+    assert "0 generated faces look like a man with glasses" in m[f"error_{woman_with_glasses}"]
+    assert m[f"base_rate_{smiling_man}"] == 0.0 and m[f"base_rate_{woman_with_glasses}"] == 1.0
+    assert m["arithmetic_success"] is None
 
 
 def test_arithmetic_figure_shows_exemplars_means_and_grid(arith, tmp_path):

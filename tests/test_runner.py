@@ -38,6 +38,7 @@ def _checkpointed(runner, run_id, at_least=2):
     return any(e["event"] == "checkpoint" and e["step"] >= at_least for e in runner.events(run_id))
 
 
+@pytest.mark.slow
 def test_start_refuse_stop_resume(runner, paired_folder_photo_left):
     run_id = runner.start("sketch2photo", {**FAST, "steps": 500}, str(paired_folder_photo_left))
     try:
@@ -60,6 +61,7 @@ def test_start_refuse_stop_resume(runner, paired_folder_photo_left):
     assert runner.summary(run_id)["step"] == stopped_at + 2
 
 
+@pytest.mark.slow
 def test_kill_9_leaves_complete_files_and_resume_continues(runner, paired_folder_photo_left):
     run_id = runner.start("sketch2photo", {**FAST, "steps": 500}, str(paired_folder_photo_left))
     run_dir = runner.runs / run_id
@@ -83,6 +85,7 @@ def test_kill_9_leaves_complete_files_and_resume_continues(runner, paired_folder
     assert steps == sorted(set(steps))
 
 
+@pytest.mark.slow
 def test_promote_swaps_the_served_checkpoint(runner, paired_folder_photo_left, tmp_path, monkeypatch):
     monkeypatch.setattr(core.registry, "CHECKPOINTS", tmp_path / "checkpoints")
     run_id = runner.start("sketch2photo", {**FAST, "steps": 2}, str(paired_folder_photo_left))
@@ -91,7 +94,7 @@ def test_promote_swaps_the_served_checkpoint(runner, paired_folder_photo_left, t
     _wait(lambda: runner.state(run_id) == "finished", what="finished")
     target = runner.promote(run_id)
     assert target == tmp_path / "checkpoints" / "sketch2photo" and is_checkpoint(target)
-    assert "promoted from admin run" in (target / "MODEL_CARD.md").read_text()
+    assert f"promoted from run `{run_id}`" in (target / "MODEL_CARD.md").read_text()
     assert sorted(p.name for p in target.parent.iterdir()) == ["sketch2photo"]
 
 
@@ -115,6 +118,7 @@ def _proc_state(pid: int) -> str | None:
         return None
 
 
+@pytest.mark.slow
 def test_a_finished_job_is_reaped_without_a_request(runner, paired_folder_photo_left):
     run_id = runner.start("sketch2photo", {**FAST, "steps": 1}, str(paired_folder_photo_left))
     pid = int((runner.runs / run_id / "pid").read_text())
@@ -213,3 +217,16 @@ def test_start_refuses_bad_process_counts(runner, nproc):
     with pytest.raises(RunnerError, match="processes"):
         runner.start("sketch2photo", {"steps": 2}, nproc=nproc)
     assert runner.runs_list() == []
+
+
+def test_multi_process_training_is_refused_where_a_task_has_none(tmp_path):
+    """Only pix2pix wraps its step for DDP: asking another model for 2 processes is refused up
+    front, with the reason, instead of a run that fails inside torchrun."""
+    from core.train.tasks import TASKS
+
+    runner = Runner(tmp_path / "runs", ())
+    assert [name for name, task in TASKS.items() if task.supports_distributed] == ["pix2pix"]
+    for model in ("horse2zebra", "faces", "face_attributes"):
+        with pytest.raises(RunnerError, match="one process only"):
+            runner.start(model, {"steps": 2}, None, 2)
+    assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())

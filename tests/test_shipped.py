@@ -10,6 +10,7 @@ from core.data.paired import PairedDataset
 from core.registry import CHECKPOINTS, REGISTRY, get_spec
 from tests.conftest import needs_shared_data, shared
 
+pytestmark = pytest.mark.shipped
 SHIPPED = [name for name in REGISTRY if is_checkpoint(CHECKPOINTS / name)]
 
 

@@ -112,6 +112,24 @@ def test_config_bounds_and_unknown_options():
     with pytest.raises(ValueError, match="unknown"):
         TrainConfig.from_dict({"stepz": 3})
     assert config_for(get_spec("sketch2photo"), steps="7").steps == 7
+    with pytest.raises(ValueError, match="valid for the loop: .*steps.*for the pix2pix task: lambda_L1"):
+        config_for(get_spec("sketch2photo"), lambda_cycle=3)  # another task's knob
+
+
+def test_each_task_owns_its_knobs_and_the_registry_only_overrides():
+    """Defaults live once, in the task's Params; the registry overrides what a model changes."""
+    from core.train.config import model_defaults
+    from core.train.tasks.attributes import AttributeParams
+    from core.train.tasks.pix2pix import Pix2PixParams
+
+    assert config_for(get_spec("sketch2photo")).task == Pix2PixParams()
+    assert config_for(get_spec("sketch2photo"), lambda_L1="50").task.lambda_L1 == 50.0
+    assert config_for(get_spec("face_attributes")).task == AttributeParams(degrade=0.5)
+    assert "lambda_L1" not in model_defaults("horse2zebra") and model_defaults("horse2zebra")["lambda_cycle"] == 10.0
+    config = config_for(get_spec("faces"))
+    assert config.with_(ema_decay=0.5, steps=3).task.ema_decay == 0.5
+    with pytest.raises(ValueError, match="for the task"):
+        config.with_(lambda_L1=1.0)
 
 
 HUGE = 10**5000  # past Python's 4,300-digit int-to-str limit: even formatting it raises
@@ -124,18 +142,22 @@ HUGE = 10**5000  # past Python's 4,300-digit int-to-str limit: even formatting i
 ], ids=lambda v: "huge" if v is HUGE else repr(v)[:20])
 def test_config_refuses_non_finite_and_junk_values(field, value):
     # ValueError, never OverflowError (int(inf)) nor a silent truncation (int(2.5) == 2).
+    from core.train.tasks.pix2pix import Pix2PixParams
+
     with pytest.raises(ValueError, match=field):
         config_for(get_spec("sketch2photo"), **{field: value})
     with pytest.raises(ValueError, match=field):
-        TrainConfig.from_dict({field: value})
+        (Pix2PixParams if field == "lr_G" else TrainConfig).from_dict({field: value})
 
 
 def test_config_accepts_whole_floats_and_numeric_strings():
+    from core.train.tasks.pix2pix import Pix2PixParams
+
     config = config_for(get_spec("sketch2photo"), steps=7.0, batch_size="4", lr_G="1e-4", seed=3)
-    assert (config.steps, config.batch_size, config.lr_G, config.seed) == (7, 4, 1e-4, 3)
-    assert isinstance(config.steps, int) and isinstance(config.lr_G, float)
+    assert (config.steps, config.batch_size, config.task.lr_G, config.seed) == (7, 4, 1e-4, 3)
+    assert isinstance(config.steps, int) and isinstance(config.task.lr_G, float)
     with pytest.raises(ValueError, match="finite"):
-        TrainConfig(lr_G=math.nan)
+        Pix2PixParams(lr_G=math.nan)
 
 
 def test_image_size_must_suit_the_unet(tmp_path, paired_folder):

@@ -7,7 +7,7 @@ import kornia
 import torch
 
 from ..data.faces import FaceDataset
-from ..pipelines.face_arithmetic import AttributeClassifier
+from ..pipelines.face_attributes import REPORTED_ATTRIBUTES, AttributeClassifier
 
 
 def degraded(images: torch.Tensor, seed: int = 0) -> torch.Tensor:
@@ -23,7 +23,7 @@ def low_res(images: torch.Tensor, side: int = 32) -> torch.Tensor:
     return torch.nn.functional.interpolate(small, size=images.shape[-1], mode="bilinear", align_corners=False)
 
 
-REPORTED = ["Smiling", "Male", "Eyeglasses", "Young", "Blond_Hair", "Black_Hair", "Mustache", "Wearing_Hat", "Bald"]
+REPORTED = REPORTED_ATTRIBUTES
 
 
 def evaluate(spec, data: Path, checkpoint: Path, limit: int | None = None, batch_size: int = 256,

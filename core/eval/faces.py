@@ -8,18 +8,19 @@ import torch
 
 from ..checkpoint import is_checkpoint
 from ..data.faces import FaceDataset
-from ..pipelines.face_arithmetic import PRESETS, RECORD_DRAWS, AttributeClassifier, FaceArithmetic
+from ..metrics.distribution import DistributionMetrics
+from ..metrics.features import EfficientNetFeatures
+from ..pipelines.face_arithmetic import PRESETS, RECORD_DRAWS, FaceArithmetic
+from ..pipelines.face_attributes import AttributeClassifier
 from ..pipelines.faces import FacesPipeline
 from ..registry import get_spec
-from .metrics import DistributionMetrics
-
 
 COVERAGE_ATTRIBUTES = ("Male", "Eyeglasses", "Smiling", "Young", "Blond_Hair", "Black_Hair")
 
 
 def evaluate(spec, data: Path, checkpoint: Path, precision: str = "fp32", limit: int | None = None,
              samples: int = 5000, batch_size: int = 250, seed: int = 0, draws: int = RECORD_DRAWS,
-             classifier: Path | None = None, **_) -> dict[str, float]:
+             classifier: Path | None = None, features: EfficientNetFeatures | None = None, **_) -> dict[str, float]:
     """FD_eff and KID_eff between `samples` generated faces (fixed seed) and the faces in `data`
     (cut and resized exactly like the training images; at most `limit` of them); then, when the
     attribute classifier is trained, attribute coverage (rate_real_X / rate_fake_X: the share of
@@ -33,7 +34,7 @@ def evaluate(spec, data: Path, checkpoint: Path, precision: str = "fp32", limit:
     ds = FaceDataset(data, augment=False, crop_fraction=opts.get("crop_fraction", 0.72),
                      center_y=opts.get("center_y", 0.55))
     n_real = min(len(ds), limit) if limit else len(ds)
-    dist = DistributionMetrics()
+    dist = DistributionMetrics(features)
     probs = {"real": [], "fake": []}
     with torch.inference_mode():
         for start in range(0, n_real, batch_size):
@@ -48,7 +49,7 @@ def evaluate(spec, data: Path, checkpoint: Path, precision: str = "fp32", limit:
             dist.add(fake=fake * 0.5 + 0.5)
             if clf is not None:
                 probs["fake"].append(clf.probabilities(fake))
-    out = {**dist.compute(), "n_fake": samples, "n_real": n_real}
+    out = {**dist.compute(), "n_fake": samples, "n_real": n_real, "features_precision": dist.features.precision}
     if clf is not None:
         for kind, chunks in probs.items():
             out.update({f"rate_{kind}_{n}": v for n, v in clf.shares(torch.cat(chunks), COVERAGE_ATTRIBUTES).items()})

@@ -120,7 +120,7 @@ def horse2zebra_figures(spec, args) -> None:
 
 
 def faces_figures(spec, args) -> None:
-    from ..pipelines import face_arithmetic
+    from ..pipelines import face_arithmetic, face_attributes
     from ..pipelines.faces import FacesPipeline
     from . import figures_faces as ff
 
@@ -128,7 +128,7 @@ def faces_figures(spec, args) -> None:
     print(ff.samples(pipe, args.out / "faces_samples.png"))
     print(ff.walks(pipe, args.out / "faces_walks.png"))
     if face_arithmetic.has_checkpoints():
-        arith = face_arithmetic.FaceArithmetic(pipe, face_arithmetic.load_classifier())
+        arith = face_arithmetic.FaceArithmetic(pipe, face_attributes.load())
         print(ff.arithmetic(arith, args.out / "faces_arithmetic.png"))
         print(ff.directions(arith, args.out / "faces_directions.png"))
 

@@ -81,10 +81,6 @@ class UNetGenerator(nn.Module):
             self.ups.append(nn.Sequential(*layers))
         init_weights(self)
 
-    @property
-    def multiple(self) -> int:
-        return 2**self.config.num_downs
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         skips = []
         for down in self.downs:

@@ -1,6 +1,6 @@
 """A small on-disk cache for tensors that are slow to compute and fully determined by some weights
-and settings (e.g. the classifier's labels of the 12,000-face arithmetic pool: ~1.5 min on 2 CPU
-cores, then read back in milliseconds by every later process: the app, its tests, the eval).
+and settings (e.g. the classifier's labels of the arithmetic pool: minutes on a CPU the first time, then read
+back in milliseconds by every later process: the app, its tests, the eval; docs/RESULTS.md).
 
 Location: $LAB_CACHE_DIR, else ~/.cache/genlab. A missing, unreadable or corrupt entry is simply
 recomputed; a cache that cannot be written (read-only or full disk, no home) only costs the

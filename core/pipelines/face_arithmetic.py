@@ -4,23 +4,21 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..checkpoint import is_checkpoint, load_checkpoint
-from ..device import pick_device
+from ..checkpoint import is_checkpoint
 from ..registry import get_spec
-from .base import CACHE
 from .disk_cache import cached, weights_digest
 from .faces import FacesPipeline, clean_seed, on_shell
 from .faces import load as load_faces
+from .face_attributes import REPORTED_ATTRIBUTES, AttributeClassifier
+from .face_attributes import load as load_classifier
 
-# Attributes offered as sliders / map axes (the ones the classifier is reported on).
-DIRECTION_ATTRIBUTES = ["Smiling", "Male", "Eyeglasses", "Young", "Blond_Hair", "Black_Hair", "Mustache",
-                        "Wearing_Hat", "Bald"]
+# Attributes offered as sliders / map axes: the ones the classifier is reported on.
+DIRECTION_ATTRIBUTES = REPORTED_ATTRIBUTES
 POOL_SIZE = 12_000  # generated faces the classifier labels once (cached on disk): exemplars and directions
 # come from them. 12,000 rather than 3,000: confident *and* latent-typical "neutral women" are rare (5 here)
 POOL_SEED = 20_161_119  # fixed, so presets draw from the same faces in every session
@@ -70,40 +68,6 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
            _c("woman without glasses", Eyeglasses=False, Male=False), (("Eyeglasses", True), ("Male", False)),
            "woman with glasses"),
 )}
-
-
-class AttributeClassifier:
-    """Our CelebA attribute net: images [N, 3, 64, 64] in [-1, 1] -> probabilities [N, 40]."""
-
-    def __init__(self, net: torch.nn.Module, names: list[str], device: torch.device, meta: dict):
-        # channels_last in batches of 64: 3.5-5 ms/face on 2 AVX2 cores, NCHW in batches of 256 ~8 ms
-        self.net = net.to(device).to(memory_format=torch.channels_last).eval()
-        self.names, self.device, self.meta = list(names), device, meta
-
-    @classmethod
-    def from_checkpoint(cls, folder: Path, device: str = "auto") -> "AttributeClassifier":
-        nets, meta = load_checkpoint(folder)
-        names = meta.get("attributes") or []
-        if len(names) != nets["C"].config.num_outputs:
-            raise ValueError(f"{folder}/config.json does not name the classifier's {nets['C'].config.num_outputs} "
-                             "attributes (meta.attributes)")
-        return cls(nets["C"], names, pick_device(device), meta)
-
-    @torch.inference_mode()
-    def probabilities(self, images: torch.Tensor, batch_size: int = 64) -> torch.Tensor:
-        out = [torch.sigmoid(self.net(x.to(self.device).contiguous(memory_format=torch.channels_last)).float()).cpu()
-               for x in images.split(batch_size)]
-        return torch.cat(out)
-
-    def shares(self, probs: torch.Tensor, names) -> dict[str, float]:
-        """probs [N, A] (from probabilities) -> {name: share of the N faces judged to have it (p > 0.5)}.
-        Names the classifier does not know are left out."""
-        return {n: round(float((probs[:, self.index(n)] > 0.5).float().mean()), 4) for n in names if n in self.names}
-
-    def index(self, name: str) -> int:
-        if name not in self.names:
-            raise KeyError(f"the classifier knows no attribute {name!r}")
-        return self.names.index(name)
 
 
 def fit_linear_probe(z: torch.Tensor, y: torch.Tensor, l2: float = 1e-4,
@@ -179,7 +143,7 @@ class FaceArithmetic:
 
     @property
     def pool_ready(self) -> bool:
-        """True once the labelled pool exists (the first time on a machine it takes 1-2 min on a CPU)."""
+        """True once the labelled pool exists (the first time on a machine it takes a while on a CPU)."""
         return self._pool is not None
 
     def judge(self, z: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
@@ -286,10 +250,6 @@ class FaceArithmetic:
 
     def available_directions(self) -> list[str]:
         return [n for n in DIRECTION_ATTRIBUTES if n in self.classifier.names]
-
-
-def load_classifier(name: str = "face_attributes") -> AttributeClassifier:
-    return CACHE.get(get_spec(name).checkpoint_dir, AttributeClassifier.from_checkpoint)
 
 
 _ARITH: dict[tuple[int, int], FaceArithmetic] = {}

@@ -11,7 +11,7 @@ from PIL import Image
 
 from ..checkpoint import is_checkpoint, load_checkpoint
 from ..data.images import tensor_to_pil
-from ..device import inference_dtype, pick_device
+from ..device import compute_dtype, pick_device
 from ..registry import get_spec
 from .base import CACHE
 
@@ -105,7 +105,7 @@ class FacesPipeline:
     def from_checkpoint(cls, folder: Path, device: str = "auto", precision: str = "fp32") -> "FacesPipeline":
         dev = pick_device(device)
         nets, meta = load_checkpoint(folder)
-        return cls(nets["G"], dev, inference_dtype(dev, precision), meta)
+        return cls(nets["G"], dev, compute_dtype(dev, precision), meta)
 
     def z(self, seed) -> torch.Tensor:
         return z_from_seed(seed, self.z_dim)

@@ -1,7 +1,6 @@
 """Horse <-> zebra with the two CycleGAN generators: translation, the cycle back, the difference."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,7 +9,8 @@ from PIL import Image
 
 from ..checkpoint import is_checkpoint, load_checkpoint
 from ..data.images import ImageError, open_image, pil_to_tensor, tensor_to_pil  # noqa: F401 (ImageError for tabs)
-from ..device import inference_dtype, pick_device
+from ..device import compute_dtype, pick_device
+from ..metrics.pixels import psnr
 from ..registry import get_spec
 from .base import CACHE
 
@@ -41,7 +41,7 @@ class HorseZebraPipeline:
     def from_checkpoint(cls, folder: Path, device: str = "auto", precision: str = "bf16") -> "HorseZebraPipeline":
         dev = pick_device(device)
         nets, meta = load_checkpoint(folder)
-        return cls(nets, dev, inference_dtype(dev, precision), meta)
+        return cls(nets, dev, compute_dtype(dev, precision), meta)
 
     def prepare(self, image, max_side: int = MAX_SIDE) -> tuple[torch.Tensor, str]:
         """Any image -> [1, 3, H, W] in [-1, 1] with H, W multiples of 4 and the long side at most
@@ -83,13 +83,12 @@ class HorseZebraPipeline:
         diff = ((y - x).abs().mean(1, keepdim=True) * 2).clamp(0, 1) * 2 - 1
         return Translation(tensor_to_pil(x[0]), tensor_to_pil(y[0]), tensor_to_pil(rec[0]),
                            tensor_to_pil(diff[0]).convert("RGB"), tensor_to_pil(same[0]), note,
-                           psnr(rec, x), psnr(same, x))
+                           _psnr(rec, x), _psnr(same, x))
 
 
-def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-    """PSNR in dB of two images in [-1, 1] (on the [0, 1] scale)."""
-    mse = float((((a.clamp(-1, 1) - b.clamp(-1, 1)) / 2) ** 2).mean())
-    return 10 * math.log10(1 / max(mse, 1e-10))
+def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    """PSNR in dB of one image in [-1, 1] against another (range 2: the same figure as on [0, 1])."""
+    return float(psnr(a.clamp(-1, 1), b.clamp(-1, 1), data_range=2.0).mean())
 
 
 def load(name: str = "horse2zebra", precision: str = "bf16") -> HorseZebraPipeline:

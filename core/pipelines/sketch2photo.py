@@ -11,7 +11,7 @@ from ..checkpoint import is_checkpoint, load_checkpoint
 from ..data import edges
 from ..data.images import ImageError, open_image, pil_to_tensor, tensor_to_pil
 from ..data.sketches import all_examples
-from ..device import inference_dtype, pick_device
+from ..device import compute_dtype, pick_device
 from ..registry import get_spec
 from .base import CACHE
 
@@ -31,7 +31,7 @@ class Sketch2PhotoPipeline:
     def from_checkpoint(cls, folder: Path, device: str = "auto", precision: str = "bf16") -> "Sketch2PhotoPipeline":
         dev = pick_device(device)
         nets, meta = load_checkpoint(folder)
-        return cls(nets["G"], int(meta.get("image_size", 128)), dev, inference_dtype(dev, precision), meta)
+        return cls(nets["G"], int(meta.get("image_size", 128)), dev, compute_dtype(dev, precision), meta)
 
     # ---- inputs --------------------------------------------------------------------------
     def prepare(self, image, mode: str = "sketch", fit: bool = True) -> torch.Tensor:

@@ -16,10 +16,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ..checkpoint import save_checkpoint, load_checkpoint
 from ..registry import REGISTRY, get_spec
 from .config import config_for
 from .loop import EXPORT_DIR, STOP_FILE, default_run_dir, train
+from .promote import promote
 
 
 def with_data_options(spec, items: list[str]):
@@ -66,21 +66,35 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--data", help="training folder (default: the registry's)")
+    p.add_argument("--photo-left", action="store_true",
+                   help="with --data, for paired tasks: pairs are photo|edges (../shared/data's order) instead of "
+                        "the official pix2pix edges|photo; the same option as python -m core.eval's")
     p.add_argument("--run-dir", type=Path, help="default: runs/NAME")
     p.add_argument("--resume", action="store_true", help="continue from the run's last checkpoint")
     p.add_argument("--precision", choices=["bf16", "fp32"])
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="any other TrainConfig field, e.g. --set lambda_L1=50")
+                   help="any loop or task hyper-parameter, e.g. --set lambda_L1=50 (an unknown key lists the valid ones)")
     p.add_argument("--data-option", action="append", default=[], metavar="KEY=JSON",
                    help='replace one of the registry\'s data options, e.g. --data-option \'repeat={"Eyeglasses": 2}\'')
     p.add_argument("--promote", action="store_true",
-                   help="at the end, copy the run's checkpoint to checkpoints/NAME (keeps the model card)")
+                   help="at the end, make the run's checkpoint the shipped one (checkpoints/NAME, with a new model card)")
     args = p.parse_args(argv)
 
     spec = with_data_options(get_spec(args.name), args.data_option)
+    if args.photo_left and not args.data:
+        p.error("--photo-left describes a --data folder (the registry's own folders carry their order)")
+    if args.data and "photo_left" in spec.data.options:
+        # A folder given by hand is in the official order unless it says otherwise, as for the eval.
+        spec = with_data_options(spec, [f"photo_left={json.dumps(args.photo_left)}"])
+    bad = [kv for kv in args.set if "=" not in kv]
+    if bad:
+        p.error(f"--set takes KEY=VALUE, not {bad[0]!r}")
     extra = dict(kv.split("=", 1) for kv in args.set)
-    config = config_for(spec, steps=args.steps, batch_size=args.batch_size, data_root=args.data,
-                        precision=args.precision, **extra)
+    try:
+        config = config_for(spec, steps=args.steps, batch_size=args.batch_size, data_root=args.data,
+                            precision=args.precision, **extra)
+    except ValueError as e:
+        p.error(str(e))
     run_dir = args.run_dir or default_run_dir(spec)
     bar = tqdm(total=config.steps, desc=spec.name, unit="step", dynamic_ncols=True)
 
@@ -108,9 +122,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         return 128 + int(stop.signal) if stop.signal is not None else 0
     if args.promote:
-        nets, meta = load_checkpoint(Path(run_dir) / EXPORT_DIR)
-        save_checkpoint(spec.checkpoint_dir, nets, meta=meta)
-        print(f"promoted {run_dir / EXPORT_DIR} -> {spec.checkpoint_dir}")
+        target = promote(spec, run_dir)
+        print(f"promoted {Path(run_dir) / EXPORT_DIR} -> {target} (new model card: measure it with python -m core.eval)")
     return 0
 
 

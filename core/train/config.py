@@ -1,104 +1,146 @@
-"""Training hyper-parameters: one flat, frozen dataclass with sane bounds (the admin tab edits it)."""
+"""Hyper-parameters: the loop's (`TrainConfig`) and each task's own (`TaskParams` subclasses).
+
+Both are frozen dataclasses whose fields carry their bounds and choices (`knob`), so the CLI's
+`--set`, the admin form and validation read one definition. A task declares its knobs (loss
+weights, learning rates, options) in its own module; the registry holds only a model's overrides.
+"""
 from __future__ import annotations
 
 import math
 import numbers
 import os
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import Field, asdict, dataclass, field, fields, replace
 from typing import Any
 
-from .diffaug import parse_policy
 
-# name -> (min, max) for numeric fields; enforced in __post_init__ so no UI or CLI can pass junk.
-BOUNDS: dict[str, tuple[float, float]] = {
-    "steps": (1, 10_000_000),
-    "batch_size": (1, 1024),
-    "image_size": (16, 1024),
-    "lr_G": (1e-7, 1e-1),
-    "lr_D": (1e-7, 1e-1),
-    "beta1": (0.0, 0.999),
-    "beta2": (0.0, 0.9999),
-    "decay_from": (0.0, 1.0),
-    "lambda_L1": (0.0, 1e4),
-    "lambda_cycle": (0.0, 1e4),
-    "lambda_identity": (0.0, 10.0),
-    "ema_decay": (0.0, 0.99999),
-    "log_every": (1, 100_000),
-    "sample_every": (1, 1_000_000),
-    "checkpoint_every": (1, 1_000_000),
-    "eval_every": (0, 1_000_000),
-    "eval_images": (2, 1000),
-    "seed": (0, 2**31 - 1),
-    "num_workers": (0, 64),
-    "d_warmup": (0, 10_000_000),
-    "degrade": (0.0, 1.0),
-}
+
+def knob(default: Any, lo: float | None = None, hi: float | None = None, choices: tuple[str, ...] | None = None,
+         help: str = "") -> Any:
+    """A dataclass field with its bounds [lo, hi] (numbers) or `choices` (text) and a help line."""
+    return field(default=default, metadata={"bounds": None if lo is None else (lo, hi), "choices": choices,
+                                            "help": help})
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    steps: int = 1000
-    batch_size: int = 8
-    image_size: int = 128
-    lr_G: float = 2e-4
-    lr_D: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    decay_from: float = 0.5  # fraction of steps after which the LR decays linearly to 0
-    lambda_L1: float = 100.0  # pix2pix
-    lambda_cycle: float = 10.0  # CycleGAN
-    lambda_identity: float = 0.5  # CycleGAN: identity weight as a fraction of lambda_cycle
-    gan_loss: str = "hinge"  # DCGAN: "hinge" or "bce" (the original non-saturating loss)
-    ema_decay: float = 0.999  # DCGAN: exponential moving average of G (shipped); 0 = off
-    diffaug: str = ""  # DCGAN: DiffAugment ops for everything D sees, e.g. "color,translation,cutout"
-    precision: str = "bf16"  # "bf16" autocast where it is native (AVX-512 BF16/AMX CPUs, recent GPUs), else fp32; or "fp32"
-    device: str = "auto"
-    log_every: int = 25
-    sample_every: int = 500
-    checkpoint_every: int = 500
-    eval_every: int = 0  # FD_eff on a small fixed set every N steps (0 = never); for the live view
-    eval_images: int = 64
-    seed: int = 0
-    num_workers: int = 0
-    data_root: str = ""  # overrides the registry's training folder when set
-    init_from: str = ""  # a checkpoint folder whose nets start the run (warm start / fine-tuning)
-    d_warmup: int = 0  # DCGAN: the first N steps train D alone (a fresh D meeting a warm-started G)
-    degrade: float = 0.0  # attributes: chance of each degradation (shift, blur, colour, noise) per face
+class Params:
+    """Frozen, validated hyper-parameters; `from_dict` coerces CLI/JSON/form values."""
 
     def __post_init__(self) -> None:
-        for name, (lo, hi) in BOUNDS.items():
-            value = getattr(self, name)
-            # NaN and inf are out of bounds anyway (NaN fails every comparison); say so plainly.
-            if isinstance(value, float) and not math.isfinite(value):
-                raise ValueError(f"{name}={value} is not a finite number")
-            if not lo <= value <= hi:
-                raise ValueError(f"{name}={_show(value)} is outside [{lo:g}, {hi:g}]")
-        if self.precision not in ("bf16", "fp32"):
-            raise ValueError("precision must be 'bf16' or 'fp32'")
-        if self.gan_loss not in ("hinge", "bce"):
-            raise ValueError("gan_loss must be 'hinge' or 'bce'")
-        parse_policy(self.diffaug)
+        for f in knobs(type(self)):
+            value, bounds, choices = getattr(self, f.name), f.metadata["bounds"], f.metadata["choices"]
+            if bounds is not None:
+                # NaN and inf are out of bounds anyway (NaN fails every comparison); say so plainly.
+                if isinstance(value, float) and not math.isfinite(value):
+                    raise ValueError(f"{f.name}={value} is not a finite number")
+                if not bounds[0] <= value <= bounds[1]:
+                    raise ValueError(f"{f.name}={_show(value)} is outside [{bounds[0]:g}, {bounds[1]:g}]")
+            if choices is not None and value not in choices:
+                raise ValueError(f"{f.name} must be one of {', '.join(map(repr, choices))}")
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
+    def from_dict(cls, data: dict[str, Any]) -> "Params":
+        types = {f.name: f.type for f in knobs(cls)}
+        unknown = sorted(set(data) - set(types))
         if unknown:
-            raise ValueError(f"unknown training options: {unknown}")
-        types = {f.name: f.type for f in fields(cls)}
+            raise ValueError(f"unknown options {unknown}; valid: {', '.join(types)}")
         return cls(**{k: _coerce(k, types[k], v) for k, v in data.items()})
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+
+def knobs(cls) -> list[Field]:
+    """The hyper-parameter fields of a Params class (what a form or `--set` may change)."""
+    return [f for f in fields(cls) if "bounds" in f.metadata]
+
+
+@dataclass(frozen=True)
+class TaskParams(Params):
+    """Base of every task's parameters (subclass it in the task's module)."""
+
+
+@dataclass(frozen=True)
+class TrainConfig(Params):
+    """What the loop needs, the same for every task; the task's own knobs ride along in `task`."""
+
+    steps: int = knob(1000, 1, 10_000_000, help="optimisation steps in all")
+    batch_size: int = knob(8, 1, 1024)
+    image_size: int = knob(128, 16, 1024, help="training crops, pixels per side")
+    beta1: float = knob(0.5, 0.0, 0.999, help="Adam")
+    beta2: float = knob(0.999, 0.0, 0.9999, help="Adam")
+    decay_from: float = knob(0.5, 0.0, 1.0, help="fraction of steps after which the LR decays linearly to 0")
+    precision: str = knob("bf16", choices=("bf16", "fp32"),
+                          help="bf16 autocast where it is native (AVX-512 BF16/AMX CPUs, recent GPUs), else fp32")
+    device: str = knob("auto", help="auto, cpu, cuda or cuda:N")
+    log_every: int = knob(25, 1, 100_000)
+    sample_every: int = knob(500, 1, 1_000_000)
+    checkpoint_every: int = knob(500, 1, 1_000_000)
+    eval_every: int = knob(0, 0, 1_000_000, help="the task's live metrics on a small fixed set every N steps (0 = never)")
+    eval_images: int = knob(64, 2, 1000)
+    seed: int = knob(0, 0, 2**31 - 1)
+    num_workers: int = knob(0, 0, 64, help="data-loading processes")
+    data_root: str = knob("", help="overrides the registry's training folder when set")
+    init_from: str = knob("", help="a checkpoint folder whose nets start the run (warm start / fine-tuning)")
+    task: Any = None  # the task's TaskParams (None: the model's registry params)
+
     def with_(self, **changes: Any) -> "TrainConfig":
+        """A copy with `changes`, each routed to the loop's fields or the task's."""
+        loop = {f.name for f in knobs(TrainConfig)}
+        task_changes = {k: v for k, v in changes.items() if k not in loop}
+        if task_changes:
+            if self.task is None:
+                raise ValueError(f"unknown training options {sorted(task_changes)}; valid: {', '.join(loop)}")
+            own = {f.name for f in knobs(type(self.task))}
+            unknown = sorted(set(task_changes) - own)
+            if unknown:
+                raise ValueError(f"unknown options {unknown}; valid for the loop: {', '.join(sorted(loop))}; "
+                                 f"for the task: {', '.join(sorted(own))}")
+            changes = {**{k: v for k, v in changes.items() if k in loop}, "task": replace(self.task, **task_changes)}
         return replace(self, **changes)
 
 
+# name -> (min, max) of the loop's numeric fields, read from their knobs.
+BOUNDS: dict[str, tuple[float, float]] = {f.name: f.metadata["bounds"] for f in knobs(TrainConfig)
+                                          if f.metadata["bounds"] is not None}
+
+
+def params_class(spec) -> type[TaskParams]:
+    from .tasks import TASKS  # the tasks import this module
+
+    return TASKS[spec.task].Params
+
+
 def config_for(spec, **overrides: Any) -> TrainConfig:
-    """The registry defaults of `spec` with `overrides` on top (None values are ignored)."""
-    data = {**spec.train_defaults, **{k: v for k, v in overrides.items() if v is not None}}
-    return TrainConfig.from_dict(data)
+    """The loop's defaults with the registry's `train_defaults`, the task's defaults with the
+    registry's `task_params`, and `overrides` on top, each key routed to the loop or the task
+    (None values are ignored). An unknown key is refused with the list of valid ones."""
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    loop = {f.name for f in knobs(TrainConfig)}
+    cls = params_class(spec)
+    own = {f.name for f in knobs(cls)}
+    unknown = sorted(set(overrides) - loop - own)
+    if unknown:
+        raise ValueError(f"unknown options {unknown} for {spec.name}; valid for the loop: {', '.join(sorted(loop))}; "
+                         f"for the {spec.task} task: {', '.join(sorted(own))}")
+    task = cls.from_dict({**spec.task_params, **{k: v for k, v in overrides.items() if k in own}})
+    config = TrainConfig.from_dict({**spec.train_defaults, **{k: v for k, v in overrides.items() if k in loop}})
+    return replace(config, task=task)
+
+
+def config_from_dict(spec, data: dict[str, Any]) -> TrainConfig:
+    """A TrainConfig saved by `to_dict` (run.json, a checkpoint's meta) back, for `spec`'s task."""
+    data = dict(data)
+    task = data.pop("task", None)
+    config = TrainConfig.from_dict(data)
+    return replace(config, task=params_class(spec).from_dict(task or spec.task_params))
+
+
+def model_defaults(name: str) -> dict[str, Any]:
+    """The registry's full training defaults for `name`: loop fields and the task's, flat."""
+    from ..registry import get_spec
+
+    config = config_for(get_spec(name))
+    return {**{k: v for k, v in config.to_dict().items() if k != "task"}, **config.task.to_dict()}
 
 
 def _coerce(name: str, kind: str, value: Any) -> Any:

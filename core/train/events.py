@@ -32,6 +32,12 @@ class EventLog:
         return record
 
 
+def live_figures(event: dict[str, Any]) -> dict[str, float]:
+    """The figures of an "eval" event (the task's live metrics), by name."""
+    return {k: v for k, v in event.items()
+            if k not in ("event", "step", "time", "n") and isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
 def read_events(path: Path) -> list[dict[str, Any]]:
     """All complete records of an event log ([] if it does not exist)."""
     path = Path(path)

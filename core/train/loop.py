@@ -81,7 +81,8 @@ def train(
     dataset = task.make_dataset(root, augment=True)
     fixed = _fixed_batch(task, root, NUM_SAMPLES) if dist_info.is_main else None
     eval_batch = _fixed_batch(task, root, config.eval_images) if dist_info.is_main and config.eval_every else None
-    emit("start", step, model=spec.name, config=config.to_dict(), device=str(device),
+    emit("start", step, model=spec.name, config=config.to_dict(), live_metrics=list(task.live_metrics),
+         device=str(device),
          precision=resolve_precision(device, config.precision),  # what runs: bf16 only where it is native
          world_size=dist_info.world_size, resumed=bool(resume and step > 0), run_dir=str(run_dir),
          dataset=str(root or "registry folders"), n_images=len(dataset), warm_started=warm,
@@ -91,7 +92,7 @@ def train(
     sums: dict[str, float] = {}
     counts: dict[str, int] = {}
     n_sum, t_last, start_step = 0, time.perf_counter(), step
-    metrics = _MetricsFactory()
+    metrics = _MetricsFactory(config.precision)
     try:
         while step < config.steps:
             t0 = time.perf_counter()
@@ -116,7 +117,7 @@ def train(
                 rate = n_sum / max(now - t_last, 1e-9)
                 emit("step", step, losses={k: round(v / counts[k], 5) for k, v in sums.items()},
                      it_per_s=round(rate, 3), eta_s=round((config.steps - step) / max(rate, 1e-9), 1),
-                     lr=round(config.lr_G * task.lr_factor(step), 8))
+                     lr={k: round(v * task.lr_factor(step), 8) for k, v in task.learning_rates().items()})
                 sums, counts, n_sum, t_last = {}, {}, 0, now
             if step % config.sample_every == 0 or last or stopped:
                 path = run_dir / "samples" / f"step_{step:07d}.png"
@@ -155,15 +156,15 @@ class _MetricsFactory:
     """Fresh DistributionMetrics on demand; EfficientNet is loaded on first use only (tasks whose
     quick eval needs no features never pay for it) and then kept for the whole run."""
 
-    def __init__(self):
-        self._features = None
+    def __init__(self, precision: str = "bf16"):
+        self._features, self.precision = None, precision
 
     def __call__(self):
-        from ..eval.features import EfficientNetFeatures
-        from ..eval.metrics import DistributionMetrics
+        from ..metrics.distribution import DistributionMetrics
+        from ..metrics.features import EfficientNetFeatures
 
-        if self._features is None:
-            self._features = EfficientNetFeatures()
+        if self._features is None:  # the run's precision: bf16 only where it is native
+            self._features = EfficientNetFeatures(precision=self.precision)
         return DistributionMetrics(self._features)
 
 

@@ -13,10 +13,8 @@ import json
 import numbers
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from contextlib import contextmanager
@@ -24,11 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..checkpoint import atomic_write_text, is_checkpoint, read_config, recover_swap, swap_folder
+from ..checkpoint import atomic_write_text, is_checkpoint
 from ..registry import REGISTRY, ROOT, SHARED_DATA, get_spec
-from .config import BOUNDS, TrainConfig, config_for
-from .events import read_events
+from .config import BOUNDS, config_for, config_from_dict
+from .events import live_figures, read_events
 from .loop import EXPORT_DIR, STOP_FILE
+from .promote import promote
+from .tasks import TASKS
 
 RUNS = Path(os.environ.get("LAB_RUNS_DIR", ROOT / "runs" / "admin"))
 TERMINAL = {"end": "finished", "stopped": "stopped", "error": "failed"}
@@ -50,10 +50,12 @@ class Runner:
     # ---- requests --------------------------------------------------------------------------
     def start(self, model: str, params: dict[str, Any] | None = None, data: str | None = None,
               nproc: int = 1) -> str:
-        """Start a job training `model` with `params` (TrainConfig fields) on `data` (a folder
+        """Start a job training `model` with `params` (loop or task fields, routed by config_for) on `data` (a folder
         under an allowed root; default: the registry's). Returns the run id. One job at a time."""
         spec = _spec(model)
         nproc = _whole_number(nproc, "processes", 1, 16)
+        if nproc > 1 and not TASKS[spec.task].supports_distributed:
+            raise RunnerError(f"{model} trains in one process only (its {spec.task} task has no multi-process step)")
         data_path = self.check_data(data) if data else None
         params = {k: v for k, v in (params or {}).items() if v is not None and v != ""}
         if data_path:
@@ -93,7 +95,7 @@ class Runner:
             if steps is not None:
                 info = json.loads((run_dir / "run.json").read_text())
                 try:
-                    info["config"] = TrainConfig.from_dict({**info["config"], "steps": steps}).to_dict()
+                    info["config"] = config_from_dict(_spec(info["model"]), {**info["config"], "steps": steps}).to_dict()
                 except ValueError as e:
                     raise RunnerError(str(e)) from None
                 atomic_write_text(run_dir / "run.json", json.dumps(info, indent=2))
@@ -109,22 +111,7 @@ class Runner:
         if self._alive(run_dir):
             raise RunnerError("stop the run first (promote takes a finished or stopped run)")
         info = json.loads((run_dir / "run.json").read_text())
-        spec = _spec(info["model"])
-        meta = read_config(src)["meta"]
-        target = spec.checkpoint_dir
-        target.parent.mkdir(parents=True, exist_ok=True)
-        recover_swap(target)
-        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.promote"))
-        try:
-            for name in ("config.json", "model.safetensors"):
-                shutil.copy2(src / name, tmp / name)
-            (tmp / "MODEL_CARD.md").write_text(_promoted_card(spec, run_id, meta, self.summary(run_id)))
-            os.chmod(tmp, 0o755)
-            swap_folder(tmp, target)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return target
+        return promote(_spec(info["model"]), run_dir)
 
     # ---- reading ---------------------------------------------------------------------------
     def runs_list(self) -> list[dict[str, Any]]:
@@ -150,7 +137,7 @@ class Runner:
         return {"id": run_id, "model": info["model"], "state": self.state(run_id, events),
                 "step": last.get("step", 0), "steps": info["config"]["steps"],
                 "losses": last.get("losses", {}), "it_per_s": last.get("it_per_s"), "eta_s": last.get("eta_s"),
-                "fd_eff": evals[-1].get("fd_eff") if evals else None,
+                "metrics": live_figures(evals[-1]) if evals else {},
                 "data": info["config"].get("data_root") or str(_spec(info["model"]).data.train),
                 "created": info.get("created"), "has_checkpoint": is_checkpoint(run_dir / EXPORT_DIR)}
 
@@ -319,19 +306,6 @@ def _has_images(folder: Path) -> bool:
         return any(p.suffix.lower() in IMAGE_EXTS for _, p in zip(range(2000), folder.iterdir()))
     except OSError:
         return False
-
-
-def _promoted_card(spec, run_id: str, meta: dict, summary: dict) -> str:
-    losses = ", ".join(f"{k} {v:.3f}" for k, v in summary.get("losses", {}).items())
-    fd = summary.get("fd_eff")
-    return (f"# {spec.title}: promoted from admin run `{run_id}`\n\n"
-            f"- Steps: {meta.get('step')}, training wall-clock {meta.get('wall_clock_s')} s on {meta.get('device')}\n"
-            f"- Data: `{summary.get('data')}`\n- Last losses: {losses or 'n/a'}\n"
-            f"- Live FD_eff on the run's small fixed set: {fd if fd is not None else 'not measured'}\n"
-            f"- Training config: `{json.dumps(meta.get('train_config', {}))}`\n\n"
-            f"The figures of the previously shipped model do not apply to these weights. Measure them with\n"
-            f"`python -m core.eval {spec.name} --data DIR` before relying on them. Data licences as in the\n"
-            f"project README; teaching and research use only.\n")
 
 
 def default_runner() -> Runner:

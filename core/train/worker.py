@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 
 from ..registry import get_spec
-from .config import TrainConfig
+from .config import config_from_dict
+from .events import live_figures
 from .loop import STOP_FILE, train
 
 
@@ -23,7 +24,8 @@ def describe(e: dict) -> str:
         how = "resumed" if e.get("resumed") else "started"
         return f"{when} {how} at step {step} on {e['device']} x{e['world_size']}: {e['n_images']} images in {e['dataset']}"
     if kind == "eval":
-        return f"{when} step {step}: FD_eff {e.get('fd_eff', float('nan')):.2f} on {e['n']} fixed images"
+        figures = ", ".join(f"{k} {v:.3f}" for k, v in live_figures(e).items())
+        return f"{when} step {step}: {figures or 'no figures'} on {e['n']} fixed images"
     if kind in ("sample", "checkpoint"):
         return f"{when} step {step}: {kind} saved"
     return f"{when} {kind} at step {step}" + (f": {e['message']}" if e.get("message") else "")
@@ -40,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     info = json.loads((args.run_dir / "run.json").read_text())
     spec = get_spec(info["model"])
-    config = TrainConfig.from_dict(info["config"])
+    config = config_from_dict(spec, info["config"])
     stop_file = args.run_dir / STOP_FILE
     train(spec, config, on_event=_print_event, should_stop=stop_file.exists, run_dir=args.run_dir, resume=args.resume)
     return 0

@@ -1,6 +1,8 @@
 """A multi-label face attribute classifier (BCE over CelebA's 40 attributes)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import kornia.augmentation as K
 import torch
 import torch.nn.functional as F
@@ -10,7 +12,14 @@ from torchvision.utils import make_grid
 from ...data.faces import FaceDataset
 from ...device import autocast
 from ...nets import build_net
+from ..config import TaskParams, knob
 from .base import Task
+
+
+@dataclass(frozen=True)
+class AttributeParams(TaskParams):
+    lr: float = knob(1e-3, 1e-7, 1e-1, help="learning rate (AdamW)")
+    degrade: float = knob(0.0, 0.0, 1.0, help="chance of each degradation (shift, blur, colour, noise) per face")
 
 
 def degradations(p: float) -> nn.Module:
@@ -25,12 +34,15 @@ def degradations(p: float) -> nn.Module:
 
 
 class AttributeTask(Task):
+    Params = AttributeParams
+    live_metrics = ("val_accuracy",)
+
     def __init__(self, spec, config, device):
         super().__init__(spec, config, device)
         self.nets = {"C": build_net(spec.nets["C"]).to(device).to(memory_format=torch.channels_last)}
-        self.opts = {"C": torch.optim.AdamW(self.nets["C"].parameters(), lr=config.lr_G, weight_decay=1e-4)}
+        self.opts = {"C": torch.optim.AdamW(self.nets["C"].parameters(), lr=self.params.lr, weight_decay=1e-4)}
         self.names: list[str] = []  # attribute names, in output order (set by make_dataset)
-        self.degrade = degradations(config.degrade) if config.degrade > 0 else None
+        self.degrade = degradations(self.params.degrade) if self.params.degrade > 0 else None
 
     def make_dataset(self, root, augment: bool, split: str = "train") -> FaceDataset:
         opts = self.spec.data.options
@@ -41,6 +53,9 @@ class AttributeTask(Task):
                              f"{self.spec.nets['C'].num_outputs}")
         self.names = ds.names
         return ds
+
+    def learning_rates(self) -> dict[str, float]:
+        return {"C": self.params.lr}
 
     def checkpoint_meta(self):
         return {"attributes": self.names}
@@ -57,7 +72,7 @@ class AttributeTask(Task):
         x = x.contiguous(memory_format=torch.channels_last)
         y = batch["attrs"].to(self.device)
         self.opts["C"].zero_grad(set_to_none=True)
-        with autocast(self.device, self.config.precision):
+        with autocast(self.device, self.amp_dtype):
             logits = C(x).float()
         loss = F.binary_cross_entropy_with_logits(logits, y)
         loss.backward()
@@ -68,7 +83,7 @@ class AttributeTask(Task):
     @torch.no_grad()
     def quick_eval(self, batch, make_metrics):
         C = self.nets["C"].eval()
-        with autocast(self.device, self.config.precision):
+        with autocast(self.device, self.amp_dtype):
             logits = C(batch["image"].to(self.device)).float().cpu()
         return {"val_accuracy": ((logits > 0).float() == batch["attrs"]).float().mean().item()}
 

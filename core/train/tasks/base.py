@@ -1,6 +1,7 @@
 """What the training loop needs from a task: nets, a data set, one step, samples, state."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -8,11 +9,28 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from ..config import TrainConfig
+from ...device import compute_dtype
+from ..config import TaskParams, TrainConfig, knob
+
+
+@dataclass(frozen=True)
+class GANParams(TaskParams):
+    """Learning rates of a generator and a discriminator (pix2pix, CycleGAN, DCGAN)."""
+
+    lr_G: float = knob(2e-4, 1e-7, 1e-1, help="generator learning rate (Adam)")
+    lr_D: float = knob(2e-4, 1e-7, 1e-1, help="discriminator learning rate (Adam)")
 
 
 class Task:
-    """Base class: subclasses build `self.nets` and `self.opts` and implement the step."""
+    """Base class: subclasses build `self.nets` and `self.opts` and implement the step.
+
+    A task declares `Params` (its knobs: loss weights, learning rates, options; the admin form
+    and `--set` read them), `live_metrics` (what `quick_eval` reports for the live view) and its
+    data (`make_dataset`). Its knobs arrive as `self.params`."""
+
+    Params: type[TaskParams] = TaskParams
+    live_metrics: tuple[str, ...] = ()
+    supports_distributed = False  # True where `distribute` wraps the step's nets for DDP
 
     # channels_last suits convs + batch norm under bf16; tasks whose nets normalise per instance
     # override it (see CycleGANTask).
@@ -20,6 +38,10 @@ class Task:
 
     def __init__(self, spec, config: TrainConfig, device: torch.device):
         self.spec, self.config, self.device = spec, config, device
+        self.amp_dtype = compute_dtype(device, config.precision)  # resolved once: autocast(self.device, self.amp_dtype)
+        self.params = config.task if config.task is not None else self.Params.from_dict(spec.task_params)
+        if not isinstance(self.params, self.Params):
+            raise TypeError(f"{type(self).__name__} takes {self.Params.__name__}, not {type(self.params).__name__}")
         self.nets: dict[str, nn.Module] = {}
         self.opts: dict[str, torch.optim.Optimizer] = {}
 
@@ -27,7 +49,7 @@ class Task:
     def distribute(self, info) -> None:
         """Wrap the nets used in the step for DistributedDataParallel (no-op when alone)."""
         if info.enabled:
-            raise NotImplementedError(f"{type(self).__name__} does not support multi-process training yet")
+            raise ValueError(f"the {self.spec.task} task trains in one process only (multi-process training: pix2pix)")
 
     def eval_dataset(self, train_root) -> Dataset:
         """Un-augmented data for sample grids and quick evals: the registry's validation folder
@@ -62,7 +84,7 @@ class Task:
         return {name: self.nets[name] for name in self.spec.shipped}
 
     def adam(self, params, lr: float) -> torch.optim.Optimizer:
-        # Fused Adam is 1.5x faster for wide nets on this CPU and on CUDA.
+        # Fused Adam: faster for wide nets on the CPU and on CUDA.
         fused = self.device.type in ("cpu", "cuda")
         return torch.optim.Adam(params, lr=lr, betas=(self.config.beta1, self.config.beta2), fused=fused)
 
@@ -74,12 +96,16 @@ class Task:
             return 1.0
         return max(0.0, 1.0 - (step - start) / (total - start + 1))
 
+    def learning_rates(self) -> dict[str, float]:
+        """Base learning rate per optimiser in `self.opts` (before the decay)."""
+        return {"G": self.params.lr_G, "D": self.params.lr_D}
+
     def set_lr(self, step: int) -> None:
         factor = self.lr_factor(step)
+        base = self.learning_rates()
         for name, opt in self.opts.items():
-            base = self.config.lr_D if name.startswith("D") else self.config.lr_G
             for group in opt.param_groups:
-                group["lr"] = base * factor
+                group["lr"] = base[name] * factor
 
     def to_device(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return {k: v.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -11,7 +12,14 @@ from torchvision.utils import make_grid
 from ...data.unpaired import UnpairedDataset, cyclegan_folders
 from ...device import autocast
 from ...nets import build_net
-from .base import Task, set_requires_grad
+from ..config import knob
+from .base import GANParams, Task, set_requires_grad
+
+
+@dataclass(frozen=True)
+class CycleGANParams(GANParams):
+    lambda_cycle: float = knob(10.0, 0.0, 1e4, help="weight of the cycle-consistency terms")
+    lambda_identity: float = knob(0.5, 0.0, 10.0, help="identity weight, as a fraction of lambda_cycle")
 
 
 class ImagePool:
@@ -44,17 +52,19 @@ class CycleGANTask(Task):
     D_A judges domain B (real_B vs fake_B), D_B judges domain A, as in the official code."""
 
     # Instance norm and reflection padding copy channels_last tensors back and forth: NCHW trains
-    # 1.76 steps/s against 1.43 (bf16, 2 threads, 128 px, batch 1; measured in session 2).
+    # NCHW trains faster here (docs/DESIGN.md, CycleGAN).
     memory_format = torch.contiguous_format
+    Params = CycleGANParams
+    live_metrics = ("fd_eff",)
 
     def __init__(self, spec, config, device):
         super().__init__(spec, config, device)
         self.nets = {name: build_net(spec.nets[name]).to(device).to(memory_format=self.memory_format)
                      for name in ("G_A", "G_B", "D_A", "D_B")}
         self.opts = {"G": self.adam(list(self.nets["G_A"].parameters()) + list(self.nets["G_B"].parameters()),
-                                    config.lr_G),
+                                    self.params.lr_G),
                      "D": self.adam(list(self.nets["D_A"].parameters()) + list(self.nets["D_B"].parameters()),
-                                    config.lr_D)}
+                                    self.params.lr_D)}
         self.pool_A, self.pool_B = ImagePool(), ImagePool()
 
     def make_dataset(self, root, augment: bool, split: str = "train") -> UnpairedDataset:
@@ -82,23 +92,23 @@ class CycleGANTask(Task):
             net.train()
         batch = self.to_device(batch)
         real_A, real_B = batch["A"], batch["B"]
-        cfg = self.config
+        p = self.params
         self.set_lr(step)
 
         # Generators: fool both Ds, reconstruct through the cycle, leave the target domain alone.
         set_requires_grad(n["D_A"], False)
         set_requires_grad(n["D_B"], False)
         self.opts["G"].zero_grad(set_to_none=True)
-        with autocast(self.device, cfg.precision):
+        with autocast(self.device, self.amp_dtype):
             fake_B, fake_A = n["G_A"](real_A), n["G_B"](real_B)
             rec_A, rec_B = n["G_B"](fake_B), n["G_A"](fake_A)
             loss_G_A = self._lsgan(n["D_A"](fake_B), True)
             loss_G_B = self._lsgan(n["D_B"](fake_A), True)
-            loss_cycle_A = F.l1_loss(rec_A.float(), real_A.float()) * cfg.lambda_cycle
-            loss_cycle_B = F.l1_loss(rec_B.float(), real_B.float()) * cfg.lambda_cycle
+            loss_cycle_A = F.l1_loss(rec_A.float(), real_A.float()) * p.lambda_cycle
+            loss_cycle_B = F.l1_loss(rec_B.float(), real_B.float()) * p.lambda_cycle
             loss_idt_A = loss_idt_B = torch.zeros((), device=self.device)
-            if cfg.lambda_identity > 0:
-                w = cfg.lambda_cycle * cfg.lambda_identity
+            if p.lambda_identity > 0:
+                w = p.lambda_cycle * p.lambda_identity
                 loss_idt_A = F.l1_loss(n["G_A"](real_B).float(), real_B.float()) * w
                 loss_idt_B = F.l1_loss(n["G_B"](real_A).float(), real_A.float()) * w
             loss_G = loss_G_A + loss_G_B + loss_cycle_A + loss_cycle_B + loss_idt_A + loss_idt_B
@@ -109,7 +119,7 @@ class CycleGANTask(Task):
         set_requires_grad(n["D_A"], True)
         set_requires_grad(n["D_B"], True)
         self.opts["D"].zero_grad(set_to_none=True)
-        with autocast(self.device, cfg.precision):
+        with autocast(self.device, self.amp_dtype):
             pooled_B, pooled_A = self.pool_B.query(fake_B), self.pool_A.query(fake_A)
             loss_D_A = 0.5 * (self._lsgan(n["D_A"](real_B), True) + self._lsgan(n["D_A"](pooled_B), False))
             loss_D_B = 0.5 * (self._lsgan(n["D_B"](real_A), True) + self._lsgan(n["D_B"](pooled_A), False))
@@ -127,7 +137,7 @@ class CycleGANTask(Task):
             net.eval()
         batch = self.to_device(batch)
         real_A, real_B = batch["A"], batch["B"]
-        with autocast(self.device, self.config.precision):
+        with autocast(self.device, self.amp_dtype):
             fake_B, fake_A = n["G_A"](real_A), n["G_B"](real_B)
             rec_A, rec_B = n["G_B"](fake_B), n["G_A"](fake_A)
         return [t.float().cpu() for t in (real_A, fake_B, rec_A, real_B, fake_A, rec_B)]

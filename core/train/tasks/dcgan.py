@@ -3,6 +3,7 @@ optional DiffAugment (core/train/diffaug.py)."""
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -12,13 +13,29 @@ from ...data.faces import FaceDataset
 from ...device import autocast
 from ...nets import build_net
 from ..diffaug import diff_augment, parse_policy
-from .base import Task, set_requires_grad
+from ..config import knob
+from .base import GANParams, Task, set_requires_grad
 
 NUM_SAMPLE_Z = 64
 
 
+@dataclass(frozen=True)
+class DCGANParams(GANParams):
+    gan_loss: str = knob("hinge", choices=("hinge", "bce"), help="hinge, or bce (the original non-saturating loss)")
+    ema_decay: float = knob(0.999, 0.0, 0.99999, help="moving average of G (the shipped net); 0 = off")
+    diffaug: str = knob("", help="DiffAugment ops for everything D sees, e.g. color,translation,cutout")
+    d_warmup: int = knob(0, 0, 10_000_000, help="the first N steps train D alone (a fresh D meeting a warm-started G)")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        parse_policy(self.diffaug)
+
+
 class DCGANTask(Task):
     """Nets: G (trained), G_ema (moving average of G, shipped as "G"), D."""
+
+    Params = DCGANParams
+    live_metrics = ("fd_eff",)
 
     def __init__(self, spec, config, device):
         super().__init__(spec, config, device)
@@ -26,11 +43,12 @@ class DCGANTask(Task):
             raise ValueError("the DCGAN nets work at image_size=64")
         G = build_net(spec.nets["G"]).to(device)
         self.nets = {"G": G, "D": build_net(spec.nets["D"]).to(device).to(memory_format=torch.channels_last)}
-        if config.ema_decay > 0:
+        if self.params.ema_decay > 0:
             self.nets["G_ema"] = copy.deepcopy(G).eval()
             set_requires_grad(self.nets["G_ema"], False)
-        self.opts = {"G": self.adam(G.parameters(), config.lr_G), "D": self.adam(self.nets["D"].parameters(), config.lr_D)}
-        self.augment_ops = parse_policy(config.diffaug)
+        self.opts = {"G": self.adam(G.parameters(), self.params.lr_G),
+                     "D": self.adam(self.nets["D"].parameters(), self.params.lr_D)}
+        self.augment_ops = parse_policy(self.params.diffaug)
         gen = torch.Generator().manual_seed(1234)  # the same faces in every sample grid
         self.sample_z = torch.randn(NUM_SAMPLE_Z, spec.nets["G"].z_dim, generator=gen)
 
@@ -62,7 +80,7 @@ class DCGANTask(Task):
             m.momentum = None  # a plain average over the batches below
         gen = torch.Generator().manual_seed(4321)
         G.train()
-        with autocast(self.device, self.config.precision):
+        with autocast(self.device, self.amp_dtype):
             for _ in range(batches):
                 G(torch.randn(batch_size, self.spec.nets["G"].z_dim, generator=gen).to(self.device))
         for m, mom in zip(norms, saved):
@@ -77,13 +95,13 @@ class DCGANTask(Task):
         return copied
 
     def _d_loss(self, real_logits, fake_logits):
-        if self.config.gan_loss == "hinge":
+        if self.params.gan_loss == "hinge":
             return F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
         return (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
                 + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
 
     def _g_loss(self, fake_logits):
-        if self.config.gan_loss == "hinge":
+        if self.params.gan_loss == "hinge":
             return -fake_logits.mean()
         return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
 
@@ -93,7 +111,7 @@ class DCGANTask(Task):
         b = real.shape[0]
         self.set_lr(step)
         z = torch.randn(b, self.spec.nets["G"].z_dim, device=self.device)
-        with autocast(self.device, self.config.precision):
+        with autocast(self.device, self.amp_dtype):
             fake = G(z)
             set_requires_grad(D, True)
             self.opts["D"].zero_grad(set_to_none=True)
@@ -101,9 +119,9 @@ class DCGANTask(Task):
             loss_D = self._d_loss(D(aug(real)).float(), D(aug(fake.detach())).float())
         loss_D.backward()
         self.opts["D"].step()
-        if step <= self.config.d_warmup:  # D catches up with a warm-started G first; G (and its average) wait
+        if step <= self.params.d_warmup:  # D catches up with a warm-started G first; G (and its average) wait
             return {"loss_D": loss_D.item()}
-        with autocast(self.device, self.config.precision):
+        with autocast(self.device, self.amp_dtype):
             set_requires_grad(D, False)
             self.opts["G"].zero_grad(set_to_none=True)
             loss_G = self._g_loss(D(aug(fake)).float())
@@ -118,7 +136,7 @@ class DCGANTask(Task):
             return
         # Warm-up (as in common EMA implementations): early on the average would be mostly the
         # random initial weights; (1 + step) / (10 + step) lets it follow G until step ~ 10 / (1 - decay).
-        d = min(self.config.ema_decay, (1 + step) / (10 + step))
+        d = min(self.params.ema_decay, (1 + step) / (10 + step))
         for p_ema, p in zip(self.nets["G_ema"].parameters(), self.nets["G"].parameters()):
             p_ema.lerp_(p, 1 - d)
         # Batch-norm buffers are recomputed for the averaged weights when shipped (_recalibrate_ema).
@@ -126,7 +144,7 @@ class DCGANTask(Task):
     @torch.no_grad()
     def _generate(self, n: int) -> torch.Tensor:
         G = self.shipped_nets()["G"].eval()
-        with autocast(self.device, self.config.precision):
+        with autocast(self.device, self.amp_dtype):
             return G(self.sample_z[:n].to(self.device)).float().cpu()
 
     @torch.no_grad()
@@ -134,7 +152,7 @@ class DCGANTask(Task):
         n = len(batch["image"])
         z = torch.randn(n, self.spec.nets["G"].z_dim, generator=torch.Generator().manual_seed(99))
         G = self.shipped_nets()["G"].eval()
-        with autocast(self.device, self.config.precision):
+        with autocast(self.device, self.amp_dtype):
             fake = G(z.to(self.device)).float().cpu()
         metrics = make_metrics()
         metrics.add(real=batch["image"] * 0.5 + 0.5, fake=(fake * 0.5 + 0.5).clamp(0, 1))

@@ -1,6 +1,8 @@
 """pix2pix (Isola et al. 2017): conditional GAN + lambda * L1, U-Net G, PatchGAN D."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torchvision.utils import make_grid
@@ -9,7 +11,13 @@ from ...data.paired import PairedDataset
 from ...device import autocast
 from ...nets import build_net
 from .. import distributed
-from .base import Task, set_requires_grad
+from ..config import knob
+from .base import GANParams, Task, set_requires_grad
+
+
+@dataclass(frozen=True)
+class Pix2PixParams(GANParams):
+    lambda_L1: float = knob(100.0, 0.0, 1e4, help="weight of the L1 term against the cGAN term")
 
 
 class _PairD(torch.nn.Module):
@@ -25,6 +33,10 @@ class _PairD(torch.nn.Module):
 
 
 class Pix2PixTask(Task):
+    Params = Pix2PixParams
+    live_metrics = ("fd_eff",)
+    supports_distributed = True
+
     def __init__(self, spec, config, device):
         super().__init__(spec, config, device)
         multiple = 2 ** spec.nets["G"].num_downs
@@ -32,8 +44,8 @@ class Pix2PixTask(Task):
             raise ValueError(f"image_size={config.image_size} must be a multiple of {multiple} for this U-Net")
         self.nets = {name: build_net(cfg).to(device).to(memory_format=torch.channels_last)
                      for name, cfg in spec.nets.items()}
-        self.opts = {"G": self.adam(self.nets["G"].parameters(), config.lr_G),
-                     "D": self.adam(self.nets["D"].parameters(), config.lr_D)}
+        self.opts = {"G": self.adam(self.nets["G"].parameters(), self.params.lr_G),
+                     "D": self.adam(self.nets["D"].parameters(), self.params.lr_D)}
         self.G_step, self.D_pair = self.nets["G"], _PairD(self.nets["D"])
 
     def distribute(self, info) -> None:
@@ -57,7 +69,7 @@ class Pix2PixTask(Task):
         batch = self.to_device(batch)
         real_A, real_B = batch["A"], batch["B"]
         self.set_lr(step)
-        with autocast(self.device, self.config.precision):
+        with autocast(self.device, self.amp_dtype):
             fake_B = self.G_step(real_A)
 
             # D: real pairs -> 1, fake pairs -> 0 (halved, as in the paper, to slow D down).
@@ -70,12 +82,12 @@ class Pix2PixTask(Task):
         loss_D.backward()
         self.opts["D"].step()
 
-        with autocast(self.device, self.config.precision):
+        with autocast(self.device, self.amp_dtype):
             # The plain D (not its DDP wrapper): D is frozen here and only passes gradients to G.
             set_requires_grad(D, False)
             self.opts["G"].zero_grad(set_to_none=True)
             loss_G_gan = self._gan_loss(D(torch.cat([real_A, fake_B], 1)), True)
-            loss_G_L1 = F.l1_loss(fake_B.float(), real_B.float()) * self.config.lambda_L1
+            loss_G_L1 = F.l1_loss(fake_B.float(), real_B.float()) * self.params.lambda_L1
             loss_G = loss_G_gan + loss_G_L1
         loss_G.backward()
         self.opts["G"].step()
@@ -86,7 +98,7 @@ class Pix2PixTask(Task):
     def quick_eval(self, batch, make_metrics):
         G = self.nets["G"].eval()
         batch = self.to_device(batch)
-        with autocast(self.device, self.config.precision):
+        with autocast(self.device, self.amp_dtype):
             fake_B = G(batch["A"]).float().cpu()
         metrics = make_metrics()
         metrics.add(real=batch["B"].float().cpu() * 0.5 + 0.5, fake=(fake_B * 0.5 + 0.5).clamp(0, 1))
@@ -97,7 +109,7 @@ class Pix2PixTask(Task):
         G = self.nets["G"].eval()
         batch = self.to_device(batch)
         real_A, real_B = batch["A"], batch["B"]
-        with autocast(self.device, self.config.precision):
+        with autocast(self.device, self.amp_dtype):
             fake_B = G(real_A).float()
         rows = []
         for a, f, b in zip(real_A, fake_B, real_B):

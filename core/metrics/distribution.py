@@ -1,15 +1,12 @@
-"""Distribution and pixel metrics on top of torchmetrics."""
+"""FD_eff and KID_eff: torchmetrics' FID/KID formulas on EfficientNet-Lite0 features."""
 from __future__ import annotations
 
-import math
 import warnings
-from typing import Iterable
 
 import torch
 from torch import nn
 # Imported from their modules: the package root only exports FID/KID when torch-fidelity (for
 # Inception weights, which do not exist here) is installed; a custom `feature=` needs neither.
-from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
 from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 
@@ -41,10 +38,15 @@ class DistributionMetrics:
         self.fake: list[torch.Tensor] = []
 
     def add(self, real: torch.Tensor | None = None, fake: torch.Tensor | None = None) -> None:
+        self.add_features(real=None if real is None else self.features(real.float()),
+                          fake=None if fake is None else self.features(fake.float()))
+
+    def add_features(self, real: torch.Tensor | None = None, fake: torch.Tensor | None = None) -> None:
+        """Features already extracted by self.features (e.g. with features_and_logits)."""
         if real is not None:
-            self.real.append(self.features(real.float()).double())
+            self.real.append(real.double())
         if fake is not None:
-            self.fake.append(self.features(fake.float()).double())
+            self.fake.append(fake.double())
 
     def compute(self) -> dict[str, float]:
         real, fake = torch.cat(self.real), torch.cat(self.fake)
@@ -65,33 +67,3 @@ class DistributionMetrics:
             mean, std = kid.compute()
             out["kid_eff"], out["kid_eff_std"] = float(mean), float(std)
         return out
-
-
-class PairedMetrics:
-    """SSIM, PSNR (dB) and L1 between outputs and targets, [B, 3, H, W] in [0, 1]."""
-
-    def __init__(self):
-        self.ssim = StructuralSimilarityIndexMeasure(data_range=1.0, sync_on_compute=False)
-        self.psnr = PeakSignalNoiseRatio(data_range=1.0, reduction="elementwise_mean", dim=(1, 2, 3),
-                                         sync_on_compute=False)
-        self.l1_sum, self.n = 0.0, 0
-
-    def add(self, output: torch.Tensor, target: torch.Tensor) -> None:
-        output, target = output.float().clamp(0, 1), target.float().clamp(0, 1)
-        self.ssim.update(output, target)
-        self.psnr.update(output, target)
-        self.l1_sum += float((output - target).abs().mean(dim=(1, 2, 3)).sum())
-        self.n += len(output)
-
-    def compute(self) -> dict[str, float]:
-        return {"ssim": float(self.ssim.compute()), "psnr": float(self.psnr.compute()),
-                "l1": self.l1_sum / max(self.n, 1)}
-
-
-def finite(metrics: dict[str, float]) -> bool:
-    return all(isinstance(v, (int, float)) and math.isfinite(v) for v in metrics.values())
-
-
-def batched(items: list, size: int) -> Iterable[list]:
-    for i in range(0, len(items), size):
-        yield items[i:i + size]

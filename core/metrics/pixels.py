@@ -1,0 +1,18 @@
+"""Pixel metrics in plain torch: PSNR and L1 per image (the one PSNR of the project)."""
+from __future__ import annotations
+
+import torch
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor, data_range: float = 1.0) -> torch.Tensor:
+    """PSNR in dB of each image of a batch [B, C, H, W] (or one image [C, H, W] -> a 0-d tensor).
+    `data_range` is max - min of the scale (1 for [0, 1], 2 for [-1, 1]); identical images give
+    100 dB (the MSE is floored at 1e-10 of the range squared), not infinity."""
+    dims = tuple(range(1, a.dim())) if a.dim() == 4 else tuple(range(a.dim()))
+    mse = ((a.float() - b.float()) ** 2).mean(dim=dims) / data_range ** 2
+    return 10 * torch.log10(1.0 / mse.clamp_min(1e-10))
+
+
+def l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Mean absolute error of each image of a batch [B, C, H, W] -> [B]."""
+    return (a.float() - b.float()).abs().mean(dim=tuple(range(1, a.dim())))
