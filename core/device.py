@@ -11,7 +11,8 @@ import torch
 
 def setup_threads() -> None:
     """Use every core the process may use (2 here), keep oneDNN on. LAB_THREADS overrides: two
-    1-thread trainings side by side get more done than one after the other (2 threads scale ~1.35x)."""
+    1-thread trainings side by side get more done than one after the other (2 threads scale well
+    below 2x; docs/DESIGN.md, CycleGAN)."""
     if os.environ.get("LAB_THREADS", "").isdigit() and int(os.environ["LAB_THREADS"]) > 0:
         torch.set_num_threads(int(os.environ["LAB_THREADS"]))
         torch.backends.mkldnn.enabled = True

@@ -108,8 +108,8 @@ FACE_ATTRIBUTES = ModelSpec(
     shipped=("C",),
     data=DataSpec(train=_CELEBA / "img",
                   options={"attributes": _CELEBA / "list_attr_celeba.txt", "holdout": 0.1}),
-    # degrade: it judges generated faces, which are blurrier than photos; without it, blur + noise cut
-    # held-out accuracy from 0.94 to 0.84 (Young 0.41, Male 0.78); with it 0.94 (docs/RESULTS.md).
+    # degrade: it judges generated faces, which are blurrier than photos; without it, blurred and noised
+    # faces lost a tenth of the held-out accuracy, with it almost none (docs/RESULTS.md).
     train_defaults={"image_size": 64, "batch_size": 64, "steps": 2000, "decay_from": 0.5, "sample_every": 1000,
                     "eval_every": 500, "eval_images": 600},
     task_params={"degrade": 0.5},

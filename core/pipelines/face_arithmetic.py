@@ -26,8 +26,8 @@ CONFIDENT = 0.9  # an exemplar must be judged this sure (p >= 0.9, or <= 0.1 for
 # 0.8 on tuning draws (bench/faces_arithmetic_ablation.py, docs/RESULTS.md)
 LATENT_MARGIN = 2.0  # ... and its z must lie this far (in logits) on the concept's side of a linear
 # probe z -> label fitted on the pool: the arithmetic walks straight lines in z, so exemplars should be
-# typical of their concept along them. Tuning draws: smiling man 0.40 -> 0.71, woman with glasses
-# 0.16 -> 0.22; the eval's draws: 0.55 -> 0.68, 0.14 -> 0.38 (bench/faces_arithmetic_ceiling.py, docs/RESULTS.md)
+# typical of their concept along them: both presets succeed more often, on tuning and on eval draws
+# (bench/faces_arithmetic_ceiling.py; figures in docs/RESULTS.md)
 MIN_TYPICAL = 3  # fewer latent-typical members than this: fall back to the classifier's rule alone
 POOL_CACHE_VERSION = 1  # bump when the pool's labels change meaning (decoding, preprocessing, ...)
 RECORD_DRAWS = 100  # exemplar draws behind a preset's success rate (as in the eval)
@@ -108,8 +108,8 @@ class ArithmeticResult:
 
     def mean_faces(self) -> torch.Tensor:
         """[3, D]: the means of A, B, C on the prior's shell, i.e. the latents to decode to *show* a
-        mean face. Decoded as they are, means of three 'neutral women' looked like one to our
-        classifier in 11 % of tuning draws (on the shell: 100 %), docs/RESULTS.md."""
+        mean face. Decoded as they are, means of three 'neutral women' rarely looked like one to our
+        classifier; on the shell they nearly always do (docs/RESULTS.md)."""
         return on_shell(torch.stack([self.means[k] for k in "ABC"]))
 
 
@@ -198,9 +198,9 @@ class FaceArithmetic:
 
     def combine(self, exemplars: dict[str, torch.Tensor], seed=0, noise: float = NOISE_STD) -> ArithmeticResult:
         """mean(A) - mean(B) + mean(C) put on the prior's shell, and 8 neighbours with uniform noise in
-        [-noise, noise]. The shell matters most for few exemplars: with one face each the sum is
-        ~1.7x too long and 'smiling man' worked in 8 % of tuning draws, on the shell in 38 %; with
-        three each it is about the right length already (0.40 either way; docs/RESULTS.md)."""
+        [-noise, noise]. The shell matters most for few exemplars: with one face each the sum is far
+        too long, and putting it on the shell raised the success rate several times; with three each
+        it is about the right length already (docs/RESULTS.md)."""
         for key in "ABC":
             if key not in exemplars or len(exemplars[key]) == 0:
                 raise ValueError(f"pick at least one face for {key}")

@@ -69,7 +69,7 @@ class DCGANTask(Task):
     def _recalibrate_ema(self, batches: int = 8, batch_size: int = 64) -> None:
         """Batch-norm statistics that belong to the averaged weights ("standing statistics", Brock
         et al. 2019): G's running statistics describe G's activations, not G_ema's, and the
-        mismatch grey-washes the samples (seen at step 500: output std 0.11 against G's 0.61)."""
+        mismatch grey-washes the samples (docs/DESIGN.md, "Faces GAN")."""
         G = self.nets["G_ema"]
         norms = [m for m in G.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
         if not norms:
