@@ -56,6 +56,17 @@ def _output_src(page) -> str | None:
     return img.first.get_attribute("src") if img.count() else None
 
 
+def _wait_output(page, timeout: float = 30) -> str:
+    """The photo's src once it is there: the image element can appear a moment after the status
+    line of the same event (seen once on a loaded machine)."""
+    deadline = time.time() + timeout
+    while not _output_src(page) and time.time() < deadline:
+        time.sleep(0.2)
+    src = _output_src(page)
+    assert src, "no photo after the status said it was made"
+    return src
+
+
 def _paper_box(page):
     box = page.locator("#sketch-canvas canvas").first.bounding_box()
     side = min(box["width"], box["height"]) * 0.8
@@ -80,8 +91,7 @@ def test_drawing_makes_a_photo_and_every_stroke_updates_it(page):
     time.sleep(1.0)
     _stroke(page, [(0.9, 0.4), (0.75, 0.3), (0.55, 0.42), (0.3, 0.5), (0.1, 0.65)])
     _wait_status(page, "ms on")
-    first = _output_src(page)
-    assert first
+    first = _wait_output(page)
     _stroke(page, [(0.55, 0.45), (0.62, 0.52)])  # a lace: one more stroke must change the photo
     deadline = time.time() + 60
     while _output_src(page) == first and time.time() < deadline:
@@ -111,7 +121,7 @@ def test_clear_right_after_strokes_stays_clear(page):
 def test_example_loads_into_the_canvas_and_translates(page):
     page.locator("#sketch-examples img").first.click()  # a thumbnail (buttons include "Download all")
     _wait_status(page, "ms on")
-    assert _output_src(page)
+    _wait_output(page)
     page.screenshot(path=str(SHOTS / "sketch_example.png"))
 
 
