@@ -24,6 +24,7 @@ from core.train.events import live_figures
 from core.train.runner import RunnerError, default_runner
 
 from .admin_auth import AdminSessions, SignInThrottle, password_matches
+from .admin_auth import log as auth_log
 from .common import notice, ok, warn
 from .inputs import number, refused
 
@@ -142,6 +143,9 @@ def build(demo: gr.Blocks) -> None:
                f"`python -m core.train NAME [--steps N] [--resume]` for any of "
                f"{', '.join(f'`{m}`' for m in models)}; its events, samples and checkpoints go to `runs/NAME/`.")
         return
+    if len(os.environ[PASSWORD_ENV]) < 12:  # the lockout slows guessing down; it cannot save a short password
+        auth_log.warning("%s is shorter than 12 characters: use a long passphrase if the app faces a network",
+                    PASSWORD_ENV)
     runner = default_runner()
     token = gr.State(None)  # server-side, per session: the sign-in token every admin event looks up
     # The browser's copy of the token, for page reloads. Gradio publishes this key in /config, so
