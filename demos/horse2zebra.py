@@ -58,7 +58,7 @@ def build(demo: gr.Blocks) -> None:
         output = gr.Image(label="Translation", type="pil", interactive=False)
         rec = gr.Image(label="Back again (cycle reconstruction)", type="pil", interactive=False)
         diff = gr.Image(label="What changed (|output − input|)", type="pil", interactive=False)
-        same = gr.Image(label="Identity: the other generator on the input (should change little)", type="pil",
+        same = gr.Image(label="Identity (other generator on the input)", type="pil",
                         interactive=False)
     gr.Markdown("*Translation* uses one generator; *back again* feeds the result to the other one (the cycle "
                 "loss trains this to return the input); *identity* shows the other generator on the input "

@@ -59,6 +59,12 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f} %" if 0 < x < 0.1 else f"{100 * x:.0f} %"
 
 
+def _satisfied(arith, probs: torch.Tensor, expect) -> bool:
+    """True when the classifier finds every expected attribute (p > 0.5 for yes, <= 0.5 for no)."""
+    names = arith.classifier.names
+    return all((float(probs[names.index(name)]) > 0.5) == wanted for name, wanted in expect)
+
+
 def _verdict(arith, probs: torch.Tensor, expect) -> str:
     names = arith.classifier.names
     parts = []
@@ -105,7 +111,9 @@ def show(picks: dict, noise, seed, preset_name):
     probs = arith.judge(res.result[None])[0]
     preset = PRESETS.get((picks or {}).get("source", preset_name))
     if preset is not None:
-        status = ok(f"{preset.name} = **{preset.result_label}**?  ") + _verdict(arith, probs, preset.expect)
+        # The line's mark is the classifier's verdict: a failed draw must not read as a success.
+        mark = ok if _satisfied(arith, probs, preset.expect) else warn
+        status = mark(f"{preset.name} = **{preset.result_label}**?  ") + _verdict(arith, probs, preset.expect)
         status += _record(arith, preset)
     else:
         status = ok(f"The classifier calls the result: **{_caption(arith, probs)}**")

@@ -292,7 +292,9 @@ def test_vector_arithmetic_tab_draws_a_preset(tiny_faces, monkeypatch):
     preset = PRESETS[name]
     out = tab.draw(name, 1, 0.25)
     picks, status = out[0], out[-1]
-    assert status.startswith("✅"), status
+    verdict = status.split("Classifier on the result:")[1].split("\n")[0]
+    # The line's mark is the verdict's: a success mark only when every expected attribute is there.
+    assert status.startswith("✅" if "❌" not in verdict else "⚠️"), status
     assert {k: len(v) for k, v in picks.items() if k != "source"} == {"A": 3, "B": 3, "C": 3}
     arith = face_arithmetic.load()
     for key, concept in (("A", preset.A), ("B", preset.B), ("C", preset.C)):
@@ -360,3 +362,18 @@ def test_arithmetic_figure_shows_exemplars_means_and_grid(arith, tmp_path):
     T = figures_faces.T
     # per preset: a caption line, then exemplars above means + result (2 * T + 4) beside the 3x3 grid
     assert im.width > 13 * T and im.height >= len(PRESETS) * (2 * T + 4)
+
+
+def test_a_failed_arithmetic_result_does_not_read_as_a_success():
+    """The status mark follows the classifier's verdict on the result (a woman without glasses for
+    'woman with glasses' was shown with the success mark)."""
+    from types import SimpleNamespace
+
+    from demos import vector_arithmetic as tab
+
+    arith = SimpleNamespace(classifier=SimpleNamespace(names=["Eyeglasses", "Male"]))
+    expect = (("Eyeglasses", True), ("Male", False))
+    assert tab._satisfied(arith, torch.tensor([0.9, 0.1]), expect)
+    assert not tab._satisfied(arith, torch.tensor([0.0, 0.1]), expect)  # no glasses
+    assert not tab._satisfied(arith, torch.tensor([0.9, 0.8]), expect)  # a man
+    assert "❌ Eyeglasses: p = 0.00" in tab._verdict(arith, torch.tensor([0.0, 0.1]), expect)
