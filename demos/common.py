@@ -1,9 +1,6 @@
 """What every tab shares: the heavy-event concurrency limit and the notice/status styles."""
 from __future__ import annotations
 
-import atexit
-import shutil
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -11,6 +8,8 @@ from pathlib import Path
 import gradio as gr
 
 from core.pipelines import face_arithmetic as face_arithmetic_pipeline
+
+from . import PROCESS_TMP
 
 # Every event that runs a model shares this one queue slot group: on a 2-core CPU more than
 # two models at once only makes every user wait longer.
@@ -35,18 +34,16 @@ NOT_TRAINED = ("This model has not been trained yet, so there is nothing to run 
                "and this tab picks the new weights up without a restart.")
 
 
-# One folder for the files this process writes for the browser (GIFs, example files), removed at
-# exit; Gradio copies what a tab returns into its own cache (pruned by app.DELETE_CACHE).
-_SCRATCH: Path | None = None
+# The files this process writes for the browser (GIFs, example files), in the process's temp
+# folder (removed at exit); Gradio copies what a tab returns into its own cache (pruned by
+# demos.server.DELETE_CACHE).
 SCRATCH_MAX_AGE_S = 600
 
 
 def scratch_dir() -> Path:
-    global _SCRATCH
-    if _SCRATCH is None:
-        _SCRATCH = Path(tempfile.mkdtemp(prefix="genlab-"))
-        atexit.register(shutil.rmtree, _SCRATCH, True)
-    return _SCRATCH
+    folder = PROCESS_TMP / "scratch"
+    folder.mkdir(exist_ok=True)
+    return folder
 
 
 def scratch_file(name: str) -> Path:

@@ -33,11 +33,9 @@ def _composite(value) -> np.ndarray | None:
 
 
 def _is_blank(a: np.ndarray) -> bool:
-    if a.ndim == 3 and a.shape[2] == 4:
-        ink = (a[:, :, 3] > 0) & (a[:, :, :3].mean(axis=2) < 128)
-    else:
-        ink = (a if a.ndim == 2 else a[:, :, :3].mean(axis=2)) < 128
-    return not ink.any()
+    """No dark pixel in a drawing: [H, W] or [H, W, C] uint8 (the canvas arrives flattened on white)."""
+    grey = a if a.ndim == 2 else a[:, :, :3].mean(axis=2)
+    return not (grey < 128).any()
 
 
 def _translate(image, mode: str, fit: bool):

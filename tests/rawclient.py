@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from dataclasses import dataclass
 
 import httpx
@@ -12,11 +13,26 @@ import httpx
 
 @dataclass
 class Answer:
-    """One event's outcome: ok with `output` data, or an error with Gradio's `message`."""
-    ok: bool
+    """One event's outcome. kind: "ok" (`output` holds the data), "refused" (a gr.Error or an HTTP
+    4xx: `message` says why) or "unhandled" (an error without a message, a 5xx, a dropped stream
+    or a timeout: `message` says which, None for an error Gradio sent without one)."""
+    kind: str
     output: list | None
     message: str | None
     raw: dict
+
+    @property
+    def ok(self) -> bool:
+        return self.kind == "ok"
+
+
+def _completed(msg: dict) -> Answer:
+    out = msg.get("output") or {}
+    if msg.get("success"):
+        return Answer("ok", out.get("data"), None, msg)
+    if out.get("error"):
+        return Answer("refused", None, str(out["error"]), msg)
+    return Answer("unhandled", None, None, msg)
 
 
 class RawClient:
@@ -25,7 +41,14 @@ class RawClient:
         self.url = url.rstrip("/")
         self.session_hash = session_hash or secrets.token_hex(6)
         headers = {"X-Forwarded-For": client_ip} if client_ip else {}
-        self.http = httpx.Client(timeout=timeout, headers=headers)
+        self.timeout = timeout
+        self.http = httpx.Client(timeout=httpx.Timeout(30, read=timeout), headers=headers)
+
+    def __enter__(self) -> "RawClient":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.http.close()
 
     def config(self) -> dict:
         return self.http.get(f"{self.url}/config").json()
@@ -45,25 +68,32 @@ class RawClient:
         return {"path": path, "orig_name": name, "meta": {"_type": "gradio.FileData"}}
 
     def call(self, fn_index: int, data: list, event_data=None, trigger_id=None) -> Answer:
-        """Join the queue with `data` for event `fn_index` and read its stream to the end."""
+        """Join the queue with `data` for event `fn_index` and read this event's stream to its end
+        (within the client's timeout)."""
         body = {"data": data, "fn_index": fn_index, "session_hash": self.session_hash,
                 "event_data": event_data, "trigger_id": trigger_id}
+        deadline = time.time() + self.timeout
         # json.dumps writes NaN and Infinity as JavaScript would; the server's parser accepts them.
         r = self.http.post(f"{self.url}/gradio_api/queue/join", content=json.dumps(body),
                            headers={"Content-Type": "application/json"})
         if r.status_code != 200:
-            return Answer(False, None, f"HTTP {r.status_code}: {r.text[:300]}", {})
+            kind = "unhandled" if r.status_code >= 500 else "refused"
+            return Answer(kind, None, f"HTTP {r.status_code}: {r.text[:300]}", {})
+        event_id = r.json().get("event_id")
         with self.http.stream("GET", f"{self.url}/gradio_api/queue/data",
                               params={"session_hash": self.session_hash}) as stream:
             for line in stream.iter_lines():
+                if time.time() > deadline:
+                    return Answer("unhandled", None, f"no answer in {self.timeout:.0f} s", {})
                 if not line.startswith("data:"):
                     continue
                 msg = json.loads(line[5:])
+                if msg.get("event_id") not in (None, event_id):
+                    continue
                 if msg.get("msg") == "process_completed":
-                    out = msg.get("output") or {}
-                    if msg.get("success"):
-                        return Answer(True, out.get("data"), None, msg)
-                    return Answer(False, None, out.get("error"), msg)
+                    return _completed(msg)
                 if msg.get("msg") == "unexpected_error":
-                    return Answer(False, None, msg.get("message"), msg)
-        return Answer(False, None, "stream ended without a result", {})
+                    return Answer("unhandled", None, f"unexpected_error: {msg.get('message')}", msg)
+                if msg.get("msg") == "close_stream":
+                    break
+        return Answer("unhandled", None, "the stream closed without a result", {})

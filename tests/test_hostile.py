@@ -24,9 +24,9 @@ that failed, grouped by what went wrong, with the server-log excerpt.
 
     .venv/bin/python -m pytest -q tests/test_hostile.py
 
-Runtime on the 2-core CPU: 5 min 52 s on an otherwise idle machine (about 1,400 raw-HTTP requests
-and 400 gradio_client requests; the app starts in ~10 s), 6 min 21 s with other jobs competing
-for the cores. That is with the labelled arithmetic pool already in the tests' disk cache: the
+Runtime on the 2-core CPU (AVX-512 BF16, quiet machine): 3.4 min for about 1,400 raw-HTTP and
+400 gradio_client requests, plus ~10 s to start the app; under load from other jobs it took up to
+6 min. That is with the labelled arithmetic pool already in the tests' disk cache: the
 first run on a machine adds the time to label it (conftest.labelled_pool). Set HOSTILE_JSON_DIR
 to get every request's verdict, time and RSS growth as JSON.
 """
@@ -51,6 +51,7 @@ import httpx
 import pytest
 
 from tests.apprunner import ROOT, free_port
+from tests.rawclient import RawClient
 from tests.hostile_corpus import (BOOLEANS, CLIENT_SAMPLE, JUNK, NUMBERS, SELECT_INDICES, STRINGS, Case,
                                   server_paths, write_images)
 
@@ -374,51 +375,14 @@ class Outcome:
     data: Any = None
 
 
-def _dumps(obj) -> str:
-    return json.dumps(obj, allow_nan=True)  # NaN/Infinity are what a hostile client sends
-
-
-def _completed(msg: dict) -> Outcome:
-    out = msg.get("output") or {}
-    if msg.get("success"):
-        return Outcome("ok", data=out.get("data"))
-    if out.get("error"):
-        return Outcome("refused", str(out["error"]))
-    return Outcome("unhandled", UNHANDLED_MARK)
-
-
 def call_raw(app: App, fn_index: int, data: list, session: str, event_data=None, trigger_id=None,
              client_ip: str | None = None) -> Outcome:
-    """POST /gradio_api/queue/join, then read the session's SSE stream to this event's end
-    (`client_ip`: the address the server sees, through X-Forwarded-For, which it trusts from here)."""
-    body = {"data": data, "fn_index": fn_index, "session_hash": session, "event_data": event_data,
-            "trigger_id": trigger_id}
-    deadline = time.time() + REQUEST_TIMEOUT
-    headers = {"X-Forwarded-For": client_ip} if client_ip else {}
-    with httpx.Client(timeout=httpx.Timeout(30, read=REQUEST_TIMEOUT), headers=headers) as http:
-        r = http.post(app.url + "gradio_api/queue/join", content=_dumps(body),
-                      headers={"content-type": "application/json"})
-        if r.status_code >= 500:
-            return Outcome("unhandled", f"HTTP {r.status_code} at join: {r.text[:300]}")
-        if r.status_code != 200:
-            return Outcome("refused", f"HTTP {r.status_code}: {r.text[:300]}")
-        event_id = r.json()["event_id"]
-        with http.stream("GET", app.url + "gradio_api/queue/data", params={"session_hash": session}) as stream:
-            for line in stream.iter_lines():
-                if time.time() > deadline:
-                    return Outcome("unhandled", f"no answer in {REQUEST_TIMEOUT} s")
-                if not line.startswith("data:"):
-                    continue
-                msg = json.loads(line[5:])
-                if msg.get("event_id") not in (None, event_id):
-                    continue
-                if msg.get("msg") == "process_completed":
-                    return _completed(msg)
-                if msg.get("msg") == "unexpected_error":
-                    return Outcome("unhandled", f"unexpected_error: {msg.get('message')}")
-                if msg.get("msg") == "close_stream":
-                    break
-    return Outcome("unhandled", "the stream closed without a result")
+    """The event through Gradio's queue protocol by hand (tests/rawclient.py); `client_ip`: the
+    address the server sees, through X-Forwarded-For, which it trusts from this machine."""
+    with RawClient(app.url, session, client_ip, timeout=REQUEST_TIMEOUT) as client:
+        answer = client.call(fn_index, data, event_data, trigger_id)
+    message = answer.message if answer.message is not None else (UNHANDLED_MARK if answer.kind == "unhandled" else "")
+    return Outcome(answer.kind, message, answer.output)
 
 
 def sign_in(app: App, endpoints: list[Endpoint], session: str) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import numbers
 import os
 import re
 import subprocess
@@ -24,7 +23,7 @@ from typing import Any
 
 from ..checkpoint import atomic_write_text, is_checkpoint
 from ..registry import REGISTRY, ROOT, SHARED_DATA, get_spec
-from .config import BOUNDS, config_for, config_from_dict
+from .config import BOUNDS, _coerce, config_for, config_from_dict
 from .events import live_figures, read_events
 from .loop import EXPORT_DIR, STOP_FILE
 from .promote import promote
@@ -270,13 +269,12 @@ def _reap(proc: subprocess.Popen) -> None:
 
 
 def _whole_number(value: Any, what: str, lo: int, hi: int) -> int:
-    """`value` as an int in [lo, hi]; an int or a whole float (UI number boxes send 3.0), never a
-    bool, string, NaN or infinity, which int() would turn into ValueError/OverflowError or junk."""
-    number = None
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        number = int(value)
-    elif isinstance(value, float) and value.is_integer():  # False for NaN and infinities
-        number = int(value)
+    """`value` as an int in [lo, hi]: an int or a whole float (UI number boxes send 3.0), checked
+    as config fields are (`_coerce`), except that text is refused: a request sends numbers."""
+    try:
+        number = None if isinstance(value, str) else _coerce(what, "int", value)
+    except ValueError:
+        number = None
     if number is None or not lo <= number <= hi:
         raise RunnerError(f"{what} must be a whole number between {lo:,} and {hi:,}")
     return number
