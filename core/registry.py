@@ -38,29 +38,76 @@ class ModelSpec:
     data: DataSpec
     train_defaults: dict[str, Any] = field(default_factory=dict)  # the loop's (TrainConfig) overrides
     task_params: dict[str, Any] = field(default_factory=dict)  # overrides of the task's Params defaults
+    comparison_only: bool = False  # trained for a measured comparison (docs/RESULTS.md), never shipped
 
     @property
     def checkpoint_dir(self) -> Path:
         return CHECKPOINTS / self.name
 
 
+_SKETCH_DATA = DataSpec(
+    train=SHARED_DATA / "edges2shoes_handbags" / "train",
+    val=SHARED_DATA / "edges2shoes_handbags" / "val",
+    options={"photo_left": True, "input_mode": "edges"},
+)
+_SKETCH_G = UNetConfig(in_channels=1, out_channels=3, base_channels=32, max_channels=160, num_downs=7,
+                       upsample="transpose")
+_SKETCH_D = PatchGANConfig(in_channels=1 + 3, base_channels=32, num_layers=3)
+
 SKETCH2PHOTO = ModelSpec(
     name="sketch2photo",
     title="Sketch to photo (pix2pix)",
     task="pix2pix",
-    nets={
-        # Sized for the CPU (bench/train_precision.py, docs/RESULTS.md): 4.8 M params = 9.5 MB fp16.
-        "G": UNetConfig(in_channels=1, out_channels=3, base_channels=32, max_channels=160, num_downs=7,
-                        upsample="transpose"),
-        "D": PatchGANConfig(in_channels=1 + 3, base_channels=32, num_layers=3),
-    },
+    # Sized for the CPU (bench/train_precision.py, docs/RESULTS.md): 4.8 M params = 9.5 MB fp16.
+    nets={"G": _SKETCH_G, "D": _SKETCH_D},
     shipped=("G",),
-    data=DataSpec(
-        train=SHARED_DATA / "edges2shoes_handbags" / "train",
-        val=SHARED_DATA / "edges2shoes_handbags" / "val",
-        options={"photo_left": True, "input_mode": "edges"},
-    ),
+    data=_SKETCH_DATA,
     train_defaults={"image_size": 128, "batch_size": 8, "steps": 14_000, "num_workers": 1, "eval_every": 500},
+    # Half the inputs look like a person's drawing (core/data/drawing_style.py), half are the dataset's maps.
+    task_params={"drawing_share": 0.5},
+)
+
+# The lecture's ablation (pix2pix paper, fig. 4): the same nets and data with one loss term
+# switched off. Shorter runs: the point (L1 alone is blurry and grey, the cGAN alone sharp but
+# wrong) shows long before the full schedule.
+SKETCH2PHOTO_L1 = ModelSpec(
+    name="sketch2photo_l1",
+    title="Sketch to photo, L1 loss only (ablation)",
+    task="pix2pix",
+    nets={"G": _SKETCH_G, "D": _SKETCH_D},  # D is built but never trained (lambda_gan = 0)
+    shipped=("G",),
+    data=_SKETCH_DATA,
+    train_defaults={"image_size": 128, "batch_size": 8, "steps": 6_000, "num_workers": 1, "eval_every": 500},
+    task_params={"drawing_share": 0.5, "lambda_gan": 0.0},
+)
+SKETCH2PHOTO_CGAN = ModelSpec(
+    name="sketch2photo_cgan",
+    title="Sketch to photo, cGAN loss only (ablation)",
+    task="pix2pix",
+    nets={"G": _SKETCH_G, "D": _SKETCH_D},
+    shipped=("G",),
+    data=_SKETCH_DATA,
+    train_defaults={"image_size": 128, "batch_size": 8, "steps": 6_000, "num_workers": 1, "eval_every": 500},
+    task_params={"drawing_share": 0.5, "lambda_L1": 0.0},
+)
+# The reference recipe (junyanz/pytorch-CycleGAN-and-pix2pix defaults) in this project's code:
+# U-Net 256 with 64 base filters, batch 1, fp32, Adam 2e-4 / beta1 0.5, lambda_L1 100, 70x70
+# PatchGAN with 64 filters, 286 -> 256 jitter. Trained only for the equal-time comparison
+# (docs/RESULTS.md); at 54 M parameters (109 MB in fp16) it is never shipped. `steps` is set per
+# run to what fits the shipped model's wall-clock (bench/train_precision.py gives the rate).
+SKETCH2PHOTO_REFERENCE = ModelSpec(
+    name="sketch2photo_reference",
+    title="Sketch to photo, reference pix2pix recipe (comparison only)",
+    task="pix2pix",
+    nets={"G": UNetConfig(in_channels=1, out_channels=3, base_channels=64, max_channels=512, num_downs=8,
+                          upsample="transpose"),
+          "D": PatchGANConfig(in_channels=1 + 3, base_channels=64, num_layers=3)},
+    shipped=("G",),
+    data=_SKETCH_DATA,
+    train_defaults={"image_size": 256, "batch_size": 1, "steps": 5_000, "precision": "fp32", "num_workers": 1,
+                    "eval_every": 1000, "sample_every": 500},
+    task_params={"drawing_share": 0.5},
+    comparison_only=True,
 )
 
 _CYCLE_G = ResnetConfig(in_channels=3, out_channels=3, base_channels=32, num_blocks=6)  # 2.0 M params each
@@ -115,7 +162,8 @@ FACE_ATTRIBUTES = ModelSpec(
     task_params={"degrade": 0.5},
 )
 
-REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in [SKETCH2PHOTO, HORSE2ZEBRA, FACES, FACE_ATTRIBUTES]}
+REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in [
+    SKETCH2PHOTO, SKETCH2PHOTO_L1, SKETCH2PHOTO_CGAN, SKETCH2PHOTO_REFERENCE, HORSE2ZEBRA, FACES, FACE_ATTRIBUTES]}
 
 
 def get_spec(name: str) -> ModelSpec:

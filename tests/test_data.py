@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image, ImageDraw
+from scipy import ndimage
+from skimage.morphology import skeletonize
 
 from core.data import edges
 from core.data.images import ImageError, open_image
@@ -147,3 +149,128 @@ def test_open_image_refuses_corrupt_and_huge(monkeypatch):
     monkeypatch.setattr("core.data.images.MAX_PIXELS", 100)
     with pytest.raises(ImageError, match="too large"):
         open_image(_png(Image.new("RGB", (20, 20))))
+
+
+# ---- every stroke of a person's drawing reaches the model (issue: thin strokes vanished) --------
+
+def _strokes_drawing(strokes) -> tuple[torch.Tensor, list[np.ndarray]]:
+    """strokes: [(kind, xy, pen px)] on a 512 canvas -> (RGB [1, 3, 512, 512] in [0, 1], one mask
+    per stroke at 128 px: where that stroke alone covers at least half a model pixel)."""
+    canvas = Image.new("L", (512, 512), 255)
+    masks = []
+    for kind, xy, pen in strokes:
+        alone = Image.new("L", (512, 512), 0)
+        for im, ink in ((canvas, 0), (alone, 255)):
+            d = ImageDraw.Draw(im)
+            if kind == "box":
+                d.rectangle(xy, fill=ink)
+            else:
+                d.line(xy, fill=ink, width=pen, joint="curve")
+        small = torch.nn.functional.interpolate(torch.from_numpy(np.asarray(alone) / 255.0).float()[None, None],
+                                                size=(128, 128), mode="area")[0, 0].numpy()
+        masks.append(small >= 0.25)
+    rgb = torch.from_numpy(np.asarray(canvas.convert("RGB")) / 255.0).float().permute(2, 0, 1)[None]
+    return rgb, masks
+
+
+HATCHES = [("line", [(300 + 18 * i, 330), (320 + 18 * i, 370)], 4) for i in range(6)]
+HAND_DRAWINGS = {
+    # Two lines ~10 px apart and six hatch marks, beside one thick stroke.
+    "lines+hatches+thick": [("line", [(60, 100), (450, 100)], 4), ("line", [(60, 110), (450, 110)], 4),
+                            *HATCHES, ("line", [(80, 200), (250, 260)], 26)],
+    # One line, hatch marks and a filled 60 px square.
+    "line+hatches+square": [("line", [(60, 120), (460, 140)], 4), *HATCHES, ("box", (80, 300, 140, 360), 0)],
+    # A sneaker: closed outline, sole line, three laces.
+    "sneaker": [("line", [(60, 300), (70, 360), (440, 370), (460, 320), (430, 220), (330, 200), (250, 250),
+                          (120, 260), (60, 300)], 5),
+                ("line", [(70, 340), (450, 345)], 5),
+                *[("line", [(230 + 25 * i, 240), (250 + 25 * i, 275)], 4) for i in range(3)]],
+}
+
+
+@pytest.mark.parametrize("name", list(HAND_DRAWINGS))
+def test_every_stroke_survives_width_normalisation(name):
+    rgb, masks = _strokes_drawing(HAND_DRAWINGS[name])
+    x = edges.sketch_to_input(rgb, 128, fit=False)  # fit=False keeps the canvas -> model mapping
+    ink = ((1.0 - x[0, 0]) / 2.0).numpy() > 0.5
+    near_ink = torch.nn.functional.max_pool2d(torch.from_numpy(ink).float()[None, None], 3, 1, 1)[0, 0].numpy() > 0
+    for (kind, _, pen), mask in zip(HAND_DRAWINGS[name], masks):
+        if kind == "box":  # a filled area reaches the model as its outline, not as a blob
+            border = mask & ~ndimage.binary_erosion(mask)
+            assert near_ink[border].mean() > 0.8, f"{name}: the filled square's outline is missing"
+            assert ink[ndimage.binary_erosion(mask, iterations=4)].mean() < 0.2, f"{name}: the square is a blob"
+            continue
+        centre = skeletonize(mask)  # the stroke's centre line at the model's size
+        covered = near_ink[centre].mean()
+        assert covered > 0.9, f"{name}: a {pen}px {kind} lost {1 - covered:.0%} of its length"
+
+
+def test_close_parallel_lines_stay_two_lines():
+    rgb, _ = _strokes_drawing([("line", [(60, 100), (450, 100)], 4), ("line", [(60, 112), (450, 112)], 4),
+                               ("line", [(80, 300), (300, 360)], 30)])
+    mask = edges.normalise_width((edges.ink_from_rgb(torch.nn.functional.interpolate(rgb, size=(256, 256), mode="area")) > 0.5).float())
+    _, count = ndimage.label(mask[0, 0].numpy() > 0.5)
+    assert count == 3
+
+
+# ---- drawing-like inputs made from edge maps ---------------------------------------------------
+
+def _object_on_white(texture: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """A brown ellipse on white (photo [256, 256, 3] uint8) and its edge map [256, 256] bool: the
+    outline, one long interior line and (texture) 40 short specks, like a detector's output."""
+    photo = Image.new("RGB", (256, 256), "white")
+    ImageDraw.Draw(photo).ellipse((30, 70, 226, 190), fill=(120, 70, 30))
+    edge = Image.new("L", (256, 256), 0)
+    d = ImageDraw.Draw(edge)
+    d.ellipse((30, 70, 226, 190), outline=255)
+    d.line([(60, 150), (200, 150)], fill=255)
+    if texture:
+        rng = np.random.default_rng(0)
+        for x, y in rng.integers([70, 100], [190, 140], size=(40, 2)):
+            d.point((int(x), int(y)), fill=255)
+    return np.asarray(photo), np.asarray(edge) > 0
+
+
+def test_drawing_styles_are_seeded_and_sparser_than_the_edges():
+    from core.data import drawing_style
+
+    photo, edge = _object_on_white()
+    for style in ("simplified", "outline"):
+        a = drawing_style.drawing_like(edge, photo, style, np.random.default_rng(3))
+        b = drawing_style.drawing_like(edge, photo, style, np.random.default_rng(3))
+        assert np.array_equal(a, b), style
+        specks = ndimage.label(a, structure=np.ones((3, 3)))[1]
+        assert specks <= 4, f"{style}: {specks} pieces; the texture specks should be gone"
+    assert np.array_equal(drawing_style.drawing_like(edge, photo, "dense", np.random.default_rng(0)), edge)
+    with pytest.raises(ValueError):
+        drawing_style.drawing_like(edge, photo, "watercolour", np.random.default_rng(0))
+
+
+def test_outline_follows_the_object_silhouette():
+    from core.data import drawing_style
+
+    photo, edge = _object_on_white()
+    mask = drawing_style.object_mask(edge, photo)
+    truth = np.zeros((256, 256), bool)
+    yy, xx = np.ogrid[:256, :256]
+    truth[((xx - 128) / 98.0) ** 2 + ((yy - 130) / 60.0) ** 2 <= 1] = True
+    iou = (mask & truth).sum() / (mask | truth).sum()
+    assert iou > 0.9  # the edge line itself (dilated 2 px) adds a rim
+    # Every outline pixel lies on the silhouette's border (give or take 3 px: the edge line's rim).
+    out = drawing_style.outline(edge, photo, np.random.default_rng(1))
+    border = truth & ~ndimage.binary_erosion(truth)
+    near_border = ndimage.binary_dilation(border, iterations=3)
+    near_line = np.zeros_like(truth)
+    near_line[146:155, 50:210] = True
+    assert (out & ~near_border & ~near_line).sum() == 0
+
+
+def test_paired_dataset_mixes_drawings_and_gives_fixed_eval_drawings(paired_folder_photo_left):
+    dense = PairedDataset(paired_folder_photo_left, crop_size=64, augment=False, photo_left=True, input_mode="edges")
+    drawn = PairedDataset(paired_folder_photo_left, crop_size=64, augment=False, photo_left=True, input_mode="edges",
+                          inputs="drawing")
+    assert torch.equal(drawn[3]["A"], drawn[3]["A"])  # the eval's drawing of an item never changes
+    assert torch.equal(drawn[3]["B"], dense[3]["B"])
+    assert drawn[3]["A"].shape == dense[3]["A"].shape == (1, 64, 64)
+    with pytest.raises(ValueError):
+        PairedDataset(paired_folder_photo_left, inputs="paint")

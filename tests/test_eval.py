@@ -1,6 +1,8 @@
 import json
 import math
 
+import pytest
+
 from core.checkpoint import save_checkpoint
 from core.eval.__main__ import main as eval_main
 from core.nets import UNetConfig, build_net
@@ -22,8 +24,23 @@ def test_eval_cli_on_a_synthetic_folder(tmp_path, paired_folder, capsys):
 
 
 def test_eval_cli_explains_a_missing_checkpoint(tmp_path, paired_folder, capsys):
-    import pytest
-
     with pytest.raises(SystemExit):
         eval_main(["sketch2photo", "--data", str(paired_folder), "--checkpoint", str(tmp_path / "none")])
     assert "no checkpoint" in capsys.readouterr().err
+
+
+def test_eval_cli_drawing_inputs_report_colourfulness(tmp_path, paired_folder, capsys):
+    G = build_net(UNetConfig(in_channels=1, base_channels=8, max_channels=16, num_downs=6))
+    save_checkpoint(tmp_path / "ckpt", {"G": G}, meta={"image_size": 64})
+    assert eval_main(["sketch2photo", "--data", str(paired_folder), "--checkpoint", str(tmp_path / "ckpt"),
+                      "--inputs", "drawing"]) == 0
+    m = json.loads(capsys.readouterr().out)
+    assert m["inputs"] == "drawing" and m["n"] == 8
+    assert m["colourfulness_ratio"] == pytest.approx(m["colourfulness"] / m["colourfulness_photos"], rel=1e-3)
+    assert math.isfinite(m["code_drawings_colourfulness_ratio"]) and m["code_drawings_colourfulness_ratio"] >= 0
+
+
+def test_eval_cli_refuses_inputs_for_other_models(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        eval_main(["faces", "--data", str(tmp_path), "--inputs", "drawing"])
+    assert "--inputs is for sketch2photo" in capsys.readouterr().err

@@ -77,3 +77,16 @@ def test_a_task_resolves_precision_once_at_construction(monkeypatch):
     task.train_step(task.to_device(batch), 1)
     task.sample_grid(batch)
     assert not calls  # no step or sample resolves it again
+
+
+def test_colourfulness_known_values():
+    from core.metrics.pixels import colourfulness
+
+    grey = torch.full((1, 3, 8, 8), 0.4)
+    assert float(colourfulness(grey)[0]) == pytest.approx(0.0, abs=1e-4)
+    # Half pure red, half pure green: rg = +-255 (std 255, mean 0); yb = 127.5 everywhere.
+    x = torch.zeros(1, 3, 2, 2)
+    x[0, 0, 0], x[0, 1, 1] = 1.0, 1.0
+    assert float(colourfulness(x)[0]) == pytest.approx(255.0 + 0.3 * 127.5, rel=1e-4)
+    # A pale version of the same picture scores lower.
+    assert float(colourfulness(0.3 * x + 0.7)[0]) < float(colourfulness(x)[0])

@@ -112,7 +112,7 @@ def test_config_bounds_and_unknown_options():
     with pytest.raises(ValueError, match="unknown"):
         TrainConfig.from_dict({"stepz": 3})
     assert config_for(get_spec("sketch2photo"), steps="7").steps == 7
-    with pytest.raises(ValueError, match="valid for the loop: .*steps.*for the pix2pix task: lambda_L1"):
+    with pytest.raises(ValueError, match="valid for the loop: .*steps.*for the pix2pix task: .*lambda_L1"):
         config_for(get_spec("sketch2photo"), lambda_cycle=3)  # another task's knob
 
 
@@ -122,7 +122,7 @@ def test_each_task_owns_its_knobs_and_the_registry_only_overrides():
     from core.train.tasks.attributes import AttributeParams
     from core.train.tasks.pix2pix import Pix2PixParams
 
-    assert config_for(get_spec("sketch2photo")).task == Pix2PixParams()
+    assert config_for(get_spec("sketch2photo")).task == Pix2PixParams(drawing_share=0.5)
     assert config_for(get_spec("sketch2photo"), lambda_L1="50").task.lambda_L1 == 50.0
     assert config_for(get_spec("face_attributes")).task == AttributeParams(degrade=0.5)
     assert "lambda_L1" not in model_defaults("horse2zebra") and model_defaults("horse2zebra")["lambda_cycle"] == 10.0
@@ -163,3 +163,30 @@ def test_config_accepts_whole_floats_and_numeric_strings():
 def test_image_size_must_suit_the_unet(tmp_path, paired_folder):
     with pytest.raises(ValueError, match="multiple"):
         train(SMALL, _config(paired_folder, 1).with_(image_size=48), run_dir=tmp_path / "run")
+
+
+def test_l1_only_ablation_never_trains_D(tmp_path, paired_folder_photo_left):
+    """lambda_gan = 0 is the paper's "L1 only": no D step, no cGAN term, D keeps its weights."""
+    config = dataclasses.replace(_config(paired_folder_photo_left, 2), task=config_for(SMALL, lambda_gan=0.0).task)
+    from core.train.tasks import TASKS
+
+    task = TASKS["pix2pix"](SMALL, config, torch.device("cpu"))
+    D_before = {k: v.clone() for k, v in task.nets["D"].state_dict().items()}
+    G_before = {k: v.clone() for k, v in task.nets["G"].state_dict().items()}
+    dataset = task.make_dataset(paired_folder_photo_left, augment=True)
+    batch = {k: torch.stack([dataset[i][k] for i in range(2)]) for k in ("A", "B")}
+    losses = task.train_step(batch, 1)
+    assert set(losses) == {"loss_G_L1"}
+    assert all(torch.equal(v, task.nets["D"].state_dict()[k]) for k, v in D_before.items())
+    assert any(not torch.equal(v, task.nets["G"].state_dict()[k]) for k, v in G_before.items())
+
+
+def test_cgan_only_ablation_has_no_L1_term(tmp_path, paired_folder_photo_left):
+    config = dataclasses.replace(_config(paired_folder_photo_left, 1), task=config_for(SMALL, lambda_L1=0.0).task)
+    from core.train.tasks import TASKS
+
+    task = TASKS["pix2pix"](SMALL, config, torch.device("cpu"))
+    dataset = task.make_dataset(paired_folder_photo_left, augment=True)
+    batch = {k: torch.stack([dataset[i][k] for i in range(2)]) for k in ("A", "B")}
+    losses = task.train_step(batch, 1)
+    assert losses["loss_G_L1"] == 0.0 and losses["loss_G_gan"] > 0

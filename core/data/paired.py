@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch.utils.data import Dataset
 
-from . import edges
+from . import drawing_style, edges
 from .images import list_images
 
 
@@ -21,18 +21,28 @@ class PairedDataset(Dataset):
     input_mode="edges" turns A into a 1-channel edge map (random stroke width and wobble when
     augmenting); "rgb" keeps A as a colour image.
 
+    Drawing-like inputs (edges mode, see drawing_style): when augmenting, a `drawing_share` of
+    the items get a simplified or outline drawing instead of the dense edge map. Without
+    augmentation, `inputs="drawing"` gives every item a fixed, seeded drawing (simplified and
+    outline alternate) normalised like a canvas drawing (strokes redrawn at the inference width;
+    not re-fitted, so it stays aligned with its photo), which is the drawing eval's input.
+
     Items: {"A": [C_A, S, S], "B": [3, S, S]} in [-1, 1], S = crop_size. Augmentation (pix2pix
     jitter): resize to load_size, random crop_size crop, random horizontal flip.
     """
 
     def __init__(self, root: Path, crop_size: int = 128, load_size: int | None = None,
                  photo_left: bool = False, input_mode: str = "edges", augment: bool = True,
-                 cache_bytes: int = 2 << 30, seed: int | None = None):
+                 cache_bytes: int = 2 << 30, seed: int | None = None, drawing_share: float = 0.0,
+                 inputs: str = "edges"):
         self.files = list_images(Path(root))
         if not self.files:
             raise FileNotFoundError(f"no images found in {root}")
         if input_mode not in ("edges", "rgb"):
             raise ValueError("input_mode must be 'edges' or 'rgb'")
+        if inputs not in ("edges", "drawing"):
+            raise ValueError("inputs must be 'edges' or 'drawing'")
+        self.drawing_share, self.inputs = float(drawing_share), inputs
         self.crop_size = crop_size
         self.load_size = load_size or (int(round(crop_size * 286 / 256)) if augment else crop_size)
         self.photo_left, self.input_mode, self.augment = photo_left, input_mode, augment
@@ -65,13 +75,29 @@ class PairedDataset(Dataset):
         g = self._gen
         b = torch.from_numpy(b_np.copy()).permute(2, 0, 1)[None].float() / 255.0
         if self.input_mode == "edges":
-            a = (1.0 - torch.from_numpy(a_np.copy())[None, None].float() / 255.0 > 0.25).float()
+            edge = a_np < 192  # the maps are dark lines on white (thresholded as 1 - a > 0.25)
+            if not self.augment and self.inputs == "drawing":
+                return self._drawing_item(i, edge, b_np, b)
+            if self.augment and self.drawing_share > 0:
+                # Seeded from torch's RNG, which DataLoader reseeds per worker and epoch (a numpy
+                # generator held here would repeat the same choices in every epoch's workers).
+                rng = np.random.default_rng(int(torch.randint(2**62, (1,), generator=g)))
+                edge = drawing_style.drawing_like(edge, b_np, drawing_style.pick_style(self.drawing_share, rng), rng)
+            a = torch.from_numpy(edge)[None, None].float()
             if self.augment:
                 a = edges.random_stroke(a, generator=g)
         else:
             a = torch.from_numpy(a_np.copy()).permute(2, 0, 1)[None].float() / 255.0
         a, b = self._resize_crop_flip(a, b, g)
         a = edges.to_model_input(a, self.crop_size) if self.input_mode == "edges" else a * 2 - 1
+        return {"A": a[0], "B": (b * 2 - 1)[0]}
+
+    def _drawing_item(self, i: int, edge: np.ndarray, b_np: np.ndarray, b: torch.Tensor) -> dict[str, torch.Tensor]:
+        rng = np.random.default_rng(i)  # the same drawing for item i on every run
+        drawing = drawing_style.drawing_like(edge, b_np, drawing_style.eval_style(i), rng)
+        # fit=False: the drawing stays aligned with its photo (the objects fill the frame already).
+        a = edges.ink_to_input(torch.from_numpy(drawing)[None, None].float(), self.crop_size, fit=False)
+        b = F.interpolate(b, size=(self.crop_size, self.crop_size), mode="bicubic", antialias=True).clamp(0, 1)
         return {"A": a[0], "B": (b * 2 - 1)[0]}
 
     def _resize_crop_flip(self, a, b, g):

@@ -63,7 +63,24 @@ CLUTCH: list[tuple[Stroke, bool]] = [
     (_ellipse(0.50, 0.54, 0.03, 0.03), False),
 ]
 
-DRAWINGS = {"shoe": SHOE, "boot": BOOT, "handbag": HANDBAG, "clutch": CLUTCH}
+SNEAKER: list[tuple[Stroke, bool]] = [
+    # what a person draws first: a closed outline, the sole line and three laces
+    ([(0.06, 0.64), (0.08, 0.74), (0.50, 0.76), (0.90, 0.75), (0.94, 0.64), (0.90, 0.42), (0.80, 0.32),
+      (0.66, 0.34), (0.50, 0.44), (0.30, 0.50), (0.12, 0.56)], True),
+    ([(0.07, 0.68), (0.50, 0.70), (0.93, 0.69)], False),
+    ([(0.44, 0.46), (0.50, 0.54)], False),
+    ([(0.50, 0.42), (0.56, 0.50)], False),
+    ([(0.57, 0.38), (0.63, 0.46)], False),
+]
+HIGH_HEEL: list[tuple[Stroke, bool]] = [
+    # a pump seen from the side: pointed toe left, the sole rising to the heel seat, stiletto right
+    ([(0.06, 0.78), (0.20, 0.82), (0.35, 0.80), (0.50, 0.70), (0.65, 0.57), (0.80, 0.52), (0.91, 0.52),
+      (0.92, 0.40), (0.86, 0.36), (0.72, 0.44), (0.55, 0.56), (0.40, 0.64), (0.24, 0.66), (0.12, 0.71)], True),
+    ([(0.84, 0.54), (0.85, 0.72), (0.86, 0.88), (0.90, 0.88), (0.90, 0.70), (0.91, 0.54)], False),  # heel
+]
+
+DRAWINGS = {"shoe": SHOE, "boot": BOOT, "handbag": HANDBAG, "clutch": CLUTCH, "sneaker": SNEAKER,
+            "high heel": HIGH_HEEL}
 
 
 def draw(name: str, size: int = 512, width: int = 8, wobble: float = 0.006, seed: int = 0) -> Image.Image:

@@ -36,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--precision", choices=["bf16", "fp32"],
                    help="inference weights (default: what the model's pipeline serves with)")
     p.add_argument("--limit", type=int, help="evaluate only the first N items")
+    p.add_argument("--inputs", choices=["edges", "drawing"],
+                   help="sketch2photo: the dataset's edge maps (default) or drawing-like sketches made from them")
     p.add_argument("--classifier", type=Path,
                    help="faces: the attribute classifier that judges (default: checkpoints/face_attributes)")
     args = p.parse_args(argv)
@@ -62,6 +64,10 @@ def main(argv: list[str] | None = None) -> int:
         if not is_checkpoint(args.classifier):
             p.error(f"no checkpoint in {args.classifier}")
         extra["classifier"] = args.classifier
+    if args.inputs is not None:
+        if spec.task != "pix2pix":
+            p.error("--inputs is for sketch2photo")
+        extra["inputs"] = args.inputs
     metrics = evaluator(spec, args.data, checkpoint, photo_left=args.photo_left, limit=args.limit, **extra)
     metrics = {k: (round(v, 5) if isinstance(v, float) else v) for k, v in metrics.items()}
     if isinstance(precision, str):

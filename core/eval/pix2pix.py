@@ -6,32 +6,57 @@ from pathlib import Path
 import torch
 
 from ..data.paired import PairedDataset
+from ..data.sketches import DRAWINGS, draw
 from ..metrics.distribution import DistributionMetrics
 from ..metrics.features import EfficientNetFeatures
 from ..metrics.paired import PairedMetrics
+from ..metrics.pixels import colourfulness
 from ..pipelines.sketch2photo import Sketch2PhotoPipeline
 
 
 def evaluate(spec, data: Path, checkpoint: Path, photo_left: bool = False, precision: str = "bf16",
              limit: int | None = None, batch_size: int = 16, features: EfficientNetFeatures | None = None,
-             **_) -> dict[str, float]:
+             inputs: str = "edges", **_) -> dict[str, float]:
     """Translate every A of `data` and compare with its B.
 
+    inputs "edges": the dataset's edge maps, un-augmented, at the model size. "drawing": a fixed,
+    seeded drawing-like sketch of each edge map (core/data/drawing_style.py: simplified edges and
+    outlines, normalised like a canvas drawing), plus the example drawings made in code.
     Returns fd_eff / kid_eff (outputs vs targets as sets), ssim, psnr (dB) and l1 (mean absolute
-    error on the [0, 1] scale), plus n. Inputs are the un-augmented edge maps at the model size.
-    `features`: the FD/KID feature extractor (default: EfficientNetFeatures()).
+    error on the [0, 1] scale), colourfulness of outputs and photos (Hasler-Suesstrunk) and their
+    ratio (outputs' mean / photos' mean), n; for "drawing" also the code drawings' colourfulness
+    ratio (their outputs' mean / the photos' mean). `features`: the FD/KID feature extractor.
     """
     pipe = Sketch2PhotoPipeline.from_checkpoint(checkpoint, precision=precision)
-    ds = PairedDataset(data, crop_size=pipe.image_size, augment=False,
-                       photo_left=photo_left, input_mode=spec.data.options.get("input_mode", "rgb"))
+    ds = PairedDataset(data, crop_size=pipe.image_size, augment=False, photo_left=photo_left,
+                       input_mode=spec.data.options.get("input_mode", "rgb"), inputs=inputs)
     n = min(len(ds), limit) if limit else len(ds)
     dist, paired = DistributionMetrics(features), PairedMetrics()
+    colour_out, colour_real = [], []
     with torch.inference_mode():
         for start in range(0, n, batch_size):
             items = [ds[i] for i in range(start, min(n, start + batch_size))]
             real_B = torch.stack([it["B"] for it in items])
             fake_B = pipe.run(torch.stack([it["A"] for it in items]))
-            out, target = fake_B * 0.5 + 0.5, real_B * 0.5 + 0.5
-            dist.add(real=target, fake=out.clamp(0, 1))
+            out, target = (fake_B * 0.5 + 0.5).clamp(0, 1), real_B * 0.5 + 0.5
+            dist.add(real=target, fake=out)
             paired.add(out, target)
-    return {**dist.compute(), **paired.compute(), "n": n, "features_precision": dist.features.precision}
+            colour_out.append(colourfulness(out))
+            colour_real.append(colourfulness(target))
+    c_out, c_real = float(torch.cat(colour_out).mean()), float(torch.cat(colour_real).mean())
+    result = {**dist.compute(), **paired.compute(), "colourfulness": c_out, "colourfulness_photos": c_real,
+              "colourfulness_ratio": c_out / c_real, "n": n, "inputs": inputs,
+              "features_precision": dist.features.precision}
+    if inputs == "drawing":
+        drawings = code_drawings(pipe)
+        result["code_drawings_colourfulness_ratio"] = float(colourfulness(drawings).mean()) / c_real
+    return result
+
+
+def code_drawings(pipe: Sketch2PhotoPipeline) -> torch.Tensor:
+    """The pipeline's outputs [N, 3, S, S] in [0, 1] for the example drawings made in code, each at
+    two stroke widths (as the canvas would send them)."""
+    with torch.inference_mode():
+        x = torch.cat([pipe.prepare(draw(name, width=width, seed=seed))
+                       for seed, name in enumerate(DRAWINGS) for width in (4, 12)])
+        return (pipe.run(x) * 0.5 + 0.5).clamp(0, 1)

@@ -17,6 +17,8 @@ def promote(spec, run_dir: Path) -> Path:
     """Copy `run_dir`/checkpoint over `spec.checkpoint_dir` in one atomic folder swap, with a new
     model card: the previous card's figures describe other weights. A running app picks the new
     weights up on its next request. Returns the checkpoint folder."""
+    if spec.comparison_only:
+        raise ValueError(f"{spec.name} is trained for a comparison only and is never served")
     run_dir = Path(run_dir)
     src = run_dir / EXPORT_DIR
     if not is_checkpoint(src):

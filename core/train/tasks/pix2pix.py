@@ -18,6 +18,9 @@ from .base import GANParams, Task, set_requires_grad
 @dataclass(frozen=True)
 class Pix2PixParams(GANParams):
     lambda_L1: float = knob(100.0, 0.0, 1e4, help="weight of the L1 term against the cGAN term")
+    lambda_gan: float = knob(1.0, 0.0, 100.0, help="weight of the cGAN term (0 = L1 only, the paper's ablation)")
+    drawing_share: float = knob(0.0, 0.0, 1.0, help="edges inputs: share of items turned into drawing-like "
+                                                      "sketches (simplified edges, outlines)")
 
 
 class _PairD(torch.nn.Module):
@@ -56,7 +59,7 @@ class Pix2PixTask(Task):
         opts = self.spec.data.options
         return PairedDataset(root, crop_size=self.config.image_size, augment=augment,
                              photo_left=opts.get("photo_left", False),
-                             input_mode=opts.get("input_mode", "rgb"))
+                             input_mode=opts.get("input_mode", "rgb"), drawing_share=self.params.drawing_share)
 
     @staticmethod
     def _gan_loss(logits: torch.Tensor, real: bool) -> torch.Tensor:
@@ -69,10 +72,30 @@ class Pix2PixTask(Task):
         batch = self.to_device(batch)
         real_A, real_B = batch["A"], batch["B"]
         self.set_lr(step)
+        use_gan = self.params.lambda_gan > 0  # 0: the "L1 only" ablation, no D at all
+        losses = {}
         with autocast(self.device, self.amp_dtype):
             fake_B = self.G_step(real_A)
+        if use_gan:
+            losses = self._D_step(D, real_A, real_B, fake_B)
 
-            # D: real pairs -> 1, fake pairs -> 0 (halved, as in the paper, to slow D down).
+        with autocast(self.device, self.amp_dtype):
+            self.opts["G"].zero_grad(set_to_none=True)
+            loss_G_L1 = F.l1_loss(fake_B.float(), real_B.float()) * self.params.lambda_L1
+            loss_G = loss_G_L1
+            if use_gan:
+                # The plain D (not its DDP wrapper): D is frozen here and only passes gradients to G.
+                set_requires_grad(D, False)
+                loss_G_gan = self._gan_loss(D(torch.cat([real_A, fake_B], 1)), True)
+                loss_G = loss_G + self.params.lambda_gan * loss_G_gan
+                losses["loss_G_gan"] = loss_G_gan.item()
+        loss_G.backward()
+        self.opts["G"].step()
+        return {"loss_G_L1": loss_G_L1.item(), **losses}
+
+    def _D_step(self, D, real_A, real_B, fake_B) -> dict[str, float]:
+        """D: real pairs -> 1, fake pairs -> 0 (halved, as in the paper, to slow D down)."""
+        with autocast(self.device, self.amp_dtype):
             set_requires_grad(D, True)
             self.opts["D"].zero_grad(set_to_none=True)
             pred_fake, pred_real = self.D_pair(torch.cat([real_A, fake_B.detach()], 1), torch.cat([real_A, real_B], 1))
@@ -81,18 +104,7 @@ class Pix2PixTask(Task):
             loss_D = 0.5 * (loss_D_fake + loss_D_real)
         loss_D.backward()
         self.opts["D"].step()
-
-        with autocast(self.device, self.amp_dtype):
-            # The plain D (not its DDP wrapper): D is frozen here and only passes gradients to G.
-            set_requires_grad(D, False)
-            self.opts["G"].zero_grad(set_to_none=True)
-            loss_G_gan = self._gan_loss(D(torch.cat([real_A, fake_B], 1)), True)
-            loss_G_L1 = F.l1_loss(fake_B.float(), real_B.float()) * self.params.lambda_L1
-            loss_G = loss_G_gan + loss_G_L1
-        loss_G.backward()
-        self.opts["G"].step()
-        return {"loss_G_gan": loss_G_gan.item(), "loss_G_L1": loss_G_L1.item(),
-                "loss_D_real": loss_D_real.item(), "loss_D_fake": loss_D_fake.item()}
+        return {"loss_D_real": loss_D_real.item(), "loss_D_fake": loss_D_fake.item()}
 
     @torch.no_grad()
     def quick_eval(self, batch, make_metrics):
