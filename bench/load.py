@@ -5,7 +5,7 @@
 Starts app.py in a subprocess on a free port (tests.apprunner.running_app, LAB_WARMUP=0), makes one
 warm-up request per endpoint (the models load once), then runs `--users` threads at once, each with
 its own gradio_client.Client (its own session), each making `--requests` requests in turn, mixed over
-/sketch (the sketch canvas), /horse2zebra (a file upload) and /walk (latent walk, slerp, 8 steps).
+/sketch (a drawing as a file), /horse2zebra (a file upload) and /walk (latent walk, slerp, 8 steps).
 Latency is client-side wall time per request: upload, queue, compute and download of the outputs.
 Any exception or a status that is not "✅ ..." counts as an error (message recorded); exits 1 then.
 By default the users send the tabs' example drawings and photos, as a class clicking the same example
@@ -145,7 +145,7 @@ class Inputs:
         if endpoint == "/sketch":
             path = self.sketches[k % len(self.sketches)]
             path = str(self._variant(path, endpoint, k) if self.distinct else path)
-            return {"background": handle_file(path), "layers": [], "composite": handle_file(path)}, True
+            return handle_file(path), True
         if endpoint == "/horse2zebra":
             path = self.photos[k % len(self.photos)]
             return handle_file(str(self._variant(path, endpoint, k) if self.distinct else path)), H2Z_DIRECTION

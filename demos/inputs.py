@@ -1,15 +1,16 @@
-"""Input components hardened against what a client may send: the raw API accepts any JSON, so
-NaN, strings, forged indices and decompression bombs must get a clear message, not a traceback."""
+"""Inputs hardened against what a client may send: the raw API accepts any JSON, so NaN, strings,
+forged indices, broken data URLs and decompression bombs must get a clear message, not a traceback."""
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import math
-from collections import OrderedDict
+import re
 
 import gradio as gr
-import numpy as np
 
-from core.pipelines.images import ImageError, open_image, peek
+from core.pipelines.images import ImageError, peek
 
 log = logging.getLogger("genlab.requests")
 
@@ -78,81 +79,33 @@ def picked(evt, n: int) -> int | None:
     return index
 
 
-def _editor_sources(editor: gr.ImageEditor, payload) -> tuple[list, object]:
-    """(every image in an editor payload, the one to decode: composite, else background). Each
-    is a FileData (a file in Gradio's cache) or bytes (the editor's blob uploads)."""
-    data = editor.blob_storage.get(payload.id) if getattr(payload, "id", None) else payload
-    if data is None:
-        return [], None
-    layers = [x for x in (data.layers or []) if x is not None]
-    all_ = [x for x in (data.background, data.composite, *layers) if x is not None]
-    return all_, data.composite if data.composite is not None else data.background
+DATA_URL = re.compile(r"data:image/(png|jpeg);base64,")
+DATA_URL_FORMATS = {"png": "PNG", "jpeg": "JPEG"}
 
 
-def _source(x):
-    return x if isinstance(x, (bytes, bytearray, memoryview)) else x.path
-
-
-def _decode_composite(editor: gr.ImageEditor, payload) -> dict | None:
-    """The editor's value as {"background": None, "layers": [], "composite": RGB uint8 array}:
-    every image's declared size is checked first (header only, the same limit and message as
-    every other image input), then only the composite is decoded (our tabs use nothing else),
-    with transparency on white. Raises gr.Error with the reason."""
-    if payload is None:
-        return None
-    images, main = _editor_sources(editor, payload)
-    if getattr(payload, "id", None):
-        editor.blob_storage.pop(payload.id, None)
+def image_data_url(value, *, max_chars: int, max_side: int) -> bytes:
+    """The image bytes of a `data:image/png;base64,...` or `data:image/jpeg;base64,...` string, checked
+    in order of cost: the type, the length (before any decoding), the prefix, the base64, then the
+    image header (declared format and size, no pixels decoded: bombs cost nothing). Raises
+    ImageError with a one-line reason fit for the person (or the script) that sent it."""
+    if not isinstance(value, str):
+        raise ImageError(f"the drawing must be a data URL string, not {type(value).__name__}")
+    if len(value) > max_chars:
+        raise ImageError(f"the drawing is too large ({len(value):,} characters; the limit is {max_chars:,})")
+    m = DATA_URL.match(value)
+    if not m:
+        raise ImageError("the drawing must be a data URL of a PNG or JPEG image (data:image/png;base64,...)")
     try:
-        for x in images:
-            peek(_source(x))
-        rgb = None if main is None else np.asarray(open_image(_source(main)))
-    except ImageError as e:
-        raise refused(f"The drawing: {e}.") from None
-    return {"background": None, "layers": [], "composite": rgb}
-
-
-class _BoundedBlobs(OrderedDict):
-    """The editor's store of uploaded canvas images, bounded: Gradio keeps every upload until an
-    event consumes it, so anonymous uploads that are never used would otherwise pile up."""
-
-    MAX_ENTRIES = 16
-    MAX_BYTES = 64 * 2**20
-
-    def __setitem__(self, key, value):
-        super().__setitem__(key, value)
-        self.move_to_end(key)
-        while len(self) > 1 and (len(self) > self.MAX_ENTRIES or self._bytes() > self.MAX_BYTES):
-            self.popitem(last=False)
-
-    def _bytes(self) -> int:
-        return sum(len(b) for v in self.values() for b in (v.background, v.composite, *(v.layers or []))
-                   if b is not None)
-
-
-MAX_LAYERS = 8
-
-
-def sketchpad(**kwargs) -> gr.Sketchpad:
-    """A gr.Sketchpad (type numpy) whose value reaches the tab as {"composite": RGB array, ...}
-    after the checks of `_decode_composite`, and whose blob uploads are bounded."""
-    pad = gr.Sketchpad(**kwargs)
-    pad.preprocess = lambda payload: _decode_composite(pad, payload)
-    pad.blob_storage = _BoundedBlobs()
-    accept = pad.accept_blobs
-
-    def accept_blobs(data):
-        index = data.data.get("index") if isinstance(data.data, dict) else None
-        try:
-            if index not in (None, "", "null") and not 0 <= int(index) < MAX_LAYERS:
-                raise ValueError
-        except (TypeError, ValueError):
-            raise refused(f"a drawing has at most {MAX_LAYERS} layers") from None
-        return accept(data)
-
-    accept_blobs._is_server_fn = True  # what Gradio's component server looks for
-    pad.accept_blobs = accept_blobs
-    return pad
+        raw = base64.b64decode(value[m.end():], validate=True)
+    except (binascii.Error, ValueError):
+        raise ImageError("the drawing's data URL is not valid base64") from None
+    im = peek(raw)  # ImageError for anything that is not an image, or one over MAX_PIXELS
+    declared = DATA_URL_FORMATS[m.group(1)]
+    if im.format != declared:
+        raise ImageError(f"the data URL says {declared} but the data is {im.format or 'something else'}")
+    if max(im.size) > max_side:
+        raise ImageError(f"the drawing is {im.width}x{im.height} px; the limit is {max_side}x{max_side}")
+    return raw
 
 
 def _malformed(e: Exception, block_fn) -> str:

@@ -3,14 +3,22 @@ limits, the request hardening, the cache policy and a clean stop."""
 from __future__ import annotations
 
 import argparse
+import json
+import logging
 import os
+import re
 import signal
 from typing import Callable
 
 import gradio as gr
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
 
 from .gradio_fixes import atomic_cache_writes
 from .inputs import refuse_malformed_requests
+
+log = logging.getLogger("genlab.requests")
 
 CSS = """
 .lab-notice {border-left: 4px solid #f59e0b; padding: 0.5em 1em; background: rgba(245, 158, 11, 0.08);}
@@ -19,6 +27,113 @@ CSS = """
 DELETE_CACHE = (600, 3600)
 MAX_FILE_SIZE = "25mb"
 QUEUE_SIZE = 64
+
+
+# /component_server (the functions of gr.HTML components, e.g. the sketch canvas): largest body.
+COMPONENT_SERVER = re.compile(r"/component_server/?$")
+MAX_COMPONENT_BODY = 4 * 2**20
+
+
+class ComponentServerGuard:
+    """ASGI middleware in front of Gradio's /component_server route, which any page or script can
+    POST to. The route itself reads a body of any size, and answers an unknown component id with a
+    500 and a traceback in the log (a KeyError); here a request is refused with a 4xx and a one-line
+    reason unless its body is at most MAX_COMPONENT_BODY, it has the route's fields with the right
+    types, and it names an existing component and one of that component's server functions. What
+    passes goes on unchanged (the body is replayed). The functions validate their own arguments."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "POST" or not COMPONENT_SERVER.search(scope["path"]):
+            return await self.app(scope, receive, send)
+        body = await self._body(scope, receive)
+        if isinstance(body, tuple):
+            return await self._refuse(scope, receive, send, *body)
+        if body is None:  # the client went away
+            return None
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if replayed:
+                return await receive()  # the disconnect, when it comes
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        problem = await self._check(scope, replay, body)
+        if problem:
+            return await self._refuse(scope, receive, send, *problem)
+        replayed = False
+        return await self.app(scope, replay, send)
+
+    @staticmethod
+    async def _body(scope, receive) -> bytes | tuple[int, str] | None:
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > MAX_COMPONENT_BODY):
+            return 413, f"Request body too large (the limit is {MAX_COMPONENT_BODY // 2**20} MB)."
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            body += message.get("body", b"")
+            if len(body) > MAX_COMPONENT_BODY:
+                return 413, f"Request body too large (the limit is {MAX_COMPONENT_BODY // 2**20} MB)."
+            if not message.get("more_body"):
+                return bytes(body)
+
+    @staticmethod
+    async def _fields(scope, replay, body: bytes) -> dict | str:
+        """The request's fields (JSON, or the form Gradio's blob uploads send), or why they are unreadable."""
+        content_type = dict(scope.get("headers") or []).get(b"content-type", b"").decode("latin-1")
+        if content_type.startswith("multipart/form-data"):
+            try:
+                async with Request(scope, replay).form() as form:  # closes (and deletes) its temp files
+                    # Gradio's blob form: these fields, the arguments as more items (no "data" field).
+                    return {**{k: form.get(k) for k in ("component_id", "fn_name", "session_hash")}, "data": None}
+            except Exception:  # noqa: BLE001 - any malformed form is refused alike
+                return "Invalid form body."
+        try:
+            fields = json.loads(body)
+        except (ValueError, RecursionError):
+            return "Invalid JSON body."
+        return fields if isinstance(fields, dict) else "Invalid JSON body: expected an object."
+
+    async def _check(self, scope, replay, body: bytes) -> tuple[int, str] | None:
+        fields = await self._fields(scope, replay, body)
+        if isinstance(fields, str):
+            return 400, fields
+        cid, name, session = fields.get("component_id"), fields.get("fn_name"), fields.get("session_hash")
+        if isinstance(cid, str) and cid.isdigit() and len(cid) < 12:
+            cid = int(cid)
+        if isinstance(cid, bool) or not isinstance(cid, int) or not isinstance(name, str) \
+                or not isinstance(session, str) or "data" not in fields:
+            return 400, "Expected component_id (a number), fn_name and session_hash (strings) and data."
+        app = scope.get("app")
+        if not hasattr(app, "get_blocks"):
+            return None  # not Gradio's app: nothing to check against
+        block = app.get_blocks().blocks.get(cid)
+        if block is None:  # a component made by gr.render lives in the session's own config
+            state = app.state_holder.session_data.get(session)
+            block = state.blocks_config.blocks.get(cid) if state is not None else None
+        if block is None:
+            return 404, "No such component."
+        if not getattr(getattr(block, name, None), "_is_server_fn", False):
+            return 404, "Function not found."
+        return None
+
+    @staticmethod
+    async def _refuse(scope, receive, send, status: int, reason: str):
+        log.warning("refused a component-server request: %s", reason)
+        await JSONResponse({"detail": reason}, status_code=status)(scope, receive, send)
+
+
+def app_kwargs() -> dict:
+    """What launch gives Gradio's FastAPI app (tests build the app from it too)."""
+    return {"middleware": [Middleware(ComponentServerGuard)]}
 
 
 def blocks(title: str) -> gr.Blocks:
@@ -42,7 +157,8 @@ def launch(demo: gr.Blocks, host: str, port: int) -> None:
     """Serve until Ctrl-C or SIGTERM; either closes the server, so Gradio empties its cache and
     the temp folders go (atexit) instead of staying in /tmp."""
     signal.signal(signal.SIGTERM, _interrupt)
-    demo.launch(server_name=host, server_port=port, css=CSS, max_file_size=MAX_FILE_SIZE, show_error=False)
+    demo.launch(server_name=host, server_port=port, css=CSS, max_file_size=MAX_FILE_SIZE, show_error=False,
+                app_kwargs=app_kwargs())
 
 
 def arguments(description: str) -> argparse.Namespace:

@@ -242,3 +242,36 @@ def server_paths(app_root: Path) -> dict[str, str]:
         "server path app.py": str(app_root / "app.py"),
         "server path own PNG": str(own_image),
     }
+
+
+# ---- arguments of component server functions (gr.HTML server_functions) ---------------------------
+
+def data_url(data: bytes, mime: str = "image/png") -> str:
+    import base64
+
+    return f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
+
+
+def server_function_values() -> list[Case]:
+    """Values a page's JavaScript could pass to a server function, and many it never would: every
+    image file above as a PNG data URL, wrong and lying MIME types, broken base64, strings of 3 and
+    10 MB, and the scalars. test_hostile sends each bare, as an argument list and as the canvas's
+    {"image": ..., "fit": true}."""
+    photo = _encode(_photo(64, 48), "PNG")
+    out = [Case(f"data URL of {name}", data_url(data)) for name, (_, data) in image_files().items()]
+    out += [
+        Case("JPEG data URL of a PNG", data_url(photo, "image/jpeg")),
+        Case("SVG data URL", data_url(b'<svg xmlns="http://www.w3.org/2000/svg"/>', "image/svg+xml")),
+        Case("HTML data URL", data_url(b"<script>alert(1)</script>", "text/html")),
+        Case("GIF data URL", data_url(_encode(Image.new("P", (8, 8)), "GIF"), "image/gif")),
+        Case("data URL, no base64 marker", "data:image/png," + "A" * 100),
+        Case("bad base64", "data:image/png;base64,@@@@not-base64@@@@"),
+        Case("bad padding", "data:image/png;base64,AAA"),
+        Case("empty data URL", "data:image/png;base64,"),
+        Case("3 MB data URL", "data:image/png;base64," + "A" * 3_000_000),
+        Case("10 MB string", "x" * 10_000_000),
+        Case("URL", "http://127.0.0.1/etc/passwd"),
+        Case("path", "/etc/passwd"),
+    ]
+    scalars = {c.name: c for c in NUMBERS + STRINGS + BOOLEANS}  # one of each name
+    return out + list(scalars.values())

@@ -63,8 +63,7 @@ def test_signed_in_admin_trains_and_promotes_to_the_demo(admin_app, tmp_path):
     client.predict(PASSWORD, api_name="/admin_sign_in")
     sketch = tmp_path / "bag.png"
     sketch2photo.examples(256)["handbag"].save(sketch)
-    before = client.predict({"background": handle_file(str(sketch)), "layers": [], "composite": handle_file(str(sketch))},
-                            True, api_name="/sketch")[0]
+    before = client.predict(handle_file(str(sketch)), True, api_name="/sketch")[0]
     with pytest.raises(Exception, match="outside|not in the list of choices"):  # Gradio or the runner
         client.predict(*start_args(client, "/etc"), api_name="/admin_start")
     run, message = client.predict(*start_args(client, data), api_name="/admin_start")
@@ -78,8 +77,7 @@ def test_signed_in_admin_trains_and_promotes_to_the_demo(admin_app, tmp_path):
         time.sleep(1)
     assert "finished" in status and "2/2" in status
     assert "Promoted" in client.predict(run_id, api_name="/admin_promote")
-    after = client.predict({"background": handle_file(str(sketch)), "layers": [], "composite": handle_file(str(sketch))},
-                           True, api_name="/sketch")[0]
+    after = client.predict(handle_file(str(sketch)), True, api_name="/sketch")[0]
     from PIL import Image, ImageChops
 
     diff = ImageChops.difference(Image.open(before).convert("RGB"), Image.open(after).convert("RGB"))

@@ -32,24 +32,20 @@ def test_an_untrained_model_shows_a_notice(monkeypatch, tmp_path):
     assert any("not been trained yet" in t for t in texts)
     from demos import sketch2photo as tab
 
-    photo, seen, status = tab.on_draw({"composite": np.asarray(sketch2photo.examples(128)["shoe"])}, True)
+    shoe = sketch2photo.examples(128)["shoe"]
+    photo, seen, status = tab.on_sketch(shoe, True)
     assert photo is None and "not been trained" in status
+    answer = tab.translate_drawing({"image": _data_url(shoe), "fit": True})  # the canvas says so too
+    assert answer["ok"] is False and "not been trained" in answer["status"]
 
 
-def test_a_translation_read_before_clear_changes_nothing():
-    """Clear raises the epochs; a translation that read the drawing before it must leave the
-    outputs alone (gr.skip), whatever the model, and a current one runs as usual."""
-    import gradio as gr
+def _data_url(im: Image.Image) -> str:
+    import base64
+    import io
 
-    from demos import sketch2photo as tab
-
-    shoe = {"composite": np.asarray(sketch2photo.examples(128)["shoe"])}
-    stale = tab.on_draw(shoe, True, 0, 1)
-    assert len(stale) == 3 and all(out == gr.skip() for out in stale)
-    assert all(out == gr.skip() for out in tab.on_upload("whatever.png", "edge map", True, 2, 3))
-    blank = {"composite": np.full((64, 64, 3), 255, np.uint8)}
-    assert tab.on_draw(blank, True, 1, 1)[2] == tab.EMPTY
-    assert not tab._stale(None, None) and not tab._stale("junk", 1)
+    buf = io.BytesIO()
+    im.save(buf, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
 @pytest.fixture(scope="module")
@@ -60,16 +56,12 @@ def client():
         yield Client(url, verbose=False)
 
 
-def _editor(path):
-    return {"background": handle_file(str(path)), "layers": [], "composite": handle_file(str(path))}
-
-
 @pytest.mark.slow
 @pytest.mark.shipped
 def test_sketch_endpoint_draws_a_photo(client, tmp_path):
     path = tmp_path / "shoe.png"
     sketch2photo.examples(512)["shoe"].save(path)
-    photo, seen, status = client.predict(_editor(path), True, api_name="/sketch")
+    photo, seen, status = client.predict(handle_file(str(path)), True, api_name="/sketch")
     assert status.startswith("✅")
     out = np.asarray(Image.open(photo).convert("RGB")).astype(float)
     assert out.shape[0] == out.shape[1] >= 128 and out.shape[2] == 3
@@ -82,7 +74,7 @@ def test_sketch_endpoint_draws_a_photo(client, tmp_path):
 def test_empty_canvas_gets_a_hint_not_an_error(client, tmp_path):
     path = tmp_path / "blank.png"
     Image.new("RGBA", (512, 512), (0, 0, 0, 0)).save(path)
-    photo, seen, status = client.predict(_editor(path), True, api_name="/sketch")
+    photo, seen, status = client.predict(handle_file(str(path)), True, api_name="/sketch")
     assert photo is None and "Draw" in status
 
 

@@ -1,7 +1,15 @@
-"""A person in a real browser (Debian's Chromium driven by Playwright): draw, see a photo, clear,
-load an example, upload a broken file. Skips where Chromium or the shipped model is missing."""
+"""A person in a real browser (Debian's Chromium driven by Playwright) on the sketch tab's own canvas
+(demos/assets/sketch_canvas.js): every stroke, from the first one drawn the moment the canvas
+appears, changes the model's input and shows a photo; Clear stays clear even when an answer arrives
+after it; an example draws itself into the canvas; eraser and undo change the input; a finger works;
+a broken upload gets a clear message. Skips where Chromium or the shipped model is missing.
+
+The page records what it did in `window.__sketch` (requests, answers, the model-input hash of every
+photo shown); the photo <img> carries `data-input-hash` and `data-version` (the drawing's version
+the photo is of), so a test waits for the photo of the drawing as it is now, not any photo."""
 from __future__ import annotations
 
+import re
 import shutil
 import time
 from pathlib import Path
@@ -18,111 +26,226 @@ pytestmark = [pytestmark, pytest.mark.browser, pytest.mark.shipped]  # markers: 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 SHOTS = ROOT / "runs" / "screenshots"
+CANVAS = "#sketch-canvas canvas"
+PHOTO = "#sketch-photo"
+COMPONENT_SERVER = re.compile(r".*/component_server/?$")
+VIEWPORT = {"width": 1400, "height": 1100}
 
 
 @pytest.fixture(scope="module")
-def page():
+def app_url():
+    with running_app() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
     from playwright.sync_api import sync_playwright
 
-    with running_app() as url, sync_playwright() as p:
+    with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1100})
-        page.goto(url)
-        page.wait_for_selector("#sketch-canvas canvas", timeout=90_000)
-        # The white paper arrives with a load event, which then says "Draw ..."; wait for it.
-        page.wait_for_function("() => document.querySelector('#sketch-status')?.innerText.includes('Draw')",
-                               timeout=60_000)
-        time.sleep(2.0)
-        yield page
+        yield browser
         browser.close()
 
 
-def _status(page) -> str:
-    return page.locator("#sketch-status").inner_text()
+def open_tab(browser, url: str, **context):
+    """A fresh page on the app, returned as soon as the canvas is in it (no settling time)."""
+    page = browser.new_context(viewport=VIEWPORT, **context).new_page()
+    page.goto(url)
+    page.wait_for_selector(CANVAS, timeout=90_000)
+    return page
 
 
-def _wait_status(page, text: str, timeout: float = 60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        s = _status(page)
-        if text in s:
-            return s
-        time.sleep(0.3)
-    raise AssertionError(f"status never contained {text!r}; last: {_status(page)!r}")
+@pytest.fixture(scope="module")
+def page(browser, app_url):
+    page = open_tab(browser, app_url)
+    yield page
+    page.context.close()
 
 
-def _output_src(page) -> str | None:
-    img = page.locator("#sketch-output img")
-    return img.first.get_attribute("src") if img.count() else None
+# ---- drawing and reading the page -------------------------------------------------------------------
+
+def _paper(page):
+    """The canvas's on-screen box: (left, top, side)."""
+    box = page.locator(CANVAS).bounding_box()
+    return box["x"], box["y"], box["width"]
 
 
-def _wait_output(page, timeout: float = 30) -> str:
-    """The photo's src once it is there: the image element can appear a moment after the status
-    line of the same event (seen once on a loaded machine)."""
-    deadline = time.time() + timeout
-    while not _output_src(page) and time.time() < deadline:
-        time.sleep(0.2)
-    src = _output_src(page)
-    assert src, "no photo after the status said it was made"
-    return src
-
-
-def _paper_box(page):
-    box = page.locator("#sketch-canvas canvas").first.bounding_box()
-    side = min(box["width"], box["height"]) * 0.8
-    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, side
-
-
-def _stroke(page, points):
-    cx, cy, side = _paper_box(page)
-    xy = [(cx + (x - 0.5) * side, cy + (y - 0.5) * side) for x, y in points]
+def stroke(page, points, steps: int = 4) -> None:
+    """Press, move through `points` (fractions of the paper's side), release."""
+    x0, y0, side = _paper(page)
+    xy = [(x0 + x * side, y0 + y * side) for x, y in points]
     page.mouse.move(*xy[0])
     page.mouse.down()
     for p in xy[1:]:
-        page.mouse.move(*p, steps=8)
+        page.mouse.move(*p, steps=steps)
     page.mouse.up()
 
 
-def test_drawing_makes_a_photo_and_every_stroke_updates_it(page):
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    # A shoe, toe to the left: sole, then the upper. (The editor may drop the change event of a
-    # stroke made while the page is still settling; the next stroke carries the whole drawing.)
-    _stroke(page, [(0.1, 0.65), (0.5, 0.7), (0.9, 0.66), (0.9, 0.4)])
-    time.sleep(1.0)
-    _stroke(page, [(0.9, 0.4), (0.75, 0.3), (0.55, 0.42), (0.3, 0.5), (0.1, 0.65)])
-    _wait_status(page, "ms on")
-    first = _wait_output(page)
-    _stroke(page, [(0.55, 0.45), (0.62, 0.52)])  # a lace: one more stroke must change the photo
-    deadline = time.time() + 60
-    while _output_src(page) == first and time.time() < deadline:
-        time.sleep(0.3)
-    assert _output_src(page) != first, "the photo did not update after another stroke"
-    page.screenshot(path=str(SHOTS / "sketch_drawn.png"))
+def stats(page) -> dict:
+    return page.evaluate("() => ({...window.__sketch, latencies: window.__sketch.latencies.slice()})")
 
 
-def test_clear_empties_the_output(page):
+def photo_state(page) -> dict:
+    return page.evaluate("""() => { const img = document.querySelector('#sketch-photo');
+        return {hidden: img.hidden, src: img.getAttribute('src'), hash: img.dataset.inputHash || null,
+                version: Number(img.dataset.version || -1), width: img.naturalWidth}; }""")
+
+
+def wait_photo_of_now(page, timeout: float = 30) -> dict:
+    """The photo of the drawing as it is now (its version at least the drawing's version), on screen."""
+    version = page.evaluate("window.__sketch.version")
+    page.wait_for_function(
+        """v => { const img = document.querySelector('#sketch-photo');
+                  return !img.hidden && img.naturalWidth > 0 && Number(img.dataset.version) >= v; }""",
+        arg=version, timeout=timeout * 1000)
+    return photo_state(page)
+
+
+def status(page) -> str:
+    return page.locator("#sketch-status").inner_text()
+
+
+def dark_pixels(page) -> int:
+    """Canvas pixels darker than mid-grey."""
+    return page.evaluate("""() => { const c = document.querySelector('#sketch-canvas canvas');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0;
+        for (let i = 0; i < d.length; i += 4) if (d[i] < 128) n++; return n; }""")
+
+
+def clear(page) -> None:
     page.locator("#sketch-clear").click()
-    _wait_status(page, "Draw a shoe")
-    assert _output_src(page) is None
+    assert dark_pixels(page) == 0
 
 
-def test_clear_right_after_strokes_stays_clear(page):
-    # Impatient hands: scribble and clear at once, several times. No translation of the scribble may
-    # land after the clear and bring its photo back.
+def track_requests(page) -> dict:
+    """Counts the page's component-server requests from the network side: how many, and the most
+    ever in flight at once."""
+    seen = {"now": 0, "max": 0, "total": 0}
+
+    def started(request):
+        if COMPONENT_SERVER.match(request.url):
+            seen["now"] += 1
+            seen["total"] += 1
+            seen["max"] = max(seen["max"], seen["now"])
+
+    def ended(request):
+        if COMPONENT_SERVER.match(request.url):
+            seen["now"] -= 1
+
+    page.on("request", started)
+    page.on("requestfinished", ended)
+    page.on("requestfailed", ended)
+    return seen
+
+
+# ---- the tests ---------------------------------------------------------------------------------------
+
+def test_every_stroke_from_the_first_changes_the_input_and_shows_a_photo(browser, app_url):
+    """20 strokes in different places, the first the moment the canvas appears (no waiting: the
+    Sketchpad this replaced ignored it). Each one's photo must come with a new model input."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page = open_tab(browser, app_url)
+    try:
+        net = track_requests(page)
+        hashes = []
+        for i in range(20):
+            x, y = 0.08 + 0.18 * (i % 5), 0.1 + 0.22 * (i // 5)
+            stroke(page, [(x, y), (x + 0.08, y + 0.03), (x + 0.12, y + 0.1)])
+            shown = wait_photo_of_now(page, timeout=60 if i == 0 else 30)
+            assert shown["hash"] and shown["hash"] not in hashes, f"stroke {i}: the model input did not change"
+            assert shown["width"] > 0 and shown["src"].startswith("data:image/jpeg")
+            hashes.append(shown["hash"])
+        s = stats(page)
+        assert s["maxInFlight"] == 1 and net["max"] == 1, f"more than one request in flight: {s}, {net}"
+        assert s["failed"] == 0 and s["answered"] >= 20 and net["total"] == s["sent"]
+        assert "ms model" in status(page)
+        page.screenshot(path=str(SHOTS / "sketch_drawn.png"))
+    finally:
+        page.context.close()
+
+
+def test_clear_empties_the_photo_and_a_late_answer_does_not_bring_it_back(page):
+    clear(page)
+    stroke(page, [(0.1, 0.6), (0.5, 0.7), (0.9, 0.62), (0.85, 0.35)])
+    wait_photo_of_now(page)
+    clear(page)
+    assert photo_state(page)["hidden"] and "Draw a shoe" in status(page)
+    # An answer that arrives after Clear: hold the request on its way out, clear, then let it go.
+    held = []
+    page.route(COMPONENT_SERVER, lambda route: held.append(route))
+    try:
+        before = stats(page)
+        stroke(page, [(0.2, 0.6), (0.8, 0.62), (0.8, 0.3)])
+        deadline = time.time() + 10
+        while not held and time.time() < deadline:
+            page.wait_for_timeout(50)  # lets Playwright deliver the route event
+        assert held, "the stroke sent no request"
+        clear(page)
+        for route in held:
+            route.continue_()
+        page.wait_for_function("n => window.__sketch.answered > n", arg=before["answered"], timeout=30_000)
+    finally:
+        page.unroute(COMPONENT_SERVER)
+    time.sleep(0.5)  # let anything that would show the late photo do so
+    after = stats(page)
+    assert after["dropped"] > before["dropped"], "the late answer was not even seen"
+    assert photo_state(page)["hidden"] and "Draw a shoe" in status(page)
+    assert dark_pixels(page) == 0
+    # Impatient hands, no tricks: scribble and clear at once, a few times.
     for _ in range(3):
-        _stroke(page, [(0.2, 0.6), (0.8, 0.62), (0.8, 0.3)])
-        _stroke(page, [(0.3, 0.5), (0.7, 0.45)])
-        page.locator("#sketch-clear").click()
-        time.sleep(3.0)  # longer than any translation here (~50 ms), so a stale result would show
-        assert "Draw a shoe" in _status(page)
-        assert _output_src(page) is None
+        stroke(page, [(0.2, 0.6), (0.8, 0.62), (0.8, 0.3)])
+        stroke(page, [(0.3, 0.5), (0.7, 0.45)])
+        clear(page)
+        time.sleep(1.0)  # far longer than a translation here (~30 ms), so a stale photo would show
+        assert photo_state(page)["hidden"] and "Draw a shoe" in status(page)
 
 
-def test_example_loads_into_the_canvas_and_translates(page):
-    page.locator("#sketch-examples img").first.click()  # a thumbnail (buttons include "Download all")
-    _wait_status(page, "ms on")
-    _wait_output(page)
+def test_an_example_draws_itself_into_the_canvas_and_translates(page):
+    clear(page)
+    t0 = time.time()
+    page.locator("#sketch-examples [data-example]").first.click()
+    shown = wait_photo_of_now(page, timeout=10)
+    assert time.time() - t0 < 10
+    assert dark_pixels(page) > 1000, "the example was not drawn into the canvas"
+    assert shown["hash"] and not shown["hidden"]
+    assert page.locator("#sketch-canvas .eta-bar, #sketch-canvas .wrap.pending").count() == 0  # no spinner
+    # The example is a drawing like any other: a stroke on it changes the input.
+    stroke(page, [(0.45, 0.5), (0.55, 0.52)])
+    assert wait_photo_of_now(page)["hash"] != shown["hash"]
     page.screenshot(path=str(SHOTS / "sketch_example.png"))
+
+
+def test_eraser_and_undo_change_the_model_input(page):
+    clear(page)
+    stroke(page, [(0.1, 0.3), (0.9, 0.3)])
+    one = wait_photo_of_now(page)["hash"]
+    stroke(page, [(0.1, 0.6), (0.9, 0.6)])
+    two = wait_photo_of_now(page)["hash"]
+    ink = dark_pixels(page)
+    page.locator("#sketch-canvas [data-eraser]").click()
+    stroke(page, [(0.3, 0.6), (0.7, 0.6)])  # rub out the middle of the lower line
+    erased = wait_photo_of_now(page)["hash"]
+    assert dark_pixels(page) < ink and erased not in (one, two)
+    page.locator("#sketch-canvas [data-undo]").click()  # the eraser stroke goes: back to two lines
+    assert wait_photo_of_now(page)["hash"] == two and dark_pixels(page) == ink
+    page.locator("#sketch-canvas [data-undo]").click()  # and the lower line
+    assert wait_photo_of_now(page)["hash"] == one
+    page.locator("#sketch-canvas [data-pen='8']").click()
+    clear(page)
+
+
+def test_a_finger_draws_too(browser, app_url):
+    """Touch goes through the same pointer events: a tap leaves a dot, a swipe draws (and the page
+    does not scroll instead: touch-action none)."""
+    page = open_tab(browser, app_url, has_touch=True)
+    try:
+        x0, y0, side = _paper(page)
+        page.touchscreen.tap(x0 + side * 0.5, y0 + side * 0.5)
+        shown = wait_photo_of_now(page, timeout=60)
+        assert shown["hash"] and dark_pixels(page) > 0
+    finally:
+        page.context.close()
 
 
 def test_broken_upload_gets_a_clear_message(page, tmp_path):
@@ -130,6 +253,7 @@ def test_broken_upload_gets_a_clear_message(page, tmp_path):
     bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 20)
     page.get_by_text("Or upload an edge map / photo").click()
     page.locator("#sketch-upload input[type=file]").set_input_files(str(bad))
-    status = _wait_status(page, "corrupt")
+    page.wait_for_function("() => document.querySelector('#sketch-upload-status')?.innerText.includes('corrupt')",
+                           timeout=60_000)
     assert "Traceback" not in page.content()
-    assert "could not read the image" in status
+    assert "could not read the image" in page.locator("#sketch-upload-status").inner_text()

@@ -19,6 +19,11 @@ FileData pointing at server files that the client never uploaded must be refused
 must refuse ("sign in") without signing in; signed in, they get the corpus too, while a fake
 "running" job (a sleeping process) keeps start and resume from launching real training.
 
+The server functions of components (gr.HTML `server_functions`, e.g. the sketch canvas's
+`translate`), which pages call through POST /gradio_api/component_server outside the queue, are read
+from /config too (each component's `server_fns`) and get their own corpus and broken requests
+(test_every_component_server_function).
+
 Each test collects all its sub-results and fails once, listing every (endpoint, input, value)
 that failed, grouped by what went wrong, with the server-log excerpt.
 
@@ -52,8 +57,8 @@ import pytest
 
 from tests.apprunner import ROOT, free_port
 from tests.rawclient import RawClient
-from tests.hostile_corpus import (BOOLEANS, CLIENT_SAMPLE, JUNK, NUMBERS, SELECT_INDICES, STRINGS, Case,
-                                  server_paths, write_images)
+from tests.hostile_corpus import (BOOLEANS, CLIENT_SAMPLE, JUNK, NUMBERS, SELECT_INDICES, STRINGS, Case, data_url,
+                                  server_function_values, server_paths, write_images)
 
 pytestmark = [pytest.mark.slow, pytest.mark.shipped]  # minutes; serves a copy of checkpoints/
 PASSWORD = "hostile-test-password"
@@ -720,3 +725,154 @@ def test_gradio_client_named_endpoints(app, endpoints, uploads):
                 break
     report.dump("client")
     assert not report.failures, report.text()
+
+
+# ---- component server functions (gr.HTML server_functions, e.g. the sketch canvas) ---------------------
+# Gradio's POST /gradio_api/component_server runs a component's server function with whatever JSON a
+# client sends, outside the queue. Every function of every component in /config gets the corpus.
+
+BOMB_RSS_LIMIT_MB = 64  # a bomb must be refused from its header, not decoded
+
+
+@dataclass
+class ServerFunction:
+    component_id: int
+    name: str
+    label: str
+
+
+def server_functions(app: App) -> tuple[str, list[ServerFunction]]:
+    """The route's URL (with the app's API prefix) and every server function named in /config."""
+    config = httpx.get(app.url + "config", timeout=30).json()
+    url = app.url + config.get("api_prefix", "/gradio_api").strip("/") + "/component_server/"
+    fns = []
+    for c in config["components"]:
+        names = c.get("props", {}).get("server_fns") or c.get("server_fns") or []
+        fns += [ServerFunction(c["id"], name, _label(c)) for name in names]
+    return url, fns
+
+
+def _body(fn: ServerFunction, value: Any, **changes) -> bytes:
+    """A request body with `value` as the function's argument; `changes` replace or (as _MISSING)
+    drop fields. json.dumps writes NaN and Infinity as JavaScript would (the server parses them)."""
+    body = {"data": value, "component_id": fn.component_id, "fn_name": fn.name, "session_hash": uuid.uuid4().hex[:11]}
+    body.update(changes)
+    return json.dumps({k: v for k, v in body.items() if v is not _MISSING}).encode()
+
+
+_MISSING = object()
+
+
+def server_function_requests(fn: ServerFunction, unknown_id: int) -> list[tuple[str, bytes, str]]:
+    """(title, body, content type) for one function: each corpus value bare, as an argument list and
+    as the canvas's {"image": value, "fit": true}; junk for "fit"; then broken requests."""
+    json_type = "application/json"
+    out = []
+    for case in server_function_values():
+        out += [(f"data = {case.name}", _body(fn, case.value), json_type),
+                (f"data = [{case.name}]", _body(fn, [case.value]), json_type),
+                (f"data = {{image: {case.name}}}", _body(fn, {"image": case.value, "fit": True}), json_type)]
+    out += [(f"data = {{fit: {c.name}}}", _body(fn, {"image": data_url(b""), "fit": c.value}), json_type)
+            for c in BOOLEANS]
+    out += [
+        ("no data", _body(fn, None, data=_MISSING), json_type),
+        ("no fn_name", _body(fn, None, fn_name=_MISSING), json_type),
+        ("no session_hash", _body(fn, None, session_hash=_MISSING), json_type),
+        ("no component_id", _body(fn, None, component_id=_MISSING), json_type),
+        ("unknown fn_name", _body(fn, None, fn_name="no_such_function"), json_type),
+        ("fn_name __init__", _body(fn, None, fn_name="__init__"), json_type),
+        ("fn_name preprocess", _body(fn, None, fn_name="preprocess"), json_type),
+        ("fn_name 10**30", _body(fn, None, fn_name=10**30), json_type),
+        ("unknown component_id", _body(fn, None, component_id=unknown_id), json_type),
+        ("component_id -1", _body(fn, None, component_id=-1), json_type),
+        ("component_id 10**30", _body(fn, None, component_id=10**30), json_type),
+        ("component_id 'abc'", _body(fn, None, component_id="abc"), json_type),
+        ("component_id nan", _body(fn, None, component_id=float("nan")), json_type),
+        ("session_hash 10k chars", _body(fn, None, session_hash="s" * 10_000), json_type),
+        ("body not JSON", b"garbage{", json_type),
+        ("body empty", b"", json_type),
+        ("body a JSON list", json.dumps([1, 2]).encode(), json_type),
+        ("body NaN", b"NaN", json_type),
+        ("body nested 100k deep", b"[" * 100_000 + b"]" * 100_000, json_type),
+        ("body 10 MB", _body(fn, "x" * 10_000_000), json_type),
+        ("body as text/plain", _body(fn, None), "text/plain"),
+        ("multipart junk", b"--b\r\nContent-Disposition: form-data; name=x\r\n\r\n1\r\n--b--\r\n",
+         "multipart/form-data; boundary=b"),
+        ("multipart, no boundary", b"junk", "multipart/form-data"),
+    ]
+    return out
+
+
+def _post_component_server(url: str, body: bytes, content_type: str) -> tuple[Outcome, str]:
+    """The request's outcome, judged like an event's: a 4xx is a refusal with its detail as the
+    message; a 200 must be a JSON object, whose "ok": false needs an "error" (or "status") text."""
+    r = httpx.post(url, content=body, headers={"Content-Type": content_type}, timeout=REQUEST_TIMEOUT)
+    text = r.text
+    if r.status_code >= 500:
+        return Outcome("unhandled", f"HTTP {r.status_code}: {text[:200]}"), text
+    if r.status_code >= 400:
+        try:
+            detail = r.json().get("detail")
+        except ValueError:
+            detail = text
+        return Outcome("refused", str(detail or "")), text
+    try:
+        answer = r.json()
+    except ValueError:
+        return Outcome("unhandled", f"HTTP 200 without JSON: {text[:200]}"), text
+    if not isinstance(answer, dict):
+        return Outcome("unhandled", f"an answer that is not a JSON object: {text[:200]}"), text
+    if answer.get("ok") is False:
+        return Outcome("refused", str(answer.get("error") or answer.get("status") or "")), text
+    return Outcome("ok", data=[answer]), text
+
+
+def test_every_component_server_function(app):
+    """Every server function of every component in /config (found there, so a new one is covered by
+    itself) gets the corpus and broken requests through POST /gradio_api/component_server: a 4xx or a
+    JSON answer with a clear message each time, never a 5xx, a traceback (in the answer or the log)
+    or peak-RSS growth past the limits (tighter for bombs); afterwards the sketch canvas still
+    translates a drawing."""
+    url, fns = server_functions(app)
+    assert fns, "no component in /config has server functions (the sketch canvas has one)"
+    config = httpx.get(app.url + "config", timeout=30).json()
+    unknown_id = max(c["id"] for c in config["components"]) + 1000
+    report = Report()
+    for fn in fns:
+        for title, body, content_type in server_function_requests(fn, unknown_id):
+            sent = {}
+
+            def send(b=body, t=content_type):
+                out, sent["text"] = _post_component_server(url, b, t)
+                return out
+
+            def judge(out, t=title):
+                problems = []
+                if out.kind == "unhandled":
+                    problems.append(out.message)
+                elif out.kind == "refused":
+                    problems += [p for p in [message_problem(out.message)] if p]
+                m = BAD_MESSAGE.search(sent.get("text", ""))
+                if m:
+                    problems.append(f"the answer shows internals ({m.group(0)!r})")
+                return problems
+
+            name = f"{fn.label}.{fn.name}"
+            if not run_one(app, report, f"{name} · {title}", name, send, judge):
+                break
+    bombs = [r for r in report.results if ("bomb" in r.title or "declaring" in r.title)
+             and r.rss_growth_mb >= BOMB_RSS_LIMIT_MB]
+    report.dump("component_server")
+    assert not report.failures, report.text()
+    assert not bombs, [(r.title, round(r.rss_growth_mb)) for r in bombs]
+    # The canvas still works: a drawing in, a photo out.
+    from PIL import Image, ImageDraw
+
+    from tests.hostile_corpus import _encode
+
+    im = Image.new("RGB", (256, 256), "white")
+    ImageDraw.Draw(im).line((30, 160, 220, 170), fill="black", width=4)
+    canvas = next(f for f in fns if f.name == "translate")
+    out, _ = _post_component_server(url, _body(canvas, {"image": data_url(_encode(im, "PNG")), "fit": True}),
+                                    "application/json")
+    assert out.kind == "ok" and out.data[0]["photo"].startswith("data:image/jpeg;base64,"), out

@@ -1,0 +1,349 @@
+/* The sketch tab's drawing canvas: pen sizes, eraser, undo, clear, examples, and a photo that
+ * follows the pen.
+ *
+ * This file is the js_on_load of a gr.HTML component (demos/sketch2photo.py reads it). Gradio runs
+ * it once, right after the component's HTML (sketch_canvas.html) is in the page, with `element`
+ * (the component's root element) and `server` (its server functions: server.translate). The
+ * listeners are attached in that same task, so the canvas reacts from the moment it appears: the
+ * first stroke is never lost.
+ *
+ * The loop: every change to the drawing bumps `version`. At most one request is in flight; while
+ * the pen moves, a request goes out at most every THROTTLE_MS, on pointer-up at once. When an
+ * answer arrives it is shown only if nothing newer is on screen, and if the drawing changed in the
+ * meantime the newest drawing goes out at once. So a slow answer never piles up a backlog (there is
+ * nothing to pile: each request carries the whole drawing), and Clear, which marks its own version
+ * as shown, makes every older answer stale: an erased drawing's photo can never come back.
+ *
+ * window.__sketch records what happened, for tests/test_browser.py and
+ * bench/sketch_browser_latency.py: requests sent and answered, pointer-up-to-photo latencies (ms),
+ * the hashes of the model inputs shown, and the most requests ever in flight at once.
+ */
+/* global element, server */
+(function sketchCanvas(root, server) {
+  "use strict";
+
+  const box = root.querySelector(".sk");
+  const SIZE = Number(box.dataset.canvas) || 512; // canvas pixels (the paper)
+  const SEND = Number(box.dataset.send) || 256; // the drawing is sent at this size (the model uses 128)
+  const EMPTY = box.dataset.empty || "";
+  const THROTTLE_MS = 80; // while the pen moves: at most one request per 80 ms (~12 photos/s)
+  const RETRY_MS = 1000; // after a request that got no answer
+  const UNDO_DEPTH = 20; // snapshots of 1 MB each
+  const ERASER_MIN = 24;
+
+  const canvas = root.querySelector(".sk-paper");
+  const ctx = canvas.getContext("2d", { willReadFrequently: true });
+  const small = document.createElement("canvas");
+  small.width = small.height = SEND;
+  const smallCtx = small.getContext("2d", { willReadFrequently: true });
+  smallCtx.imageSmoothingQuality = "high";
+  const photo = root.querySelector(".sk-photo");
+  const seen = root.querySelector(".sk-seen");
+  const status = root.querySelector(".sk-status");
+  const fit = root.querySelector("input[data-fit]");
+
+  const stats = {
+    sent: 0, // requests sent
+    answered: 0, // answers with a result (a photo, "empty" or an error message)
+    busy: 0, // "busy" answers (retried shortly)
+    failed: 0, // no answer (network or HTTP error)
+    dropped: 0, // answers that arrived after something newer was shown (or after Clear)
+    shown: 0, // photos put on screen
+    inFlight: 0,
+    maxInFlight: 0,
+    version: 0, // the drawing's version now (a copy of `version` below)
+    shownVersion: 0, // the version whose result is on screen
+    latencies: [], // ms from pointer-up (or an example click) to its photo on screen
+    inputHashes: [], // the model input's hash of every photo shown
+    shownAt: [], // performance.now() of every photo shown
+    roundTrips: [], // ms from request to answer
+    serverMs: [], // the server's own time per answer (decode, model, encode)
+  };
+  window.__sketch = stats;
+  const KEEP = 2000; // entries kept per list (a long session must not grow without end)
+  function record(list, value) {
+    list.push(value);
+    if (list.length > KEEP) list.splice(0, list.length - KEEP);
+  }
+
+  let version = 0; // bumped by every change to the drawing (and to "auto-centre")
+  let shownVersion = 0; // the version whose result (or blank paper) is on screen
+  let sentVersion = -1; // the version last sent; -1 after a failure, so it is sent again
+  let inFlight = false;
+  let lastSend = -Infinity; // performance.now() of the last request
+  let notBefore = 0; // no request before this time (after "busy" or a failure)
+  let timer = 0;
+  let waitingUp = null; // {t, version}: the last pointer-up, until its photo is shown
+
+  // ---- the paper and the tools ----------------------------------------------------------------
+  let penWidth = 8;
+  let erasing = false;
+  const undo = [];
+
+  function paper() {
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, SIZE, SIZE);
+  }
+
+  function snapshot() {
+    undo.push(ctx.getImageData(0, 0, SIZE, SIZE));
+    if (undo.length > UNDO_DEPTH) undo.shift();
+  }
+
+  function changed(urgent) {
+    version += 1;
+    stats.version = version;
+    kick(urgent);
+  }
+
+  function pointerUp() {
+    waitingUp = { t: performance.now(), version };
+    kick(true);
+  }
+
+  function segment(x0, y0, x1, y1) {
+    ctx.lineCap = "round";
+    ctx.lineJoin = "round";
+    ctx.lineWidth = erasing ? Math.max(ERASER_MIN, 3 * penWidth) : penWidth;
+    ctx.strokeStyle = erasing ? "#fff" : "#000";
+    ctx.beginPath();
+    ctx.moveTo(x0, y0);
+    ctx.lineTo(x1, y1);
+    ctx.stroke();
+  }
+
+  function point(e) {
+    const r = canvas.getBoundingClientRect();
+    return [((e.clientX - r.left) * SIZE) / r.width, ((e.clientY - r.top) * SIZE) / r.height];
+  }
+
+  let stroke = null; // {id, x, y} while a pointer draws
+
+  canvas.addEventListener("pointerdown", (e) => {
+    if (stroke || (e.pointerType === "mouse" && e.button !== 0)) return;
+    e.preventDefault();
+    canvas.setPointerCapture(e.pointerId);
+    snapshot();
+    const [x, y] = point(e);
+    stroke = { id: e.pointerId, x, y };
+    segment(x, y, x, y); // a dot, for a click without a move
+    changed(false);
+  });
+
+  canvas.addEventListener("pointermove", (e) => {
+    if (!stroke || e.pointerId !== stroke.id) return;
+    // Coalesced events: every point the pen passed since the last frame, not just the last one.
+    const events = (e.getCoalescedEvents && e.getCoalescedEvents()) || [];
+    for (const ev of events.length ? events : [e]) {
+      const [x, y] = point(ev);
+      segment(stroke.x, stroke.y, x, y);
+      stroke.x = x;
+      stroke.y = y;
+    }
+    changed(false);
+  });
+
+  function endStroke(e) {
+    if (!stroke || e.pointerId !== stroke.id) return;
+    stroke = null;
+    pointerUp();
+  }
+  canvas.addEventListener("pointerup", endStroke);
+  canvas.addEventListener("pointercancel", endStroke);
+  canvas.addEventListener("lostpointercapture", endStroke);
+  canvas.addEventListener("contextmenu", (e) => e.preventDefault()); // a long press on a tablet
+
+  function press(button) {
+    root.querySelectorAll("[data-pen], [data-eraser]").forEach((b) => b.setAttribute("aria-pressed", String(b === button)));
+  }
+
+  root.querySelectorAll("[data-pen]").forEach((b) =>
+    b.addEventListener("click", () => {
+      penWidth = Number(b.dataset.pen) || 8;
+      erasing = false;
+      press(b);
+    }),
+  );
+  root.querySelector("[data-eraser]").addEventListener("click", (e) => {
+    erasing = true;
+    press(e.currentTarget);
+  });
+
+  function undoOne() {
+    const last = undo.pop();
+    if (!last) return;
+    ctx.putImageData(last, 0, 0);
+    changed(true);
+    pointerUp();
+  }
+  root.querySelector("[data-undo]").addEventListener("click", undoOne);
+  root.addEventListener("keydown", (e) => {
+    if ((e.ctrlKey || e.metaKey) && !e.shiftKey && (e.key || "").toLowerCase() === "z") {
+      e.preventDefault();
+      undoOne();
+    }
+  });
+
+  root.querySelector("[data-clear]").addEventListener("click", () => {
+    snapshot(); // Clear can be undone
+    paper();
+    version += 1;
+    stats.version = version;
+    shownVersion = version; // blank paper is what is shown now: every older answer is stale
+    sentVersion = version;
+    waitingUp = null;
+    showBlank();
+  });
+
+  fit.addEventListener("change", () => {
+    changed(true);
+    pointerUp();
+  });
+
+  root.querySelectorAll("[data-example]").forEach((b) =>
+    b.addEventListener("click", async () => {
+      const img = b.querySelector("img");
+      try {
+        await img.decode();
+      } catch (err) {
+        return; // cannot happen with the embedded PNGs; nothing to draw
+      }
+      snapshot();
+      paper();
+      ctx.imageSmoothingEnabled = true;
+      ctx.drawImage(img, 0, 0, SIZE, SIZE);
+      changed(true);
+      pointerUp();
+    }),
+  );
+
+  // ---- requests -------------------------------------------------------------------------------
+  function kick(urgent) {
+    clearTimeout(timer);
+    timer = 0;
+    if (inFlight || version === sentVersion) return; // the answer's handler sends what is newer
+    const now = performance.now();
+    const wait = Math.max(urgent ? 0 : lastSend + THROTTLE_MS - now, notBefore - now);
+    if (wait > 0) {
+      timer = setTimeout(() => kick(true), wait);
+      return;
+    }
+    send();
+  }
+
+  /** True when the drawing (at the size sent) has no dark pixel: then no request is needed. */
+  function blank(data) {
+    for (let i = 0; i < data.length; i += 4) {
+      if (data[i] < 128 || data[i + 1] < 128 || data[i + 2] < 128) return false;
+    }
+    return true;
+  }
+
+  async function send() {
+    const v = version;
+    sentVersion = v;
+    smallCtx.drawImage(canvas, 0, 0, SEND, SEND);
+    if (blank(smallCtx.getImageData(0, 0, SEND, SEND).data)) {
+      if (v > shownVersion) {
+        shownVersion = v;
+        showBlank();
+      }
+      if (waitingUp && v >= waitingUp.version) waitingUp = null; // no photo to time
+      return;
+    }
+    const image = small.toDataURL("image/png");
+    inFlight = true;
+    lastSend = performance.now();
+    stats.sent += 1;
+    stats.inFlight += 1;
+    stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight);
+    let answer;
+    try {
+      answer = await server.translate({ image, fit: fit.checked });
+    } catch (err) {
+      answer = undefined; // Gradio's client returns undefined on HTTP errors; this is the rest
+    }
+    stats.inFlight -= 1;
+    inFlight = false;
+    const roundTrip = performance.now() - lastSend;
+    record(stats.roundTrips, roundTrip);
+    if (!answer || typeof answer !== "object") {
+      stats.failed += 1;
+      sentVersion = -1;
+      notBefore = performance.now() + RETRY_MS;
+      if (v > shownVersion) say("⚠️ No answer from the server; trying again…");
+    } else if (answer.busy) {
+      stats.busy += 1;
+      sentVersion = -1;
+      notBefore = performance.now() + (Number(answer.retry_ms) || 200);
+      if (v > shownVersion && answer.status) say(answer.status);
+    } else {
+      stats.answered += 1;
+      show(answer, v, roundTrip);
+    }
+    kick(!stroke); // the drawing changed meanwhile: send the newest (at once, unless the pen still moves)
+  }
+
+  // ---- showing answers ------------------------------------------------------------------------
+  function say(text) {
+    status.textContent = text;
+  }
+
+  function showBlank() {
+    stats.shownVersion = shownVersion;
+    photo.hidden = true;
+    photo.removeAttribute("src");
+    delete photo.dataset.inputHash;
+    seen.hidden = true;
+    seen.removeAttribute("src");
+    say(EMPTY);
+  }
+
+  function show(answer, v, roundTrip) {
+    if (v <= shownVersion) {
+      stats.dropped += 1;
+      return;
+    }
+    if (!answer.ok || !answer.photo) {
+      // Blank paper ("empty"), an untrained model or a refused drawing: a message, no photo.
+      shownVersion = v;
+      showBlank();
+      say(answer.status || answer.error || EMPTY);
+      if (waitingUp && v >= waitingUp.version) waitingUp = null; // no photo to time
+      return;
+    }
+    const next = new Image();
+    next.src = answer.photo;
+    next.decode().then(
+      () => {
+        if (v <= shownVersion) {
+          stats.dropped += 1;
+          return;
+        }
+        shownVersion = v;
+        stats.shownVersion = v;
+        photo.src = answer.photo;
+        photo.dataset.inputHash = answer.input_hash;
+        photo.dataset.version = String(v);
+        photo.hidden = false;
+        seen.src = answer.seen;
+        seen.hidden = false;
+        say(`${answer.status} · ${Math.round(roundTrip)} ms round trip`);
+        stats.shown += 1;
+        record(stats.inputHashes, answer.input_hash);
+        record(stats.shownAt, performance.now());
+        record(stats.serverMs, Number(answer.server_ms) || 0);
+        const up = waitingUp;
+        if (up && v >= up.version) {
+          waitingUp = null;
+          requestAnimationFrame(() => record(stats.latencies, performance.now() - up.t)); // the next paint
+        }
+      },
+      () => {
+        stats.failed += 1; // an undecodable photo: cannot come from our server
+      },
+    );
+  }
+
+  paper();
+})(element, server);
