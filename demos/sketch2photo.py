@@ -47,6 +47,16 @@ EMPTY = "Draw a shoe or a handbag (side view, toe to the left works best) and th
 BUSY = "⏳ Busy with other drawings; trying again…"
 UPLOAD_HINT = "Upload a black-on-white edge map, or a photo with “photo → edges”."
 
+# The lecture's comparison (Isola et al. 2017, fig. 4): the same drawing through generators trained
+# with L1 + cGAN (the shipped model), L1 only and cGAN only. key -> (registry name, label).
+LOSSES = {"full": ("sketch2photo", "L1 + cGAN"), "l1": ("sketch2photo_l1", "L1 only"),
+          "cgan": ("sketch2photo_cgan", "cGAN only")}
+ALL = "all"  # the three side by side
+TRIO_ORDER = ("l1", "cgan", "full")
+LOSS_NOTE = ("L1 alone learns the average of the plausible photos: blurry and greyish. The cGAN alone "
+             "makes sharp, photo-like textures that may stray from the drawing. Together: sharp and "
+             "faithful (the paper's point; figures in docs/RESULTS.md).")
+
 # On 2 cores: two translations at once, eight more may wait up to a second, the rest hear "busy"
 # at once (the page retries BUSY_RETRY_MS later). A page has at most one request in flight, so
 # this is shared fairly between the people drawing.
@@ -118,17 +128,30 @@ def _refusal(message: str) -> dict:
     return {"ok": False, "error": message, "status": warn(message)}
 
 
-def _canvas_request(payload) -> tuple[bytes, bool]:
-    """(the drawing's image bytes, fit) from what the page sends, {"image": data URL, "fit": bool},
-    or ImageError / ValueError with a one-line reason. "fit" may be left out (True)."""
+def _canvas_request(payload) -> tuple[bytes, bool, str]:
+    """(the drawing's image bytes, fit, loss) from what the page sends, {"image": data URL,
+    "fit": bool, "loss": a LOSSES key or "all"}, or ImageError / ValueError with a one-line reason.
+    "fit" may be left out (True), and "loss" ("full": the shipped model)."""
     if not isinstance(payload, dict):
         raise ValueError(f'expected {{"image": a data URL, "fit": true or false}}, got {type(payload).__name__}')
     fit = payload.get("fit", True)
     if not isinstance(fit, bool):
         raise ValueError(f'"fit" must be true or false, not {str(fit)[:20]!r}')
+    loss = payload.get("loss", "full")
+    if not isinstance(loss, str) or loss not in (*LOSSES, ALL):
+        raise ValueError(f'"loss" must be one of {", ".join((*LOSSES, ALL))}, not {str(loss)[:20]!r}')
     if "image" not in payload:
         raise ValueError('"image" is missing: send the drawing as a data URL')
-    return image_data_url(payload["image"], max_chars=MAX_DATA_URL, max_side=MAX_SIDE), fit
+    return image_data_url(payload["image"], max_chars=MAX_DATA_URL, max_side=MAX_SIDE), fit, loss
+
+
+def available_losses() -> list[str]:
+    """The LOSSES keys whose generator is shipped (the ablations may be missing in a checkout)."""
+    return [key for key, (name, _) in LOSSES.items() if pipeline.has_checkpoint(name)]
+
+
+def _photo_url(y) -> str:
+    return _data_url(_to_pil(y).resize((DISPLAY, DISPLAY), Image.LANCZOS), "JPEG", quality=JPEG_QUALITY)
 
 
 def translate_drawing(payload) -> dict:
@@ -136,20 +159,26 @@ def translate_drawing(payload) -> dict:
 
     ok: {"ok": true, "photo": JPEG data URL (DISPLAY px), "seen": PNG data URL (the model input),
     "status", "model_ms", "server_ms", "input_hash" (12 hex digits of the model input tensor: tests
-    tell by it that the input changed)}; blank paper: {"ok": true, "empty": true, "status"};
-    anything refused: {"ok": false, "error": one line, "status"}. Never raises."""
+    tell by it that the input changed)}; with "loss": "all" also "photos": [{"loss", "label",
+    "photo"}] in TRIO_ORDER ("photo" is then the shipped model's); blank paper: {"ok": true,
+    "empty": true, "status"}; anything refused: {"ok": false, "error": one line, "status"}.
+    Never raises."""
     t0 = time.perf_counter()
     try:
-        raw, fit = _canvas_request(payload)
+        raw, fit, loss = _canvas_request(payload)
         drawing = open_image(raw)
         if _is_blank(np.asarray(drawing)):
             return {"ok": True, "empty": True, "status": EMPTY}
-        pipe = pipeline.load(NAME)
-        x = pipe.prepare(drawing, mode="sketch", fit=fit)
+        keys = [k for k in TRIO_ORDER if k in available_losses()] if loss == ALL else [loss]
+        missing = [LOSSES[k][0] for k in keys or ["full"] if not pipeline.has_checkpoint(LOSSES[k][0])]
+        if missing:
+            return _refusal(NOT_TRAINED.format(name=missing[0]))
+        pipes = {key: pipeline.load(LOSSES[key][0]) for key in keys}
+        x = next(iter(pipes.values())).prepare(drawing, mode="sketch", fit=fit)  # the same for all
         t1 = time.perf_counter()
-        y = pipe.run(x)
+        outputs = {key: pipe.run(x)[0] for key, pipe in pipes.items()}
         model_ms = (time.perf_counter() - t1) * 1000
-    except NotTrainedError:
+    except NotTrainedError:  # removed since the check above
         return _refusal(NOT_TRAINED.format(name=NAME))
     except (ImageError, ValueError) as e:
         log.info("refused a canvas drawing: %s", e)
@@ -157,14 +186,17 @@ def translate_drawing(payload) -> dict:
     except Exception:  # a bug: its traceback goes to the log (where the tests look), not to the page
         log.exception("the sketch canvas failed")
         return _refusal("Something went wrong on the server; please try again.")
-    photo = _data_url(_to_pil(y[0]).resize((DISPLAY, DISPLAY), Image.LANCZOS), "JPEG", quality=JPEG_QUALITY)
-    seen = _data_url(_to_pil(x[0]), "PNG")
-    input_hash = hashlib.blake2b(x.float().contiguous().numpy().tobytes(), digest_size=6).hexdigest()
+    photos = {key: _photo_url(y) for key, y in outputs.items()}
+    answer = {"ok": True, "photo": photos.get("full", next(iter(photos.values()))), "seen": _data_url(_to_pil(x[0]), "PNG"),
+              "input_hash": hashlib.blake2b(x.float().contiguous().numpy().tobytes(), digest_size=6).hexdigest()}
+    if loss == ALL:
+        answer["photos"] = [{"loss": key, "label": LOSSES[key][1], "photo": photos[key]} for key in keys]
     server_ms = (time.perf_counter() - t0) * 1000
-    status = ok(f"{model_ms:.0f} ms model, {server_ms:.0f} ms in all on {pipe.device.type.upper()} "
-                f"(model input {pipe.image_size}px)")
-    return {"ok": True, "photo": photo, "seen": seen, "status": status, "model_ms": round(model_ms, 2),
-            "server_ms": round(server_ms, 2), "input_hash": input_hash}
+    device = next(iter(pipes.values())).device.type.upper()
+    which = "" if loss == "full" else f"{LOSSES[loss][1]} · " if loss != ALL else f"{len(keys)} models · "
+    answer["status"] = ok(f"{which}{model_ms:.0f} ms model, {server_ms:.0f} ms in all on {device} "
+                          f"(model input {next(iter(pipes.values())).image_size}px)")
+    return {**answer, "model_ms": round(model_ms, 2), "server_ms": round(server_ms, 2)}
 
 
 async def translate(payload) -> dict:
@@ -197,8 +229,21 @@ def _template(examples: dict[str, Image.Image]) -> str:
         f'<img src="{_data_url(im.convert("L").resize((SEND, SEND), Image.LANCZOS), "PNG", optimize=True)}" '
         f'alt="{html.escape(name)}"></button>'
         for name, im in examples.items())
+    losses = available_losses()
+    choices = [(key, LOSSES[key][1] + (" (shipped)" if key == "full" else "")) for key in losses]
+    if len(losses) > 1:
+        choices.append((ALL, "all three side by side" if len(losses) == 3 else "side by side"))
+    radios = "\n".join(
+        f'<label class="sk-radio"><input type="radio" name="sk-loss" value="{key}"'
+        f'{" checked" if key == "full" else ""}> {html.escape(label)}</label>' for key, label in choices)
+    trio = "\n".join(
+        f'<figure class="sk-figure"><figcaption class="sk-label">{html.escape(LOSSES[key][1])}</figcaption>'
+        f'<div class="sk-frame"><img data-trio="{key}" alt="{html.escape(LOSSES[key][1])}" hidden></div></figure>'
+        for key in TRIO_ORDER if key in losses)
     for key, value in {"__CANVAS__": str(CANVAS), "__SEND__": str(SEND), "__EMPTY__": html.escape(EMPTY),
-                       "__EXAMPLES__": thumbs}.items():
+                       "__EXAMPLES__": thumbs, "__LOSSES__": radios, "__TRIO__": trio,
+                       "__LOSS_HIDDEN__": "" if len(losses) > 1 else "hidden",
+                       "__LOSS_NOTE__": html.escape(LOSS_NOTE)}.items():
         text = text.replace(key, value)
     return _check_template_text("sketch_canvas.html", text)
 

@@ -153,6 +153,39 @@ def test_a_drawing_gets_a_photo_and_the_inputs_hash():
     assert len({first["input_hash"], more["input_hash"], unfit["input_hash"]}) == 3
 
 
+@pytest.mark.parametrize("loss", ["L2", 5, None, ["all"], "x" * 100])
+def test_an_unknown_loss_is_refused(loss):
+    answer = tab.translate_drawing({"image": data_url(png(drawing())), "loss": loss})
+    assert answer["ok"] is False and '"loss" must be one of full, l1, cgan, all' in answer["error"]
+
+
+def test_an_ablation_that_is_not_shipped_says_so(monkeypatch):
+    monkeypatch.setattr(tab.pipeline, "has_checkpoint", lambda name="sketch2photo": name == "sketch2photo")
+    answer = tab.translate_drawing({"image": data_url(png(drawing())), "loss": "cgan"})
+    assert answer["ok"] is False and "sketch2photo_cgan" in answer["error"] and "not been trained" in answer["error"]
+    assert tab.available_losses() == ["full"]
+    assert 'id="sketch-loss" hidden' in tab._template({})  # one model: no choice to offer
+
+
+@needs_model
+@pytest.mark.shipped
+def test_all_three_losses_answer_side_by_side(monkeypatch):
+    """"all" runs every shipped generator on the same model input (here the shipped one stands in
+    for the ablations, which a checkout may lack)."""
+    shipped = tab.pipeline.load("sketch2photo")
+    calls = []
+    monkeypatch.setattr(tab.pipeline, "has_checkpoint", lambda name="sketch2photo": True)
+    monkeypatch.setattr(tab.pipeline, "load", lambda name="sketch2photo", **_: calls.append(name) or shipped)
+    answer = tab.translate_drawing({"image": data_url(png(drawing())), "loss": "all"})
+    assert answer["ok"], answer
+    assert [p["loss"] for p in answer["photos"]] == ["l1", "cgan", "full"]
+    assert [p["label"] for p in answer["photos"]] == ["L1 only", "cGAN only", "L1 + cGAN"]
+    assert sorted(calls) == ["sketch2photo", "sketch2photo_cgan", "sketch2photo_l1"]
+    assert answer["photo"] == answer["photos"][2]["photo"] and "3 models" in answer["status"]
+    page = tab._template({})
+    assert 'value="all"' in page and 'data-trio="l1"' in page and 'id="sketch-loss" hidden' not in page
+
+
 def test_a_bug_is_logged_with_its_traceback_but_the_page_gets_a_short_message(monkeypatch, caplog):
     def broken(*a, **k):
         raise RuntimeError("internal detail /tmp/secret")

@@ -41,6 +41,22 @@
   const seen = root.querySelector(".sk-seen");
   const status = root.querySelector(".sk-status");
   const fit = root.querySelector("input[data-fit]");
+  const single = root.querySelector(".sk-single");
+  const trio = root.querySelector(".sk-trio");
+  const lossNote = root.querySelector(".sk-loss-note");
+
+  /** The loss whose generator answers: "full" (the shipped model), "l1", "cgan" or "all". */
+  function loss() {
+    const checked = root.querySelector("input[name=sk-loss]:checked");
+    return checked ? checked.value : "full";
+  }
+
+  function showMode() {
+    const all = loss() === "all";
+    single.hidden = all;
+    trio.hidden = !all;
+    lossNote.hidden = loss() === "full";
+  }
 
   const stats = {
     sent: 0, // requests sent
@@ -200,6 +216,14 @@
     pointerUp();
   });
 
+  root.querySelectorAll("input[name=sk-loss]").forEach((input) =>
+    input.addEventListener("change", () => {
+      showMode();
+      changed(true);
+      pointerUp();
+    }),
+  );
+
   root.querySelectorAll("[data-example]").forEach((b) =>
     b.addEventListener("click", async () => {
       const img = b.querySelector("img");
@@ -259,7 +283,7 @@
     stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight);
     let answer;
     try {
-      answer = await server.translate({ image, fit: fit.checked });
+      answer = await server.translate({ image, fit: fit.checked, loss: loss() });
     } catch (err) {
       answer = undefined; // Gradio's client returns undefined on HTTP errors; this is the rest
     }
@@ -296,6 +320,10 @@
     delete photo.dataset.inputHash;
     seen.hidden = true;
     seen.removeAttribute("src");
+    trio.querySelectorAll("img").forEach((img) => {
+      img.hidden = true;
+      img.removeAttribute("src");
+    });
     say(EMPTY);
   }
 
@@ -328,6 +356,12 @@
         photo.hidden = false;
         seen.src = answer.seen;
         seen.hidden = false;
+        for (const item of answer.photos || []) {
+          const img = trio.querySelector(`img[data-trio="${item.loss}"]`);
+          if (!img) continue;
+          img.src = item.photo;
+          img.hidden = false;
+        }
         say(`${answer.status} · ${Math.round(roundTrip)} ms round trip`);
         stats.shown += 1;
         record(stats.inputHashes, answer.input_hash);
@@ -346,4 +380,5 @@
   }
 
   paper();
+  showMode();
 })(element, server);
