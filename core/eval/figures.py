@@ -4,10 +4,12 @@
     python -m core.eval.figures horse2zebra [--holdout]
     python -m core.eval.figures faces
 
-Writes sketch2photo_sketches.png (the project's own drawings | what the model sees | output) and,
-with --data, sketch2photo_val_outputs.png (the outputs for val edge maps) - both committed - and
-runs/figures/sketch2photo_val.png (val edges | output | truth), which stays out of git because
-it shows dataset images: render it locally to compare with the truth.
+Writes sketch2photo_sketches.png (the project's own drawings | what the model sees | output),
+sketch2photo_losses.png (the drawings through the L1-only, cGAN-only and shipped generators, when
+the ablations are shipped) and, with --data, sketch2photo_val_outputs.png and
+sketch2photo_val_drawing_outputs.png (the outputs for val edge maps and for their drawing-like
+sketches) - all committed - and runs/figures/sketch2photo_val*.png (inputs | output | truth), which
+stay out of git because they show dataset images (and sketches cut from them): render them locally.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import torch
 from PIL import Image, ImageDraw
 from torchvision.utils import make_grid, save_image
 
+from ..checkpoint import is_checkpoint
 from ..data.images import pil_to_tensor
 from ..data.paired import PairedDataset
 from ..data.sketches import DRAWINGS, draw
@@ -45,22 +48,40 @@ def sketch_grid(pipe: Sketch2PhotoPipeline, out: Path) -> Path:
     return out
 
 
+def loss_grid(pipes: dict[str, Sketch2PhotoPipeline], out: Path) -> Path:
+    """The lecture's comparison: one row per drawing (4 px strokes): drawing | each pipe's output,
+    in the order of `pipes` (label -> pipeline), all on the same model input."""
+    tiles = []
+    first = next(iter(pipes.values()))
+    for seed, name in enumerate(DRAWINGS):
+        im = draw(name, size=512, width=4, seed=seed)
+        x = first.prepare(im)
+        tiles.append(pil_to_tensor(im.resize((first.image_size,) * 2, Image.LANCZOS)))
+        tiles += [_rgb(pipe.run(x)[0]) for pipe in pipes.values()]
+    save_image(make_grid(torch.stack(tiles), nrow=1 + len(pipes), padding=2, pad_value=1.0), out)
+    return out
+
+
 def val_grids(pipe: Sketch2PhotoPipeline, data: Path, photo_left: bool, out_dir: Path, n: int = 24) -> list[Path]:
     """sketch2photo_val.png: val edges | output | truth (shows dataset images: look, never commit);
     sketch2photo_val_outputs.png: the outputs alone (the model's pixels only, committable)."""
-    ds = PairedDataset(data, crop_size=pipe.image_size, augment=False, photo_left=photo_left, input_mode="edges")
-    idx = torch.linspace(0, len(ds) - 1, n).round().long().tolist()
-    tiles, outputs = [], []
-    for i in idx:
-        item = ds[i]
-        y = pipe.run(item["A"][None])[0]
-        tiles += [_rgb(item["A"]), _rgb(y), _rgb(item["B"])]
-        outputs.append(_rgb(y))
-    local = ROOT / "runs" / "figures"  # git-ignored: this one holds dataset pixels
-    local.mkdir(parents=True, exist_ok=True)
-    paths = [local / "sketch2photo_val.png", out_dir / "sketch2photo_val_outputs.png"]
-    save_image(make_grid(torch.stack(tiles), nrow=6, padding=2, pad_value=1.0), paths[0])
-    save_image(make_grid(torch.stack(outputs), nrow=8, padding=2, pad_value=1.0), paths[1])
+    paths = []
+    for inputs, suffix in (("edges", ""), ("drawing", "_drawing")):
+        ds = PairedDataset(data, crop_size=pipe.image_size, augment=False, photo_left=photo_left,
+                           input_mode="edges", inputs=inputs)
+        idx = torch.linspace(0, len(ds) - 1, n).round().long().tolist()
+        tiles, outputs = [], []
+        for i in idx:
+            item = ds[i]
+            y = pipe.run(item["A"][None])[0]
+            tiles += [_rgb(item["A"]), _rgb(y), _rgb(item["B"])]
+            outputs.append(_rgb(y))
+        local = ROOT / "runs" / "figures"  # git-ignored: this one holds dataset pixels
+        local.mkdir(parents=True, exist_ok=True)
+        pair = [local / f"sketch2photo_val{suffix}.png", out_dir / f"sketch2photo_val{suffix}_outputs.png"]
+        save_image(make_grid(torch.stack(tiles), nrow=6, padding=2, pad_value=1.0), pair[0])
+        save_image(make_grid(torch.stack(outputs), nrow=8, padding=2, pad_value=1.0), pair[1])
+        paths += pair
     return paths
 
 
@@ -95,12 +116,22 @@ def main(argv: list[str] | None = None) -> None:
     path = sketch_grid(pipe, args.out / "sketch2photo_sketches.png")
     label(path, "drawing | what the model sees | output   (pairs of rows: thin and thick strokes)")
     print(path)
+    ablations = {title: get_spec(name) for title, name in
+                 (("L1 only", "sketch2photo_l1"), ("cGAN only", "sketch2photo_cgan"))}
+    if all(is_checkpoint(s.checkpoint_dir) for s in ablations.values()):
+        pipes = {title: Sketch2PhotoPipeline.from_checkpoint(s.checkpoint_dir, precision=args.precision)
+                 for title, s in ablations.items()}
+        path = loss_grid({**pipes, "L1 + cGAN": pipe}, args.out / "sketch2photo_losses.png")
+        label(path, "drawing | L1 only | cGAN only | L1 + cGAN   (same model input)")
+        print(path)
     if args.data:
-        full, outputs = val_grids(pipe, args.data, args.photo_left, args.out)
+        full, outputs, drawn_full, drawn_outputs = val_grids(pipe, args.data, args.photo_left, args.out)
         label(full, "val edges | output | truth   (x2 per row)")
         label(outputs, "outputs for 24 val edge maps (evenly spaced: shoes, then handbags)")
-        print(full, "(contains dataset images: do not commit)")
-        print(outputs)
+        label(drawn_full, "drawing-like val sketches | output | truth   (x2 per row)")
+        label(drawn_outputs, "outputs for the drawing-like sketches of the same 24 val items")
+        print(full, drawn_full, "(contain dataset images: do not commit)")
+        print(outputs, drawn_outputs)
 
 
 def horse2zebra_figures(spec, args) -> None:
