@@ -90,3 +90,12 @@ def test_colourfulness_known_values():
     assert float(colourfulness(x)[0]) == pytest.approx(255.0 + 0.3 * 127.5, rel=1e-4)
     # A pale version of the same picture scores lower.
     assert float(colourfulness(0.3 * x + 0.7)[0]) < float(colourfulness(x)[0])
+
+
+def test_object_share_counts_what_is_not_paper():
+    from core.metrics.pixels import object_share
+
+    x = torch.ones(2, 3, 4, 4)
+    x[0, :, :2] = 0.2  # half of the first image is a dark object
+    x[1, 2, 0, 0] = 0.5  # one bluish-yellow pixel: any channel below the paper level counts
+    assert object_share(x).tolist() == pytest.approx([0.5, 1 / 16])

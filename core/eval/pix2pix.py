@@ -10,7 +10,7 @@ from ..data.sketches import DRAWINGS, draw
 from ..metrics.distribution import DistributionMetrics
 from ..metrics.features import EfficientNetFeatures
 from ..metrics.paired import PairedMetrics
-from ..metrics.pixels import colourfulness
+from ..metrics.pixels import colourfulness, object_share
 from ..pipelines.sketch2photo import Sketch2PhotoPipeline
 
 
@@ -24,15 +24,17 @@ def evaluate(spec, data: Path, checkpoint: Path, photo_left: bool = False, preci
     outlines, normalised like a canvas drawing), plus the example drawings made in code.
     Returns fd_eff / kid_eff (outputs vs targets as sets), ssim, psnr (dB) and l1 (mean absolute
     error on the [0, 1] scale), colourfulness of outputs and photos (Hasler-Suesstrunk) and their
-    ratio (outputs' mean / photos' mean), n; for "drawing" also the code drawings' colourfulness
-    ratio (their outputs' mean / the photos' mean). `features`: the FD/KID feature extractor.
+    ratio (outputs' mean / photos' mean), object_share_ratio (the share of the frame that is not
+    white paper, outputs' mean / photos' mean: a pale ghost scores low), n; for "drawing" also the
+    code drawings' colourfulness and object-share ratios (their outputs' mean / the val photos'
+    mean). `features`: the FD/KID feature extractor.
     """
     pipe = Sketch2PhotoPipeline.from_checkpoint(checkpoint, precision=precision)
     ds = PairedDataset(data, crop_size=pipe.image_size, augment=False, photo_left=photo_left,
                        input_mode=spec.data.options.get("input_mode", "rgb"), inputs=inputs)
     n = min(len(ds), limit) if limit else len(ds)
     dist, paired = DistributionMetrics(features), PairedMetrics()
-    colour_out, colour_real = [], []
+    colour_out, colour_real, share_out, share_real = [], [], [], []
     with torch.inference_mode():
         for start in range(0, n, batch_size):
             items = [ds[i] for i in range(start, min(n, start + batch_size))]
@@ -43,13 +45,18 @@ def evaluate(spec, data: Path, checkpoint: Path, photo_left: bool = False, preci
             paired.add(out, target)
             colour_out.append(colourfulness(out))
             colour_real.append(colourfulness(target))
+            share_out.append(object_share(out))
+            share_real.append(object_share(target))
     c_out, c_real = float(torch.cat(colour_out).mean()), float(torch.cat(colour_real).mean())
     result = {**dist.compute(), **paired.compute(), "colourfulness": c_out, "colourfulness_photos": c_real,
-              "colourfulness_ratio": c_out / c_real, "n": n, "inputs": inputs,
+              "colourfulness_ratio": c_out / c_real,
+              "object_share_ratio": float(torch.cat(share_out).mean() / torch.cat(share_real).mean()),
+              "n": n, "inputs": inputs,
               "features_precision": dist.features.precision}
     if inputs == "drawing":
         drawings = code_drawings(pipe)
         result["code_drawings_colourfulness_ratio"] = float(colourfulness(drawings).mean()) / c_real
+        result["code_drawings_object_share_ratio"] = float(object_share(drawings).mean() / torch.cat(share_real).mean())
     return result
 
 

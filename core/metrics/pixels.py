@@ -31,3 +31,10 @@ def colourfulness(images: torch.Tensor) -> torch.Tensor:
     std = torch.sqrt(rg.var(dim=1, unbiased=False) + yb.var(dim=1, unbiased=False))
     mean = torch.sqrt(rg.mean(dim=1) ** 2 + yb.mean(dim=1) ** 2)
     return std + 0.3 * mean
+
+
+def object_share(images: torch.Tensor, paper: float = 0.85) -> torch.Tensor:
+    """Share of each image [B, 3, H, W] in [0, 1] that is not near-white paper (some channel below
+    `paper`) -> [B]. The shoe and bag photos stand on white; a "pale ghost" output (a washed-out
+    object that fades into the paper) covers far less of the frame than its photo."""
+    return (images.float().amin(dim=1) < paper).float().flatten(1).mean(dim=1)
