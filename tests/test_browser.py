@@ -257,3 +257,73 @@ def test_broken_upload_gets_a_clear_message(page, tmp_path):
                            timeout=60_000)
     assert "Traceback" not in page.content()
     assert "could not read the image" in page.locator("#sketch-upload-status").inner_text()
+
+
+# ---- what the drawings become ------------------------------------------------------------------------
+
+def _photo_pixels(page, selector: str = PHOTO):
+    """The photo shown (its data URL decoded here) as a float tensor [1, 3, H, W] in [0, 1]."""
+    import base64
+    import io
+
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    src = page.locator(selector).get_attribute("src")
+    im = Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))).convert("RGB")
+    return torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1)[None].float() / 255.0
+
+
+def _object_colour(x) -> tuple[float, float]:
+    """(share of the picture that is not near-white paper, mean chroma of those pixels 0..255)."""
+    mx, mn = x.max(dim=1).values, x.min(dim=1).values
+    obj = mn < 0.85  # not white paper
+    share = float(obj.float().mean())
+    chroma = float(((mx - mn)[obj]).mean() * 255) if obj.any() else 0.0
+    return share, chroma
+
+
+SIMPLE_DRAWINGS = ("sneaker", "boot", "handbag", "high heel")
+
+
+@pytest.mark.xfail(strict=True, reason="open (issue 19): the shipped model turns the sneaker outline into a pale, "
+                   "mostly white shoe and the high heel into a grey wedge; this test passes once a model fixes it")
+def test_simple_drawings_become_solid_coloured_objects(page):
+    """The issue's check: a sneaker outline and three other simple drawings give filled, coloured
+    objects, not pale ghosts (screenshots go to runs/screenshots for docs/img). Thresholds: the
+    shipped model scores sneaker 0.20 of the frame, high heel chroma 12; photos of such objects
+    fill 0.3-0.6 of the frame."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for name in SIMPLE_DRAWINGS:
+        clear(page)
+        page.locator(f'#sketch-examples [data-example="{name}"]').click()
+        wait_photo_of_now(page, timeout=10)
+        share, chroma = _object_colour(_photo_pixels(page))
+        page.locator("#sketch-canvas .sk").screenshot(path=str(SHOTS / f"sketch_{name.replace(' ', '_')}.png"))
+        assert share > 0.25, f"{name}: only {share:.0%} of the photo is object (a pale ghost)"
+        assert chroma > 20, f"{name}: the object is grey (mean chroma {chroma:.0f})"
+
+
+@pytest.mark.skipif(not all(sketch2photo.has_checkpoint(n) for n in ("sketch2photo_l1", "sketch2photo_cgan")),
+                    reason="needs the shipped ablations")
+def test_the_loss_switch_shows_the_same_drawing_through_three_generators(page):
+    clear(page)
+    page.locator('#sketch-examples [data-example="sneaker"]').click()
+    full = wait_photo_of_now(page)
+    page.locator('#sketch-loss input[value="all"]').check()
+    page.wait_for_function("() => [...document.querySelectorAll('#sketch-trio img')].every(i => !i.hidden && i.naturalWidth > 0)",
+                           timeout=10_000)
+    assert page.locator("#sketch-trio").is_visible() and not page.locator(".sk-single").is_visible()
+    assert "3 models" in status(page) and photo_state(page)["hash"] == full["hash"]  # same drawing, same input
+    srcs = [page.locator(f'#sketch-trio img[data-trio="{k}"]').get_attribute("src") for k in ("l1", "cgan", "full")]
+    assert len(set(srcs)) == 3
+    page.locator("#sketch-canvas .sk").screenshot(path=str(SHOTS / "sketch_three_losses.png"))
+    # A stroke updates all three.
+    stroke(page, [(0.3, 0.3), (0.5, 0.35)])
+    page.wait_for_function("old => document.querySelector('#sketch-trio img[data-trio=\"l1\"]').src !== old",
+                           arg=srcs[0], timeout=10_000)
+    page.locator('#sketch-loss input[value="l1"]').check()
+    wait_photo_of_now(page)
+    assert "L1 only" in status(page) and page.locator(".sk-single").is_visible()
+    page.locator('#sketch-loss input[value="full"]').check()
