@@ -77,7 +77,7 @@ SKETCH2PHOTO_L1 = ModelSpec(
     nets={"G": _SKETCH_G, "D": _SKETCH_D},  # D is built but never trained (lambda_gan = 0)
     shipped=("G",),
     data=_SKETCH_DATA,
-    train_defaults={"image_size": 128, "batch_size": 8, "steps": 6_000, "num_workers": 1, "eval_every": 500},
+    train_defaults={"image_size": 128, "batch_size": 8, "steps": 4_000, "num_workers": 1, "eval_every": 500},
     task_params={"drawing_share": 0.5, "lambda_gan": 0.0},
 )
 SKETCH2PHOTO_CGAN = ModelSpec(
@@ -87,7 +87,7 @@ SKETCH2PHOTO_CGAN = ModelSpec(
     nets={"G": _SKETCH_G, "D": _SKETCH_D},
     shipped=("G",),
     data=_SKETCH_DATA,
-    train_defaults={"image_size": 128, "batch_size": 8, "steps": 6_000, "num_workers": 1, "eval_every": 500},
+    train_defaults={"image_size": 128, "batch_size": 8, "steps": 4_000, "num_workers": 1, "eval_every": 500},
     task_params={"drawing_share": 0.5, "lambda_L1": 0.0},
 )
 # The reference recipe (junyanz/pytorch-CycleGAN-and-pix2pix defaults) in this project's code:
