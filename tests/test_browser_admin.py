@@ -50,11 +50,11 @@ def test_admin_flow_in_the_browser(tmp_path):
         # The form shows the chosen model's own knobs (from its task's Params), and only those.
         assert page.get_by_label("lambda_L1", exact=True).is_visible()
         page.get_by_label("Model", exact=True).click()
-        page.get_by_role("option", name="horse2zebra").click()
+        page.get_by_role("option", name="horse2zebra", exact=True).click()
         page.get_by_label("lambda_cycle", exact=True).wait_for(state="visible", timeout=10_000)
         assert not page.get_by_label("lambda_L1", exact=True).is_visible()
         page.get_by_label("Model", exact=True).click()
-        page.get_by_role("option", name="sketch2photo").click()
+        page.get_by_role("option", name="sketch2photo", exact=True).click()
         page.get_by_label("lambda_L1", exact=True).wait_for(state="visible", timeout=10_000)
         page.get_by_label("Dataset folder (under the allowed roots)").click()
         page.get_by_role("option", name=str(data)).click()
