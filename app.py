@@ -30,39 +30,87 @@ TABS = [
 ]
 
 
+# Tabs whose first work waits until a person opens them (the tab's select event), not for every page
+# load: a page opens on the sketch tab, and these tabs' models would only compete with its first strokes.
+OPENED_ON_SELECT = {"latent_walk", "vector_arithmetic"}
+
+
 def build_app() -> gr.Blocks:
     with blocks("Generative image lab") as demo:
         gr.Markdown("# Generative image lab\nEvery model here was defined, trained and evaluated by this "
                     "project on a 2-core CPU. Pick a tab.")
         with gr.Tabs():
             for label, key, build in TABS:
-                with gr.Tab(label, id=key):
-                    build(demo)
+                with gr.Tab(label, id=key) as tab:
+                    if key in OPENED_ON_SELECT:
+                        build(demo, tab)
+                    else:
+                        build(demo)
     return prepare(demo)
 
 
+# The warm-up thread's CPU priority (this thread only, and the threads it starts): Linux's SCHED_IDLE
+# where it is there (it runs only when nothing else wants the cores, whatever the process's own nice
+# level), else the lowest nice level (docs/RESULTS.md, "Cold start and warm-up").
+WARM_UP_NICE = 19
+
+
+def lower_this_threads_priority(nice: int = WARM_UP_NICE) -> bool:
+    """Give the calling thread (and the threads it starts later, e.g. its OpenMP workers) the
+    lowest CPU priority: nice `nice` and, where the kernel has it, SCHED_IDLE; other threads keep
+    theirs. Linux only (elsewhere: False, nothing changes). True when the nice level was set."""
+    tid, done = threading.get_native_id(), False
+    try:
+        os.setpriority(os.PRIO_PROCESS, tid, nice)
+        done = True
+        os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):
+        pass
+    return done
+
+
 def warm_up() -> None:
-    """Load the shipped faces models, label the arithmetic pool and measure each preset's success
-    rate in the background (the first time on a machine this takes a while, docs/RESULTS.md; later
-    starts read the labels from the disk cache, `core/pipelines/disk_cache.py`), so that the first
-    click in the vector-arithmetic tab does not wait for them."""
+    """Label the arithmetic pool and measure each preset's success rate in the background, at the
+    lowest CPU priority, so that the vector-arithmetic tab is ready when a person opens it without
+    the labelling slowing any request down (the first time on a machine it takes minutes,
+    docs/RESULTS.md; later starts read the labels from the disk cache in milliseconds). A person who
+    opens the tab before it is done sees its progress there and helps at normal priority
+    (demos.common.await_pool).
+
+    The models load, and the pool's key is computed, at normal priority first: they hold locks every
+    tab's first request takes too (the checkpoint cache's), and a thread at the lowest priority may
+    get no CPU for a while on a busy machine. The labelling thread holds no lock while it computes."""
     from core.pipelines import face_arithmetic
 
     try:
-        if face_arithmetic.has_checkpoints():
-            arith = face_arithmetic.load()
-            for preset in face_arithmetic.PRESETS.values():  # the tab states each preset's record
-                arith.record(preset)
+        if not face_arithmetic.has_checkpoints():
+            return
+        arith = face_arithmetic.load()
+        arith.prepare_pool()
     except Exception as e:  # a broken checkpoint is reported by the tab itself, on use
         print(f"warm-up skipped: {e}")
+        return
+
+    def label() -> None:
+        lower_this_threads_priority()  # before this thread's first parallel work: its OpenMP workers inherit it
+        try:
+            arith.pool  # noqa: B018 - labels it (or finds it read from the disk cache)
+            for preset in face_arithmetic.PRESETS.values():  # the tab states each preset's record
+                arith.record(preset)
+        except Exception as e:  # noqa: BLE001 - the tab reports what is wrong, on use
+            print(f"warm-up stopped: {e}")
+
+    threading.Thread(target=label, daemon=True, name="warm-up-labelling").start()
 
 
 def main() -> None:
     args = arguments(__doc__.splitlines()[0])
     setup_threads()
+    start_warm_up = None
     if os.environ.get("LAB_WARMUP", "1") != "0":
-        threading.Thread(target=warm_up, daemon=True, name="warm-up").start()
-    launch(build_app(), args.host, args.port)
+        def start_warm_up():  # once the first page is served: nothing of it delays the start
+            threading.Thread(target=warm_up, daemon=True, name="warm-up").start()
+    launch(build_app(), args.host, args.port, when_serving=start_warm_up)
 
 
 if __name__ == "__main__":

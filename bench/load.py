@@ -7,7 +7,8 @@ warm-up request per endpoint (the models load once), then runs `--users` threads
 its own gradio_client.Client (its own session), each making `--requests` requests in turn, mixed over
 /sketch (a drawing as a file), /horse2zebra (a file upload) and /walk (latent walk, slerp, 8 steps).
 Latency is client-side wall time per request: upload, queue, compute and download of the outputs.
-Any exception or a status that is not "✅ ..." counts as an error (message recorded); exits 1 then.
+Any exception or a status without the OK mark (demos.common.ok) counts as an error (message recorded);
+exits 1 then.
 By default the users send the tabs' example drawings and photos, as a class clicking the same example
 does, so concurrent requests can get byte-identical outputs; gradio writes those to one content-hash
 path in its cache, rewriting it while another download may be reading it. `--distinct-inputs` changes
@@ -33,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from gradio_client import Client, handle_file  # noqa: E402
 
 from bench.common import _cpu_name, emit  # noqa: E402
+from demos.common import OK_MARK  # noqa: E402
 from tests.apprunner import running_app  # noqa: E402
 
 ENDPOINTS = ("/sketch", "/horse2zebra", "/walk")
@@ -158,7 +160,7 @@ def call(client: Client, endpoint: str, args: tuple, timeout: float) -> tuple[fl
     try:
         result = client.submit(*args, api_name=endpoint).result(timeout=timeout)
         status = result[-1] if isinstance(result, (list, tuple)) and result else None
-        error = None if isinstance(status, str) and status.startswith("✅") else f"status: {str(status)[:300]!r}"
+        error = None if isinstance(status, str) and status.startswith(OK_MARK) else f"status: {str(status)[:300]!r}"
         if error is None and result[0] is None:
             error = "no output image"
     except Exception as e:  # noqa: BLE001 - any failure is an error of the run, with its message

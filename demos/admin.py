@@ -19,9 +19,6 @@ import gradio as gr
 import pandas as pd
 
 from core.registry import REGISTRY
-from core.train.config import TrainConfig, knobs, model_defaults, params_class
-from core.train.events import live_figures
-from core.train.runner import RunnerError, default_runner
 
 from .admin_auth import AdminSessions, SignInThrottle, password_matches
 from .admin_auth import log as auth_log
@@ -96,6 +93,8 @@ def _curves(events: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFram
     """(adversarial G and D terms, the other terms, the task's live metrics) as long tables for
     gr.LinePlot; the
     adversarial terms are O(1) and would vanish next to lambda-weighted L1 on one axis."""
+    from core.train.events import live_figures  # here, not at the top: see build
+
     adversarial, other = [], []
     for e in events:
         if e["event"] == "step":
@@ -143,6 +142,11 @@ def build(demo: gr.Blocks) -> None:
                f"`python -m core.train NAME [--steps N] [--resume]` for any of "
                f"{', '.join(f'`{m}`' for m in models)}; its events, samples and checkpoints go to `runs/NAME/`.")
         return
+    # The training code only for an enabled tab: importing it takes over a second (torchvision), which a
+    # locked tab (the default) would add to every start of the app (docs/RESULTS.md, cold start).
+    from core.train.config import TrainConfig, knobs, model_defaults, params_class
+    from core.train.runner import RunnerError, default_runner
+
     if len(os.environ[PASSWORD_ENV]) < 12:  # the lockout slows guessing down; it cannot save a short password
         auth_log.warning("%s is shorter than 12 characters: use a long passphrase if the app faces a network",
                     PASSWORD_ENV)

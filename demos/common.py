@@ -1,7 +1,10 @@
 """What every tab shares: the heavy-event concurrency limit, the gate for component-server
-functions, and the notice/status styles."""
+functions, the notice/status styles (and the page's CSS), and the wait for the faces tabs'
+labelled pool."""
 from __future__ import annotations
 
+import html
+import re
 import time
 import uuid
 from pathlib import Path
@@ -10,6 +13,7 @@ from typing import Any, Callable
 import anyio
 import gradio as gr
 
+from core.pipelines import NotTrainedError
 from core.pipelines import face_arithmetic as face_arithmetic_pipeline
 
 from . import PROCESS_TMP
@@ -60,12 +64,62 @@ def notice(title: str, body: str) -> gr.Markdown:
     return gr.Markdown(f"### {title}\n\n{body}", elem_classes=["lab-notice"])
 
 
+# Status marks: a word in a coloured badge (CSS below), not an emoji: emoji need a colour-emoji font,
+# which many Linux desktops lack (they showed as empty boxes). Status lines are Markdown; a script
+# reading them (gradio_client) gets the same string; `plain` turns one into text.
+MARKS = {"ok": "OK", "warn": "Note", "wait": "Wait"}
+
+
+def _mark(kind: str) -> str:
+    return f'<span class="lab-mark lab-{kind}">{MARKS[kind]}</span>'
+
+
+OK_MARK, WARN_MARK, WAIT_MARK = _mark("ok"), _mark("warn"), _mark("wait")
+
+
 def ok(msg: str) -> str:
-    return f"✅ {msg}"
+    """A status line for something that worked."""
+    return f"{OK_MARK} {msg}"
 
 
 def warn(msg: str) -> str:
-    return f"⚠️ {msg}"
+    """A status line for something that did not work, or worked only in part: say why."""
+    return f"{WARN_MARK} {msg}"
+
+
+def wait(msg: str) -> str:
+    """A status line for something still in progress."""
+    return f"{WAIT_MARK} {msg}"
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def plain(status: str) -> str:
+    """A status line as plain text, for places that show text rather than Markdown (e.g. a
+    page's own JavaScript setting textContent): the mark becomes "OK:", "Note:" or "Wait:", other
+    tags go, and the Markdown's ** and ` go."""
+    for kind, word in MARKS.items():
+        status = status.replace(_mark(kind), f"{word}:")
+    return html.unescape(_TAG.sub("", status)).replace("**", "").replace("`", "")
+
+
+# The page's own styles (given to launch by demos.server).
+CSS = """
+.lab-notice {border-left: 4px solid #f59e0b; padding: 0.5em 1em; background: rgba(245, 158, 11, 0.08);}
+.lab-mark {display: inline-block; padding: 0 0.45em; margin-right: 0.2em; border-radius: 0.3em; font-size: 0.85em;
+           font-weight: 600; line-height: 1.45; color: #fff; vertical-align: baseline;}
+.lab-ok {background: #15803d;}
+.lab-warn {background: #b45309;}
+.lab-wait {background: #1d4ed8;}
+.lab-progress {width: 12em; height: 0.8em; vertical-align: middle; margin: 0 0.4em;}
+/* Galleries that show every item (Gradio caps a gallery at 55 % of the window and scrolls: the map's
+   last row was cut off): their own height, no scroll bar. */
+.lab-fit .grid-wrap {max-height: none !important; min-height: 0 !important; height: auto !important;
+                     overflow-y: visible !important;}
+.lab-captions .caption-label {white-space: normal; text-overflow: clip; overflow-wrap: anywhere; line-height: 1.2;
+                              max-width: calc(100% - 8px); font-size: 0.75em;}
+"""
 
 
 NOT_TRAINED = ("This model has not been trained yet, so there is nothing to run here. "
@@ -99,16 +153,53 @@ def scratch_file(name: str) -> Path:
     return folder / f"{uuid.uuid4().hex[:12]}_{name}"
 
 
-# Shown when a click needs the arithmetic pool before it exists (a new machine's first minutes).
-POOL_WAIT = (f"Preparing the {face_arithmetic_pipeline.POOL_SIZE:,} classifier-labelled faces behind the presets and "
-             "attribute directions: the first time on a machine this takes a minute or more on a CPU, later it is "
-             "read from disk at once.")
+# The labelled pool behind the vector-arithmetic tab and the map's attribute axes: labelled once per
+# machine, then read from the disk cache. How long the first time takes, measured (docs/RESULTS.md).
+POOL_FIRST_TIME = "1 to 3.5 minutes on 2 CPU cores"
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    return f"{seconds} s" if seconds < 90 else f"{seconds // 60} min {seconds % 60:02d} s"
+
+
+def pool_progress(progress: tuple[int, int, float]) -> str:
+    """A status line for the pool's labelling: how far, and how long it will still take."""
+    done, total, elapsed = progress
+    if done == 0 or elapsed < 3:
+        left = f"the first time on a machine this takes {POOL_FIRST_TIME}"
+    else:
+        left = f"about {_duration(elapsed / done * (total - done))} left"
+    return wait(f"Labelling the {total:,} generated faces behind the presets and attribute directions (once per "
+                f"machine; later starts read them from disk): "
+                f'<progress class="lab-progress" value="{done}" max="{total}"></progress> '
+                f"{done:,} of {total:,} done, {left}.")
+
+
+def await_pool():
+    """The first step of a faces event that needs the labelled pool: a generator for one status
+    line, which shows the labelling's progress while this request helps with it (at normal
+    priority, however busy the warm-up thread's low priority keeps it), then clears the line; it
+    changes nothing on the page when the pool is ready (or read from disk) at once. Run it outside
+    the model slots (its own concurrency group): waiting here must not hold one."""
+    try:
+        arith = face_arithmetic_pipeline.load()
+    except NotTrainedError:
+        yield gr.skip()
+        return
+    shown = 0.0
+    while (progress := arith.labelling_step()) is not None:
+        if time.monotonic() - shown > 0.9:
+            shown = time.monotonic()
+            yield pool_progress(progress)
+    yield "" if shown else gr.skip()
+
+
+# await_pool's events: their own queue group (the wait holds no model slot), a few at a time.
+POOL_WAIT = dict(concurrency_id="pool-wait", concurrency_limit=8)
 
 
 def face_arithmetic():
-    """The shared FaceArithmetic (raises NotTrainedError); says why this click waits when its
-    labelled pool is not built yet."""
-    arith = face_arithmetic_pipeline.load()
-    if not arith.pool_ready:
-        gr.Info(POOL_WAIT, duration=15)
-    return arith
+    """The shared FaceArithmetic (raises NotTrainedError). Its pool may still be being labelled: a
+    tab shows that with await_pool before it asks for the pool."""
+    return face_arithmetic_pipeline.load()

@@ -10,13 +10,18 @@ from core.pipelines import face_arithmetic as arith_pipeline
 from core.pipelines import faces as pipeline
 from core.pipelines.faces import MODES, clean_seed, from_array, gif_bytes, map_grid, orthogonal_directions, to_array
 
-from .common import HEAVY, NOT_TRAINED, face_arithmetic, notice, ok, scratch_file, warn
+from .common import HEAVY, NOT_TRAINED, POOL_WAIT, await_pool, face_arithmetic, notice, ok, scratch_file, warn
 from .inputs import number, picked, slider
 
 NAME = "faces"
 GALLERY_SIZE = 12
 RANDOM = "random direction"
 BIG, THUMB = 192, 96
+# The map's default reach along each axis (latent units; a sample's |z| is about 10). Chosen by
+# looking at the maps of several faces (docs/RESULTS.md): at 3 every face of the default map (Smiling
+# x Male) is a face; from about 4 on, a corner turns into washed-out, blue-white half-faces.
+MAP_REACH = 3.0
+FAR = 1.3  # |z| beyond FAR * sqrt(D) (13 for D = 100; samples: 10 +- 0.7) is far outside what the generator saw
 
 
 def _num(value, lo: float, hi: float, default: float) -> float:
@@ -105,9 +110,11 @@ def gallery(start):
 
 
 def direction_choices() -> list[str]:
+    """The map's axes: a random direction, or an attribute direction (the classifier's names, read
+    from its config: no model is loaded to build the tab)."""
     try:
-        return [RANDOM] + arith_pipeline.load().available_directions() if arith_pipeline.has_checkpoints() else [RANDOM]
-    except (NotTrainedError, ValueError):
+        return [RANDOM] + arith_pipeline.direction_names() if arith_pipeline.has_checkpoints() else [RANDOM]
+    except (OSError, ValueError, KeyError):
         return [RANDOM]
 
 
@@ -120,6 +127,15 @@ def _direction(name, pipe, seed, which: int):
     return orthogonal_directions(pipe.z_dim, seed)[which], RANDOM
 
 
+def await_map_pool(dir_x, dir_y):
+    """Before a map with an attribute axis: the labelled pool behind the directions, with its
+    progress in the map's status line while it is being labelled (the first start on a machine)."""
+    if dir_x in (None, RANDOM) and dir_y in (None, RANDOM):
+        yield gr.skip()
+        return
+    yield from await_pool()
+
+
 def latent_map(seed_a, dir_x, dir_y, size, span, seed, pick_a=None):
     """-> (gallery of size x size faces around face A, their latents, status)."""
     try:
@@ -129,7 +145,7 @@ def latent_map(seed_a, dir_x, dir_y, size, span, seed, pick_a=None):
     za = _z(pick_a, seed_a, pipe)
     n = int(_num(size, 3, 9, 5))
     n += 1 - n % 2  # odd, so face A sits in the middle
-    span = _num(span, 0.0, 20.0, 6.0)
+    span = _num(span, 0.0, 20.0, MAP_REACH)
     dx, name_x = _direction(dir_x, pipe, seed, 0)
     dy, name_y = _direction(dir_y, pipe, seed, 1)
     if name_x == name_y != RANDOM:  # the same attribute twice would only fill a diagonal
@@ -137,11 +153,24 @@ def latent_map(seed_a, dir_x, dir_y, size, span, seed, pick_a=None):
     zs = map_grid(za, dx, dy, n, span)
     faces = pipe.images(zs, THUMB)
     items = [(im, "A" if i == len(zs) // 2 else None) for i, im in enumerate(faces)]
-    return (gr.update(value=items, columns=n), [to_array(z) for z in zs],
-            ok(f"{n}×{n} faces: → {name_x}, ↑ {name_y}, ±{span:.1f} (click one to make it face A)"))
+    norms = zs.norm(dim=1)
+    cos = float(dx @ dy / (dx.norm() * dy.norm()).clamp_min(1e-8))
+    shared = (f" (↑ is the part of {name_y} not along {name_x}: the two directions share cos {cos:+.2f})"
+              if abs(cos) > 0.05 else "")
+    line = (f"{n}×{n} faces: → {name_x}, ↑ {name_y}{shared}, reach ±{span:.1f}; |z| on the map "
+            f"{norms.min():.1f}–{norms.max():.1f} (samples: ≈{np.sqrt(pipe.z_dim):.0f}). "
+            "Click a face to make it face A.")
+    far = FAR * np.sqrt(pipe.z_dim)
+    if float(norms.max()) > far:
+        return (gr.update(value=items, columns=n), [to_array(z) for z in zs],
+                warn(f"{line} The outer faces lie far outside where the generator was trained (|z| over {far:.0f}): "
+                     f"expect washed-out half-faces there; a reach of about {MAP_REACH:.0f} keeps to faces."))
+    return gr.update(value=items, columns=n), [to_array(z) for z in zs], ok(line)
 
 
-def build(demo: gr.Blocks) -> None:
+def build(demo: gr.Blocks, tab: gr.Tab | None = None) -> None:
+    """The tab; its first faces are drawn when `tab` is first selected (in the whole app), or at
+    page load (this tab alone)."""
     trained = pipeline.has_checkpoint(NAME)
     if not trained:
         notice("Latent walk (DCGAN faces)", NOT_TRAINED.format(name=NAME))
@@ -181,17 +210,24 @@ def build(demo: gr.Blocks) -> None:
             gif_status = gr.Markdown("", elem_id="walk-gif-status")  # its own line: a walk can't overwrite it
     with gr.Accordion("2D map: faces along two directions around face A", open=False):
         choices = direction_choices()
-        with gr.Row():
-            dir_x = gr.Dropdown(choices, value=choices[1] if len(choices) > 1 else RANDOM, label="→ direction",
-                                elem_id="map-x")
-            dir_y = gr.Dropdown(choices, value=choices[2] if len(choices) > 2 else RANDOM, label="↑ direction",
-                                elem_id="map-y")
-            size = slider(3, 9, value=5, step=2, label="Faces per side", elem_id="map-size")
-            span = slider(0.5, 20, value=8, step=0.5, label="Reach (|z| ≈ 10 for a sample)", elem_id="map-span")
-            map_seed = number(0, label="Random directions: seed", precision=0)
-            map_btn = gr.Button("Draw map", elem_id="map-btn")
-        grid = gr.Gallery(label="Latent map (click to jump)", columns=5, allow_preview=False, elem_id="map-gallery")
-        map_status = gr.Markdown("")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=2, min_width=300):
+                with gr.Row():
+                    dir_x = gr.Dropdown(choices, value=choices[1] if len(choices) > 1 else RANDOM,
+                                        label="→ direction", elem_id="map-x", min_width=140)
+                    dir_y = gr.Dropdown(choices, value=choices[2] if len(choices) > 2 else RANDOM,
+                                        label="↑ direction", elem_id="map-y", min_width=140)
+                size = slider(3, 9, value=5, step=2, label="Faces per side", elem_id="map-size")
+                span = slider(0.5, 20, value=MAP_REACH, step=0.5, label="Reach (a sample's |z| is ≈ 10)",
+                              elem_id="map-span")
+                with gr.Row():
+                    map_seed = number(0, label="Random directions: seed", precision=0, min_width=140)
+                    map_btn = gr.Button("Draw map", elem_id="map-btn", variant="primary", min_width=120)
+                map_status = gr.Markdown("", elem_id="map-status")
+            with gr.Column(scale=3):
+                # lab-fit (CSS): the gallery grows to show every row (capped at 55 % of the window, it cut the last off)
+                grid = gr.Gallery(label="Latent map (click to jump)", columns=5, allow_preview=False, height="auto",
+                                  object_fit="contain", elem_id="map-gallery", elem_classes=["lab-fit"])
 
     walk_in = [seed_a, seed_b, mode, steps, t, pick_a]
     walk_out = [img_t, strip, status]
@@ -229,7 +265,8 @@ def build(demo: gr.Blocks) -> None:
     samples.select(pick, [target, page], [seed_a, seed_b], api_name=False)
 
     map_in = [seed_a, dir_x, dir_y, size, span, map_seed, pick_a]
-    map_btn.click(latent_map, map_in, [grid, map_z, map_status], api_name="latent_map", **HEAVY)
+    map_btn.click(await_map_pool, [dir_x, dir_y], [map_status], api_name=False, **POOL_WAIT).then(
+        latent_map, map_in, [grid, map_z, map_status], api_name="latent_map", **HEAVY)
 
     def jump(evt: gr.SelectData, zs):
         i = picked(evt, len(zs or []))
@@ -245,8 +282,14 @@ def build(demo: gr.Blocks) -> None:
         def first(sa, sb, p):
             return face(sa), face(sb), gallery(p)[0]
 
-        demo.load(first, [seed_a, seed_b, page], [img_a, img_b, samples], api_name=False, **HEAVY).then(
-            walk, walk_in, walk_out, api_name=False, **HEAVY)
+        first_draw = dict(fn=first, inputs=[seed_a, seed_b, page], outputs=[img_a, img_b, samples], api_name=False,
+                          **HEAVY)
+        if tab is None:
+            demo.load(**first_draw).then(walk, walk_in, walk_out, api_name=False, **HEAVY)
+        else:  # once per page, when the tab is first opened: its State changes only then
+            opened = gr.State(False)
+            tab.select(lambda: True, None, [opened], api_name=False)
+            opened.change(**first_draw).then(walk, walk_in, walk_out, api_name=False, **HEAVY)
 
 
 if __name__ == "__main__":  # python -m demos.latent_walk: this tab alone

@@ -15,14 +15,12 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from .common import CSS
 from .gradio_fixes import atomic_cache_writes
 from .inputs import refuse_malformed_requests
 
 log = logging.getLogger("genlab.requests")
 
-CSS = """
-.lab-notice {border-left: 4px solid #f59e0b; padding: 0.5em 1em; background: rgba(245, 158, 11, 0.08);}
-"""
 # Gradio's file cache: files older than an hour go every ten minutes, all of them at shutdown.
 DELETE_CACHE = (600, 3600)
 MAX_FILE_SIZE = "25mb"
@@ -153,12 +151,16 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-def launch(demo: gr.Blocks, host: str, port: int) -> None:
+def launch(demo: gr.Blocks, host: str, port: int, when_serving: Callable[[], None] | None = None) -> None:
     """Serve until Ctrl-C or SIGTERM; either closes the server, so Gradio empties its cache and
-    the temp folders go (atexit) instead of staying in /tmp."""
+    the temp folders go (atexit) instead of staying in /tmp. `when_serving` runs once the server
+    answers (e.g. to start background work that must not delay the first page)."""
     signal.signal(signal.SIGTERM, _interrupt)
     demo.launch(server_name=host, server_port=port, css=CSS, max_file_size=MAX_FILE_SIZE, show_error=False,
-                app_kwargs=app_kwargs())
+                app_kwargs=app_kwargs(), prevent_thread_lock=True)
+    if when_serving is not None:
+        when_serving()
+    demo.block_thread()  # what launch does itself without prevent_thread_lock
 
 
 def arguments(description: str) -> argparse.Namespace:

@@ -30,9 +30,9 @@ from PIL import Image
 
 from core.pipelines import NotTrainedError
 from core.pipelines import sketch2photo as pipeline
-from core.pipelines.images import ImageError, open_image
+from core.pipelines.images import ImageError, open_image, tensor_to_pil
 
-from .common import HEAVY, NOT_TRAINED, Gate, notice, ok, warn
+from .common import HEAVY, NOT_TRAINED, Gate, notice, ok, plain, wait, warn
 from .inputs import image_data_url
 
 NAME = "sketch2photo"
@@ -44,7 +44,8 @@ MAX_DATA_URL = 2_000_000  # characters; a 256 px drawing is 3-30 k
 MAX_SIDE = 2048  # a canvas drawing larger than this is refused (the page sends 256)
 BUSY_RETRY_MS = 150
 EMPTY = "Draw a shoe or a handbag (side view, toe to the left works best) and the photo appears as you draw."
-BUSY = "⏳ Busy with other drawings; trying again…"
+# The canvas shows statuses as text (textContent), not Markdown: plain() turns the badge into a word.
+BUSY = plain(wait("Busy with other drawings; trying again…"))
 UPLOAD_HINT = "Upload a black-on-white edge map, or a photo with “photo → edges”."
 
 # The lecture's comparison (Isola et al. 2017, fig. 4): the same drawing through generators trained
@@ -118,14 +119,8 @@ def _data_url(im: Image.Image, fmt: str, **save) -> str:
     return f"data:image/{fmt.lower()};base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _to_pil(x) -> Image.Image:
-    """A tensor [C, H, W] in [-1, 1] (C = 1 or 3) as an 8-bit PIL image."""
-    a = ((x.float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).numpy()
-    return Image.fromarray(a[:, :, 0], "L") if a.shape[2] == 1 else Image.fromarray(a, "RGB")
-
-
 def _refusal(message: str) -> dict:
-    return {"ok": False, "error": message, "status": warn(message)}
+    return {"ok": False, "error": message, "status": plain(warn(message))}
 
 
 def _canvas_request(payload) -> tuple[bytes, bool, str]:
@@ -151,7 +146,7 @@ def available_losses() -> list[str]:
 
 
 def _photo_url(y) -> str:
-    return _data_url(_to_pil(y).resize((DISPLAY, DISPLAY), Image.LANCZOS), "JPEG", quality=JPEG_QUALITY)
+    return _data_url(tensor_to_pil(y).resize((DISPLAY, DISPLAY), Image.LANCZOS), "JPEG", quality=JPEG_QUALITY)
 
 
 def translate_drawing(payload) -> dict:
@@ -169,16 +164,17 @@ def translate_drawing(payload) -> dict:
         drawing = open_image(raw)
         if _is_blank(np.asarray(drawing)):
             return {"ok": True, "empty": True, "status": EMPTY}
-        keys = [k for k in TRIO_ORDER if k in available_losses()] if loss == ALL else [loss]
-        missing = [LOSSES[k][0] for k in keys or ["full"] if not pipeline.has_checkpoint(LOSSES[k][0])]
-        if missing:
-            return _refusal(NOT_TRAINED.format(name=missing[0]))
+        shipped = available_losses()
+        keys = [k for k in TRIO_ORDER if k in shipped] if loss == ALL else [loss]
+        if not keys or keys[0] not in shipped:
+            return _refusal(NOT_TRAINED.format(name=LOSSES["full" if loss == ALL else loss][0]))
         pipes = {key: pipeline.load(LOSSES[key][0]) for key in keys}
-        x = next(iter(pipes.values())).prepare(drawing, mode="sketch", fit=fit)  # the same for all
+        first = next(iter(pipes.values()))
+        x = first.prepare(drawing, mode="sketch", fit=fit)  # one model input for all
         t1 = time.perf_counter()
         outputs = {key: pipe.run(x)[0] for key, pipe in pipes.items()}
         model_ms = (time.perf_counter() - t1) * 1000
-    except NotTrainedError:  # removed since the check above
+    except NotTrainedError:  # removed since the check above (a promote swaps folders)
         return _refusal(NOT_TRAINED.format(name=NAME))
     except (ImageError, ValueError) as e:
         log.info("refused a canvas drawing: %s", e)
@@ -187,15 +183,14 @@ def translate_drawing(payload) -> dict:
         log.exception("the sketch canvas failed")
         return _refusal("Something went wrong on the server; please try again.")
     photos = {key: _photo_url(y) for key, y in outputs.items()}
-    answer = {"ok": True, "photo": photos.get("full", next(iter(photos.values()))), "seen": _data_url(_to_pil(x[0]), "PNG"),
+    answer = {"ok": True, "photo": photos.get("full", next(iter(photos.values()))), "seen": _data_url(tensor_to_pil(x[0]), "PNG"),
               "input_hash": hashlib.blake2b(x.float().contiguous().numpy().tobytes(), digest_size=6).hexdigest()}
     if loss == ALL:
         answer["photos"] = [{"loss": key, "label": LOSSES[key][1], "photo": photos[key]} for key in keys]
     server_ms = (time.perf_counter() - t0) * 1000
-    device = next(iter(pipes.values())).device.type.upper()
-    which = "" if loss == "full" else f"{LOSSES[loss][1]} · " if loss != ALL else f"{len(keys)} models · "
-    answer["status"] = ok(f"{which}{model_ms:.0f} ms model, {server_ms:.0f} ms in all on {device} "
-                          f"(model input {next(iter(pipes.values())).image_size}px)")
+    which = f"{len(keys)} models · " if loss == ALL else "" if loss == "full" else f"{LOSSES[loss][1]} · "
+    answer["status"] = plain(ok(f"{which}{model_ms:.0f} ms model, {server_ms:.0f} ms in all on "
+                                f"{first.device.type.upper()} (model input {first.image_size}px)"))
     return {**answer, "model_ms": round(model_ms, 2), "server_ms": round(server_ms, 2)}
 
 

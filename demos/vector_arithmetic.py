@@ -10,7 +10,7 @@ from core.pipelines import face_arithmetic as pipeline
 from core.pipelines.face_arithmetic import NOISE_STD, PRESETS
 from core.pipelines.faces import clean_seed, from_array, tile, to_array
 
-from .common import HEAVY, face_arithmetic, notice, ok, warn
+from .common import HEAVY, POOL_WAIT, await_pool, face_arithmetic, notice, ok, warn
 from .inputs import number, picked, slider
 
 CUSTOM = "my own picks (from the pool below)"
@@ -71,7 +71,8 @@ def _verdict(arith, probs: torch.Tensor, expect) -> str:
     for name, wanted in expect:
         pv = float(probs[names.index(name)])
         good = (pv > 0.5) == wanted
-        parts.append(f"{'✅' if good else '❌'} {name.replace('_', ' ')}: p = {pv:.2f} (want {'yes' if wanted else 'no'})")
+        parts.append(f"{name.replace('_', ' ')}: p = {pv:.2f}, wanted {'yes' if wanted else 'no'}: "
+                     f"**{'met' if good else 'not met'}**")
     return "Classifier on the result: " + " · ".join(parts)
 
 
@@ -116,8 +117,26 @@ def show(picks: dict, noise, seed, preset_name):
         status = mark(f"{preset.name} = **{preset.result_label}**?  ") + _verdict(arith, probs, preset.expect)
         status += _record(arith, preset)
     else:
-        status = ok(f"The classifier calls the result: **{_caption(arith, probs)}**")
+        status = ok(f"Your picks: the classifier calls the result **{_caption(arith, probs)}**.") + _mixed(picks)
     return (*galleries, tile(means, 3), result_img, grid, status)
+
+
+def _mixed(picks: dict) -> str:
+    """What the groups hold when own picks were added to a preset's exemplars (empty when none of a
+    preset's faces are left)."""
+    origin, own = (picks or {}).get("preset"), (picks or {}).get("own") or {}
+    if origin not in PRESETS:
+        return ""
+    parts, theirs = [], 0
+    for key in "ABC":
+        n, total = int(own.get(key, 0)), len((picks or {}).get(key) or [])
+        theirs += total - n
+        parts.append(f"{key}: " + (f"the preset's {total}" if n == 0 else f"your {n}" if n == total
+                                   else f"your {n} + {total - n} of the preset's"))
+    if not theirs:
+        return ""
+    return (f"\n\nMixed with the exemplars of the preset *{origin}*: {'; '.join(parts)}. "
+            "Each click replaces the oldest face of its group; *Clear picks* starts from none.")
 
 
 def draw(preset_name, seed, noise):
@@ -132,7 +151,8 @@ def draw(preset_name, seed, noise):
         ex = arith.draw(preset, seed)
     except LookupError as e:
         return None, [], [], [], None, None, None, warn(str(e))
-    picks = {**{k: [to_array(z) for z in v] for k, v in ex.items()}, "source": preset_name}
+    picks = {**{k: [to_array(z) for z in v] for k, v in ex.items()}, "source": preset_name, "preset": preset_name,
+             "own": {}}
     return (picks, *show(picks, noise, seed, preset_name))
 
 
@@ -149,35 +169,47 @@ def pool_page(page):
 
 
 def add_pick(evt: gr.SelectData, picks, group, page, noise, seed):
-    """Clicking a pool face adds it to A, B or C (the last three clicks of each group count)."""
+    """Clicking a pool face adds it to A, B or C (the last three clicks of each group count). The
+    preset menu then says "my own picks" (the groups are no longer the preset's), and the status
+    says which of the preset's faces are still in the mix. -> (picks, preset menu, outputs...)."""
     arith, err = _load()
     if err:
-        return (gr.skip(), [], [], [], None, None, None, err)
+        return (gr.skip(), gr.skip(), [], [], [], None, None, None, err)
     if group not in ("A", "B", "C"):
         group = "A"
     n_pages = max(1, len(arith.pool.z) // PAGE)
     on_page = picked(evt, PAGE)
     i = -1 if on_page is None else (clean_seed(page) % n_pages) * PAGE + on_page
     if not 0 <= i < len(arith.pool.z):
-        return (gr.skip(), *[gr.skip()] * 6, warn("That face is not on this page any more; click again."))
-    picks = {k: list(v) for k, v in (picks or {}).items() if k in ("A", "B", "C")}
-    picks["source"] = CUSTOM
+        return (gr.skip(), gr.skip(), *[gr.skip()] * 6, warn("That face is not on this page any more; click again."))
+    picks = picks or {}
+    own = dict(picks.get("own") or {})
+    picks = {**{k: list(v) for k, v in picks.items() if k in ("A", "B", "C")},
+             "source": CUSTOM, "preset": picks.get("preset"), "own": own}
     picks[group] = (picks.get(group, []) + [to_array(arith.pool.z[i])])[-MAX_PICKS:]
+    own[group] = min(int(own.get(group, 0)) + 1, len(picks[group]))
     missing = [k for k in ("A", "B", "C") if not picks.get(k)]
     if missing:
         msg = ok(f"{group} has {len(picks[group])} face(s). Still to pick: {', '.join(missing)}.")
-        return (picks, *[gr.skip()] * 6, msg)
-    return (picks, *show(picks, noise, seed, CUSTOM))
+        return (picks, CUSTOM, *[gr.skip()] * 6, msg)
+    return (picks, CUSTOM, *show(picks, noise, seed, CUSTOM))
+
+
+def clear_picks():
+    return ({}, CUSTOM, [], [], [], None, None, None,
+            "Picks cleared: choose a group, then click faces in the pool (or pick a preset).")
 
 
 def edit(seed, *amounts):
-    """A face plus attribute directions times the slider amounts -> (image, status)."""
+    """A face plus attribute directions times the slider amounts -> (image, status). The status
+    says when the classifier does not see a pushed attribute in the result (a push along a direction
+    does not always get this generator to draw it, e.g. glasses)."""
     arith, err = _load()
     if err:
         return None, err
     z = arith.faces.z(seed)
     known = set(arith.available_directions())
-    moved, skipped = [], []
+    moved, skipped, pushed = [], [], []
     for name, a in zip(pipeline.DIRECTION_ATTRIBUTES, amounts):
         a = _num(a, -4.0, 4.0, 0.0)
         if a and name in known:
@@ -187,14 +219,31 @@ def edit(seed, *amounts):
                 skipped.append(name.replace("_", " "))
                 continue
             moved.append(f"{a:+.1f} {name.replace('_', ' ')}")
+            pushed.append((name, a))
     probs = arith.judge(z[None])[0]
     what = ", ".join(moved) if moved else "no change"
     note = f" (no direction for {', '.join(skipped)}: too few generated faces with or without it)" if skipped else ""
-    return (arith.faces.images(z, BIG)[0],
-            ok(f"seed {clean_seed(seed)}, {what} → classifier: **{_caption(arith, probs)}**{note}"))
+    line = f"seed {clean_seed(seed)}, {what} → classifier: **{_caption(arith, probs)}**{note}"
+    missed = []
+    for name, a in pushed:
+        i = arith.classifier.index(name)
+        p = float(probs[i])
+        if (p > 0.5) != (a > 0):
+            share = float((arith.pool.probs[:, i] > 0.5).float().mean())
+            label = name.replace("_", " ")
+            missed.append(f"{label}: p = {p:.2f} after {a:+.1f}, so the classifier "
+                          f"{'does not see it' if a > 0 else 'still sees it'} ({_pct(share)} of this generator's "
+                          f"faces have it)")
+    if missed:
+        return (arith.faces.images(z, BIG)[0],
+                warn(f"{line}. Not confirmed: {'; '.join(missed)}. The face moved along the direction, but not "
+                     "far enough for the generator to draw it: try a larger amount, or another face."))
+    return arith.faces.images(z, BIG)[0], ok(line)
 
 
-def build(demo: gr.Blocks) -> None:
+def build(demo: gr.Blocks, tab: gr.Tab | None = None) -> None:
+    """The tab; its first draw runs when `tab` is first selected (in the whole app), or at page
+    load (this tab alone), after the labelled pool is ready (its progress shown here meanwhile)."""
     ready = pipeline.has_checkpoints()
     if not ready:
         notice("Vector arithmetic (DCGAN faces)", NEEDS)
@@ -207,47 +256,56 @@ def build(demo: gr.Blocks) -> None:
         "that are typical along those lines work far more often. Means and the result are "
         "rescaled to the length every sampled `z` has (about 10): a mean of three is ~40 % shorter, and "
         "the generator turns such short latents into bland 'average' faces.")
+    # The labelling's progress, at the top where a person opening the tab looks (the first start on a machine).
+    pool_note = gr.Markdown("", elem_id="va-pool-note")
     picks = gr.State({})
-    with gr.Row():
-        preset = gr.Dropdown(list(PRESETS) + [CUSTOM], value=list(PRESETS)[0], label="Preset", scale=3,
+    with gr.Row(equal_height=True):
+        preset = gr.Dropdown(list(PRESETS) + [CUSTOM], value=list(PRESETS)[0], label="Preset", scale=3, min_width=320,
                              elem_id="va-preset")
-        seed = number(0, label="Exemplar draw (seed)", precision=0, elem_id="va-seed")
-        noise = slider(0, 1, value=NOISE_STD, step=0.05, label="Noise in the 3×3 grid (±, uniform)",
-                          elem_id="va-noise")
-        go = gr.Button("Draw exemplars", variant="primary", elem_id="va-draw")
+        seed = number(0, label="Exemplar draw (seed)", precision=0, elem_id="va-seed", min_width=160)
+        noise = slider(0, 1, value=NOISE_STD, step=0.05, label="Noise in the 3×3 grid", elem_id="va-noise",
+                       min_width=300)
+        go = gr.Button("Draw exemplars", variant="primary", elem_id="va-draw", min_width=160)
     with gr.Row(equal_height=False):
         gal = {}
         for key, sign in (("A", ""), ("B", "− "), ("C", "+ ")):
-            with gr.Column(min_width=160):
-                gal[key] = gr.Gallery(label=f"{sign}{key}", columns=3, height=150, allow_preview=False,
-                                      elem_id=f"va-{key.lower()}")
-        with gr.Column(min_width=200):
-            result = gr.Image(label="= A − B + C", type="pil", interactive=False, height=BIG, elem_id="va-result")
+            with gr.Column(min_width=300):
+                # its own height and wrapped captions (CSS: lab-fit, lab-captions): all three faces and
+                # their captions show in full (a fixed height clipped the third face and cut the captions)
+                gal[key] = gr.Gallery(label=f"{sign}{key}", columns=3, height="auto", allow_preview=False,
+                                      object_fit="contain", elem_id=f"va-{key.lower()}",
+                                      elem_classes=["lab-captions", "lab-fit"])
     with gr.Row(equal_height=False):
-        means = gr.Image(label="Mean faces of A, B, C (rescaled to |z| ≈ 10)", type="pil", interactive=False)
-        grid = gr.Image(label="The result (centre) and 8 neighbours with noise", type="pil",
-                        interactive=False, elem_id="va-grid")
+        result = gr.Image(label="= A − B + C", type="pil", interactive=False, height=BIG, elem_id="va-result")
+        # short labels: a label floats over the picture's top-left corner
+        means = gr.Image(label="Means of A, B, C", type="pil", interactive=False, height=BIG)
+        grid = gr.Image(label="Result ± noise", type="pil", height=BIG, interactive=False, elem_id="va-grid")
+    gr.Markdown("*Means* are rescaled to |z| ≈ 10 like the result; *result ± noise*: the result in the centre, "
+                "8 neighbours with uniform noise of ± the amount set above added to it.")
     status = gr.Markdown("", elem_id="va-status")
     outs = [gal["A"], gal["B"], gal["C"], means, result, grid, status]
     go.click(draw, [preset, seed, noise], [picks, *outs], api_name="arithmetic", **HEAVY)
-    preset.change(draw, [preset, seed, noise], [picks, *outs], api_name=False, **HEAVY)
+    # input, not change: the menu is also set by the code (to "my own picks" when a face is picked)
+    preset.input(draw, [preset, seed, noise], [picks, *outs], api_name=False, **HEAVY)
     seed.change(lambda s: clean_seed(s), [seed], [seed], api_name=False)
     seed.submit(draw, [preset, seed, noise], [picks, *outs], api_name=False, **HEAVY)  # Enter draws too
     noise.change(show, [picks, noise, seed, preset], outs, api_name=False, **HEAVY)
 
     with gr.Accordion("Pick your own exemplars", open=False):
-        gr.Markdown("Choose the group, then click faces (the last three per group count). Captions are the "
+        gr.Markdown("Choose the group, then click faces (the last three per group count; a preset's faces stay "
+                    "until yours replace them, and the status says which are in the mix). Captions are the "
                     "classifier's opinion.")
         with gr.Row():
             group = gr.Radio(["A", "B", "C"], value="A", label="Clicking adds to", elem_id="va-group")
             page = number(0, label="Pool page", precision=0, elem_id="va-page")
-            clear = gr.Button("Clear picks")
-        pool = gr.Gallery(label="Generated faces", columns=8, height=300, allow_preview=False, elem_id="va-pool")
+            clear = gr.Button("Clear picks", elem_id="va-clear")
+        pool = gr.Gallery(label="Generated faces", columns=8, height="auto", allow_preview=False, elem_id="va-pool",
+                          elem_classes=["lab-captions", "lab-fit"])
     page.change(pool_page, [page], [pool, page], api_name=False, **HEAVY)
-    picking = pool.select(add_pick, [picks, group, page, noise, seed], [picks, *outs], api_name=False, **HEAVY)
+    picking = pool.select(add_pick, [picks, group, page, noise, seed], [picks, preset, *outs], api_name=False,
+                          **HEAVY)
     # A pick still queued would land after the clear and bring the cleared picks back: cancel it.
-    clear.click(lambda: ({}, [], [], [], None, None, None, "Picks cleared."), None, [picks, *outs], api_name=False,
-                cancels=[picking])
+    clear.click(clear_picks, None, [picks, preset, *outs], api_name=False, cancels=[picking])
 
     with gr.Accordion("Attribute directions: add them to any face", open=True):
         gr.Markdown("Direction = mean `z` of pool faces the classifier says have the attribute − mean `z` of those "
@@ -270,7 +328,15 @@ def build(demo: gr.Blocks) -> None:
     reset.click(lambda: [0] * len(sliders), None, sliders, api_name=False)  # the sliders' change redraws
 
     if ready:
-        demo.load(draw, [preset, seed, noise], [picks, *outs], api_name=False, **HEAVY).then(
+        # The pool first (its progress in the status line while it is labelled), outside the model slots.
+        first = dict(fn=await_pool, inputs=None, outputs=[pool_note], api_name=False, **POOL_WAIT)
+        if tab is None:
+            opening = demo.load(**first)
+        else:  # once per page, when the tab is first opened: its State changes only then
+            opened = gr.State(False)
+            tab.select(lambda: True, None, [opened], api_name=False)
+            opening = opened.change(**first)
+        opening.then(draw, [preset, seed, noise], [picks, *outs], api_name=False, **HEAVY).then(
             edit, edit_in, [edited, edit_status], api_name=False, **HEAVY).then(
             pool_page, [page], [pool, page], api_name=False, **HEAVY)
 

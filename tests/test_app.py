@@ -11,6 +11,7 @@ from PIL import Image
 import app  # noqa: E402
 import core.registry
 from core.pipelines import sketch2photo
+from demos.common import OK_MARK, WARN_MARK
 from tests.apprunner import running_app
 
 TAB_KEYS = ["sketch2photo", "horse2zebra", "latent_walk", "vector_arithmetic", "admin", "colorization", "inpainting",
@@ -62,7 +63,7 @@ def test_sketch_endpoint_draws_a_photo(client, tmp_path):
     path = tmp_path / "shoe.png"
     sketch2photo.examples(512)["shoe"].save(path)
     photo, seen, status = client.predict(handle_file(str(path)), True, api_name="/sketch")
-    assert status.startswith("✅")
+    assert status.startswith(OK_MARK)
     out = np.asarray(Image.open(photo).convert("RGB")).astype(float)
     assert out.shape[0] == out.shape[1] >= 128 and out.shape[2] == 3
     assert out.std() > 10  # not a flat image
@@ -105,11 +106,11 @@ def test_upload_handles_bad_and_odd_images(client, tmp_path, kind):
         mode = "photo → edges (Canny)"
     photo, seen, status = client.predict(handle_file(str(path)), mode, True, api_name="/upload")
     if kind in ("corrupt", "tiny", "huge"):
-        assert photo is None and status.startswith("⚠️")
+        assert photo is None and status.startswith(WARN_MARK)
         assert {"corrupt": "corrupt", "tiny": "too small", "huge": "too large"}[kind] in status
         assert "/tmp" not in status  # no server paths leak into messages
     else:
-        assert status.startswith("✅"), status
+        assert status.startswith(OK_MARK), status
         assert min(Image.open(photo).size) >= 128
 
 
@@ -143,13 +144,35 @@ def test_horse2zebra_tab_handles_any_upload(tiny_horse2zebra, tmp_path, kind):
         path.write_bytes(b"\xff\xd8\xff garbage")
     slider, out, rec, diff, same, status = tab.translate(None if kind == "none" else str(path), "horse → zebra")
     if kind in ("tiny", "corrupt", "none"):
-        assert out is None and ("⚠️" in status or "Upload" in status)
+        assert out is None and (WARN_MARK in status or "Upload" in status)
     else:
-        assert status.startswith("✅") and out.size == rec.size == diff.size == same.size and max(out.size) <= 512
-        assert "dB" in status
+        assert status.startswith(OK_MARK) and out.size == rec.size == diff.size == same.size and max(out.size) <= 512
+        assert "dB" in status and "of the pixels by more than 10 %" in status
         assert slider[0].size == out.size
         if kind == "huge":
             assert "downscaled from 2400x1600" in status
+
+
+def test_what_changed_says_how_much_of_the_picture_changed(tiny_horse2zebra, tmp_path, monkeypatch):
+    """The tab claimed "the meadow stays a meadow" while its difference map was lit everywhere: the
+    status now measures how much of the picture the translation changed."""
+    from core.pipelines import horse2zebra
+    from demos import horse2zebra as tab
+
+    def left_half_only(x, direction="horse → zebra"):  # a 'generator' that changes the left half only
+        y = x.clone()
+        y[..., : x.shape[-1] // 2] += 0.6  # 30 % of the range [-1, 1]
+        return y, x
+
+    monkeypatch.setattr(horse2zebra.HorseZebraPipeline, "run", lambda self, x, d="horse → zebra": left_half_only(x))
+    path = tmp_path / "grey.png"
+    Image.new("RGB", (200, 120), (128, 128, 128)).save(path)
+    t = horse2zebra.load()(str(path))
+    assert t.changed_share == pytest.approx(0.5, abs=0.01) and t.mean_change == pytest.approx(0.15, abs=0.01)
+    diff = np.asarray(t.difference.convert("L")).astype(float)
+    assert diff[:, :90].mean() > 250 and diff[:, 110:].mean() < 5  # white where it changed (x4), black elsewhere
+    status = tab.translate(str(path), "horse → zebra")[-1]
+    assert "changed: 50 % of the pixels by more than 10 % (mean change 15 %)" in status, status
 
 
 @pytest.mark.slow
@@ -236,3 +259,41 @@ def test_a_tab_runs_alone(tmp_path):
     finally:
         proc.terminate()
         proc.wait(20)
+
+
+def test_the_warm_up_thread_runs_at_the_lowest_priority_and_only_it():
+    """The start-up labelling must not compete with requests: its thread (and the threads it starts,
+    e.g. its OpenMP workers) run only when the cores are free (SCHED_IDLE, and nice 19), the rest of
+    the process keeps its priority."""
+    import os
+    import sys
+    import threading
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("per-thread priority is Linux's")
+
+    def nice(tid: int) -> int:
+        return int(Path(f"/proc/self/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+    def policy(tid: int) -> int:
+        return int(Path(f"/proc/self/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()[38])
+
+    seen = {}
+
+    def worker():
+        seen["lowered"] = app.lower_this_threads_priority()
+        seen["own"] = nice(threading.get_native_id())
+        seen["policy"] = policy(threading.get_native_id())
+        child = threading.Thread(target=lambda: seen.update(child=nice(threading.get_native_id()),
+                                                            child_policy=policy(threading.get_native_id())))
+        child.start()
+        child.join()
+
+    before = nice(threading.get_native_id())
+    t = threading.Thread(target=worker)
+    t.start()
+    t.join()
+    assert seen["lowered"] and seen["own"] == seen["child"] == app.WARM_UP_NICE == 19
+    assert seen["policy"] == seen["child_policy"] == os.SCHED_IDLE  # runs only when the cores are free
+    assert nice(threading.get_native_id()) == before == os.getpriority(os.PRIO_PROCESS, 0)
+    assert policy(threading.get_native_id()) == os.SCHED_OTHER

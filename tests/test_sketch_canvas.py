@@ -124,7 +124,7 @@ def test_the_data_must_be_what_the_url_says():
 def test_refusals_are_json_answers_with_one_line(payload):
     answer = tab.translate_drawing(payload)
     assert answer["ok"] is False and answer["error"] and "\n" not in answer["error"]
-    assert "Traceback" not in json.dumps(answer) and answer["status"].startswith("⚠️")
+    assert "Traceback" not in json.dumps(answer) and answer["status"].startswith("Note:")
     json.dumps(answer, allow_nan=False)  # plain JSON
 
 

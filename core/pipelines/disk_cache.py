@@ -37,18 +37,36 @@ def cached(name: str, key: str, build: Callable[[], dict[str, torch.Tensor]],
            valid: Callable[[dict[str, torch.Tensor]], bool] = lambda _: True) -> dict[str, torch.Tensor]:
     """build() once per (name, key) on this machine; later calls read the stored tensors (when
     `valid` accepts them: a last guard against a stale or foreign entry)."""
-    path = None
-    try:
-        path = cache_dir() / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:24]}.safetensors"
-        stored = load_file(path)
-        if valid(stored):
-            return stored
-    except Exception:  # noqa: BLE001 - no home, missing or corrupt entry: recompute
-        pass
+    stored = lookup(name, key, valid)
+    if stored is not None:
+        return stored
     out = build()
-    if path is not None:
-        _store(path, out)
+    store(name, key, out)
     return out
+
+
+def _path(name: str, key: str) -> Path:
+    return cache_dir() / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:24]}.safetensors"
+
+
+def lookup(name: str, key: str, valid: Callable[[dict[str, torch.Tensor]], bool] = lambda _: True
+           ) -> dict[str, torch.Tensor] | None:
+    """The stored tensors of (name, key), or None when there are none (or they are unreadable, or
+    `valid` refuses them)."""
+    try:
+        stored = load_file(_path(name, key))
+        return stored if valid(stored) else None
+    except Exception:  # noqa: BLE001 - no home, missing or corrupt entry: recompute
+        return None
+
+
+def store(name: str, key: str, tensors: dict[str, torch.Tensor]) -> None:
+    """Keep tensors for (name, key); a cache that cannot be written only costs the recomputation."""
+    try:
+        path = _path(name, key)
+    except Exception:  # noqa: BLE001 - no home
+        return
+    _store(path, tensors)
 
 
 def _store(path: Path, tensors: dict[str, torch.Tensor]) -> None:

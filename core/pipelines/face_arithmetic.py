@@ -3,15 +3,16 @@ attribute classifier: exemplar pools, presets, attribute directions and the succ
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..checkpoint import is_checkpoint
+from ..checkpoint import is_checkpoint, read_config
 from ..registry import get_spec
-from .disk_cache import cached, weights_digest
+from .disk_cache import lookup, store, weights_digest
 from .faces import FacesPipeline, clean_seed, on_shell
 from .faces import load as load_faces
 from .face_attributes import REPORTED_ATTRIBUTES, AttributeClassifier
@@ -30,7 +31,9 @@ LATENT_MARGIN = 2.0  # ... and its z must lie this far (in logits) on the concep
 # (bench/faces_arithmetic_ceiling.py; figures in docs/RESULTS.md)
 MIN_TYPICAL = 3  # fewer latent-typical members than this: fall back to the classifier's rule alone
 POOL_CACHE_VERSION = 1  # bump when the pool's labels change meaning (decoding, preprocessing, ...)
+DERIVED_CACHE_VERSION = 1  # bump when the latent probes or the presets' records change meaning
 RECORD_DRAWS = 100  # exemplar draws behind a preset's success rate (as in the eval)
+LABEL_CHUNK = 256  # pool faces labelled per step (~1-2 s on 2 CPU cores): the unit of progress and of sharing
 NOISE_STD = 0.25  # the paper's 3x3 figure adds "uniform noise with scale +-0.25" to the result
 
 
@@ -95,6 +98,7 @@ class Pool:
 
     z: torch.Tensor
     probs: torch.Tensor
+    key: str = ""  # what the labels depend on (FaceArithmetic._start): keys the disk cache of what is derived
     _members: dict = field(default_factory=dict)
     _latent_logits: dict = field(default_factory=dict)  # attribute -> [N] or None (no probe possible)
 
@@ -113,38 +117,185 @@ class ArithmeticResult:
         return on_shell(torch.stack([self.means[k] for k in "ABC"]))
 
 
+class Labelling:
+    """The pool's labels, computed a chunk of LABEL_CHUNK faces at a time by whichever threads
+    help: a background warm-up at the lowest priority and, once a person waits for the pool, that
+    request's own thread at normal priority. At most `max_workers` chunks are labelled at once (two
+    cores); a chunk whose worker fails goes back to the queue for the next helper, and a chunk whose
+    worker is stalled (the warm-up thread gets no CPU while the machine is busy) is labelled again
+    by a helper after `patience` (at least `min_patience_s`, and 3x the mean time of a chunk)."""
+
+    def __init__(self, z: torch.Tensor, judge, key: str, chunk: int | None = None, max_workers: int = 2,
+                 min_patience_s: float = 2.0):
+        chunk = chunk or LABEL_CHUNK
+        self.z, self.key, self._judge, self.chunk, self.max_workers = z, key, judge, chunk, max_workers
+        self.min_patience_s = min_patience_s
+        self._starts = list(range(0, len(z), chunk))
+        self._todo = list(reversed(range(len(self._starts))))  # chunk indices still to label, next last
+        self._done: dict[int, torch.Tensor] = {}
+        self._claimed: dict[int, float] = {}  # chunk -> when its (first) worker took it
+        self._retaken: set[int] = set()
+        self._working = 0
+        self._busy_s = 0.0  # compute time of the finished chunks
+        self._cond = threading.Condition()
+        self.started = time.monotonic()
+        self.labelled = 0
+
+    @property
+    def finished(self) -> bool:
+        with self._cond:
+            return len(self._done) == len(self._starts)
+
+    def progress(self) -> tuple[int, int, float]:
+        """(faces labelled, pool size, seconds since the labelling started)."""
+        with self._cond:
+            return self.labelled, len(self.z), time.monotonic() - self.started
+
+    def _next(self) -> int | None:
+        """Under the lock: the chunk to label next, or None."""
+        while self._todo and self._working < self.max_workers:
+            i = self._todo.pop()
+            if i not in self._done:
+                self._claimed.setdefault(i, time.monotonic())
+                return i
+        patience = max(self.min_patience_s, 3 * self._busy_s / max(1, len(self._done)))
+        now = time.monotonic()
+        for i, since in self._claimed.items():
+            if i not in self._done and i not in self._retaken and now - since > patience:
+                self._retaken.add(i)
+                return i
+        return None
+
+    def step(self) -> bool:
+        """Label the next chunk (or take over a stalled one); False when there is none to take."""
+        with self._cond:
+            i = self._next()
+            if i is None:
+                return False
+            self._working += 1
+        t = time.monotonic()
+        try:
+            start = self._starts[i]
+            probs = self._judge(self.z[start:start + self.chunk])
+        except BaseException:
+            with self._cond:
+                self._working -= 1
+                if i not in self._done and i not in self._todo:
+                    self._claimed.pop(i, None)
+                    self._retaken.discard(i)
+                    self._todo.append(i)
+                self._cond.notify_all()
+            raise
+        with self._cond:
+            self._working -= 1
+            if i not in self._done:  # a stalled chunk's first worker may finish after all
+                self._done[i] = probs
+                self.labelled += len(probs)
+                self._busy_s += time.monotonic() - t
+            self._cond.notify_all()
+        return True
+
+    def wait(self, seconds: float) -> None:
+        """Sleep until another thread finishes a chunk (or `seconds` pass)."""
+        with self._cond:
+            if len(self._done) < len(self._starts):
+                self._cond.wait(seconds)
+
+    def run(self) -> torch.Tensor:
+        """Help until every chunk is labelled, then all the labels [N, A]."""
+        while not self.finished:
+            if not self.step():
+                self.wait(0.5)
+        with self._cond:
+            return torch.cat([self._done[i] for i in range(len(self._starts))])
+
+
 class FaceArithmetic:
     def __init__(self, faces: FacesPipeline, classifier: AttributeClassifier, pool_size: int | None = None,
                  confident: float = CONFIDENT, latent_margin: float = LATENT_MARGIN):
         self.faces, self.classifier, self.pool_size = faces, classifier, pool_size or POOL_SIZE
         self.confident, self.latent_margin = confident, latent_margin
         self._pool: Pool | None = None
-        # _lock: the pool; _probe_lock: the latent probes (each fitted once, not by two threads at a time)
+        # _lock: the pool; _probe_lock, _record_lock: the latent probes and the presets' records (only
+        # ever held for a lookup or a store, never while computing: see latent_logits)
         self._lock, self._probe_lock, self._record_lock = threading.Lock(), threading.Lock(), threading.Lock()
         self._records: dict[tuple[Preset, int], tuple[float, float]] = {}
+        self._labelling: Labelling | None = None
 
     # --- the labelled pool --------------------------------------------------------------
-    @property
-    def pool(self) -> Pool:
-        """Built once (a few seconds on a CPU), then shared by every request."""
+    def _pool_valid(self, stored: dict[str, torch.Tensor]) -> bool:
+        return tuple(stored["probs"].shape) == (self.pool_size, len(self.classifier.names))
+
+    def _start(self) -> Labelling | None:
+        """None once the pool exists (read from the disk cache if it is there), else the one
+        labelling job every caller shares. The key and the disk read are computed outside the lock
+        (a thread holding it must never be one the scheduler keeps waiting: the warm-up's)."""
+        with self._lock:
+            if self._pool is not None or self._labelling is not None:
+                return None if self._pool is not None else self._labelling
+        gen = torch.Generator().manual_seed(POOL_SEED)
+        z = torch.randn(self.pool_size, self.faces.z_dim, generator=gen)
+        # Everything the labels depend on: the latents themselves, both nets' weights (and
+        # dtypes), what the outputs mean, where they ran, and this code's version of it.
+        key = (f"v{POOL_CACHE_VERSION}/{weights_digest(z, self.faces.G, self.classifier.net)}/"
+               f"{','.join(self.classifier.names)}/{self.faces.device}/{self.classifier.device}")
+        stored = lookup("face_pool", key, self._pool_valid)
+        with self._lock:
+            if self._pool is None and stored is not None:
+                self._pool = Pool(z, stored["probs"].float(), key)
+            elif self._pool is None and self._labelling is None:
+                self._labelling = Labelling(z, self.judge, key)
+            return None if self._pool is not None else self._labelling
+
+    def _finish(self, job: Labelling) -> Pool:
+        probs = job.run()
+        with self._lock:
+            first = self._pool is None
+        if first:
+            store("face_pool", job.key, {"probs": probs})  # outside the lock (a file write)
         with self._lock:
             if self._pool is None:
-                gen = torch.Generator().manual_seed(POOL_SEED)
-                z = torch.randn(self.pool_size, self.faces.z_dim, generator=gen)
-                # Everything the labels depend on: the latents themselves, both nets' weights (and
-                # dtypes), what the outputs mean, where they ran, and this code's version of it.
-                key = (f"v{POOL_CACHE_VERSION}/{weights_digest(z, self.faces.G, self.classifier.net)}/"
-                       f"{','.join(self.classifier.names)}/{self.faces.device}/{self.classifier.device}")
-                shape = (self.pool_size, len(self.classifier.names))
-                probs = cached("face_pool", key, lambda: {"probs": self.judge(z)},
-                               valid=lambda t: tuple(t["probs"].shape) == shape)["probs"]
-                self._pool = Pool(z, probs.float())
+                self._pool, self._labelling = Pool(job.z, probs.float(), job.key), None
             return self._pool
+
+    def prepare_pool(self) -> bool:
+        """Everything before the labelling (the pool's key; the disk cache read): True when the
+        pool is ready. Cheap; the app's warm-up does it at normal priority before it labels at the
+        lowest."""
+        return self._start() is None
+
+    @property
+    def pool(self) -> Pool:
+        """Labelled once per machine (1.5-3.5 min on 2 CPU cores: docs/RESULTS.md), then read from
+        the disk cache in milliseconds; shared by every request. A caller while it is being
+        labelled helps with it (see Labelling) and returns when it is done."""
+        job = self._start()
+        return self._pool if job is None else self._finish(job)
 
     @property
     def pool_ready(self) -> bool:
         """True once the labelled pool exists (the first time on a machine it takes a while on a CPU)."""
         return self._pool is not None
+
+    def labelling_step(self, wait_s: float = 0.5) -> tuple[int, int, float] | None:
+        """One step towards the pool, for a caller that shows progress while it waits: read it from
+        the disk cache, or label one chunk, or (when others are at every chunk left) wait up to
+        `wait_s` for one of theirs. Returns None once the pool is ready, else (faces labelled,
+        pool size, seconds since the labelling started)."""
+        job = self._start()
+        if job is None:
+            return None
+        if not job.step():
+            job.wait(wait_s)
+        if job.finished:
+            self._finish(job)
+            return None
+        return job.progress()
+
+    def labelling_progress(self) -> tuple[int, int, float] | None:
+        """(faces labelled, pool size, seconds so far) while the pool is being labelled, else None."""
+        job = self._labelling
+        return None if job is None or self._pool is not None else job.progress()
 
     def judge(self, z: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
         """Latents [N, D] -> the classifier's probabilities for their faces [N, A] (decoded a chunk at
@@ -156,14 +307,27 @@ class FaceArithmetic:
         None when the pool has (almost) no faces with, or without, the attribute."""
         pool = self.pool
         with self._probe_lock:
-            if name not in pool._latent_logits:
-                y = (pool.probs[:, self.classifier.index(name)] > 0.5).float()
-                if min(y.sum(), len(y) - y.sum()) < 10:
-                    pool._latent_logits[name] = None
-                else:
-                    w, b = fit_linear_probe(pool.z, y)
-                    pool._latent_logits[name] = pool.z @ w + b
-            return pool._latent_logits[name]
+            if name in pool._latent_logits:
+                return pool._latent_logits[name]
+        # Fitted outside the lock: a thread must never wait for another one's fit (the warm-up
+        # thread runs at the lowest priority and may get no CPU for a while); two threads that
+        # fit at once get the same (deterministic) probe, and the first one's is kept. Kept on disk
+        # beside the pool (an empty tensor: no probe possible).
+        key = f"v{DERIVED_CACHE_VERSION}/{pool.key}/{name}"
+        stored = lookup("face_probe", key, lambda t: t["logits"].numel() in (0, len(pool.z))) if pool.key else None
+        if stored is not None:
+            logits = stored["logits"] if stored["logits"].numel() else None
+        else:
+            y = (pool.probs[:, self.classifier.index(name)] > 0.5).float()
+            if min(y.sum(), len(y) - y.sum()) < 10:
+                logits = None
+            else:
+                w, b = fit_linear_probe(pool.z, y)
+                logits = pool.z @ w + b
+            if pool.key:
+                store("face_probe", key, {"logits": torch.zeros(0) if logits is None else logits})
+        with self._probe_lock:
+            return pool._latent_logits.setdefault(name, logits)
 
     def members(self, concept: Concept) -> torch.Tensor:
         """Indices into the pool of faces that are clearly `concept`: the classifier is confident
@@ -234,9 +398,22 @@ class FaceArithmetic:
         them (seed 0); computed once per preset (~1 s) and kept, so a tab can say how often a
         preset works with the weights it serves."""
         with self._record_lock:  # not self._lock: the pool property takes that one
-            if (preset, draws) not in self._records:
-                self._records[preset, draws] = (self.success_rate(preset, draws), self.base_rate(preset))
-            return self._records[preset, draws]
+            if (preset, draws) in self._records:
+                return self._records[preset, draws]
+        # Computed outside the lock, as latent_logits' probes: no request waits for the warm-up
+        # thread; kept on disk beside the pool (it depends on the exemplar rules too).
+        pool = self.pool
+        key = (f"v{DERIVED_CACHE_VERSION}/{pool.key}/{preset!r}/{draws}/{self.confident}/{self.latent_margin}/"
+               f"{MIN_TYPICAL}")
+        stored = lookup("face_record", key, lambda t: tuple(t["record"].shape) == (2,)) if pool.key else None
+        if stored is not None:
+            record = tuple(float(v) for v in stored["record"])
+        else:
+            record = (self.success_rate(preset, draws), self.base_rate(preset))
+            if pool.key:
+                store("face_record", key, {"record": torch.tensor(record, dtype=torch.float64)})
+        with self._record_lock:
+            return self._records.setdefault((preset, draws), record)
 
     # --- attribute directions -----------------------------------------------------------
     def direction(self, name: str) -> torch.Tensor:
@@ -270,3 +447,10 @@ def load() -> FaceArithmetic:
 
 def has_checkpoints() -> bool:
     return all(is_checkpoint(get_spec(n).checkpoint_dir) for n in ("faces", "face_attributes"))
+
+
+def direction_names() -> list[str]:
+    """The attribute directions the shipped classifier offers (the ones it is reported on and
+    knows), read from its config.json: no weights are loaded (a tab lists them when it is built)."""
+    meta = read_config(get_spec("face_attributes").checkpoint_dir).get("meta") or {}
+    return [n for n in DIRECTION_ATTRIBUTES if n in (meta.get("attributes") or [])]

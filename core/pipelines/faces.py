@@ -76,10 +76,15 @@ def interpolate(z0: torch.Tensor, z1: torch.Tensor, t, mode: str = "slerp") -> t
 def map_grid(center: torch.Tensor, dir_x: torch.Tensor, dir_y: torch.Tensor, size: int,
              span: float) -> torch.Tensor:
     """A size x size grid of latents around `center` [D] along two directions [D] (each scaled to
-    unit length, so `span` is in the latent's own units; N(0, I) has norm ~sqrt(D)).
-    Returns [size * size, D], row-major, top row = +dir_y, left column = -dir_x."""
+    unit length, so `span` is in the latent's own units; N(0, I) has norm ~sqrt(D)). The y
+    direction is first made orthogonal to the x direction (Gram-Schmidt): attribute directions are
+    often strongly correlated (Smiling and Male: cos -0.76 in the shipped faces GAN), and along the
+    raw pair one corner of the map moves about twice as far as the others, out of where the
+    generator was trained (washed-out half-faces). Returns [size * size, D], row-major, top row =
+    +dir_y, left column = -dir_x."""
     ux = dir_x / dir_x.norm().clamp_min(1e-8)
-    uy = dir_y / dir_y.norm().clamp_min(1e-8)
+    rest = dir_y - (dir_y @ ux) * ux
+    uy = rest / rest.norm() if rest.norm() > 1e-3 * dir_y.norm() else dir_y / dir_y.norm().clamp_min(1e-8)
     steps = torch.linspace(-span, span, size)
     rows = [center + ux * sx + uy * sy for sy in steps.flip(0) for sx in steps]
     return torch.stack(rows)

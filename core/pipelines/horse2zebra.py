@@ -17,6 +17,7 @@ from .base import CACHE
 MIN_SIDE = 32
 MAX_SIDE = 512  # the long side photos are translated at (trained on 128 px crops)
 DIRECTIONS = {"horse → zebra": ("G_A", "G_B"), "zebra → horse": ("G_B", "G_A")}
+CHANGED = 0.10  # a pixel counts as changed when it moved by more than 10 % of the range (mean over RGB)
 
 
 @dataclass
@@ -29,6 +30,8 @@ class Translation:
     note: str  # e.g. "downscaled from 4000x3000 to 512x384"
     cycle_psnr: float = 0.0  # reconstruction vs input, dB
     identity_psnr: float = 0.0  # identity vs input, dB
+    mean_change: float = 0.0  # mean |output - input| as a share of the pixel range (0..1)
+    changed_share: float = 0.0  # share of the pixels changed by more than CHANGED (of the range)
 
 
 class HorseZebraPipeline:
@@ -80,10 +83,12 @@ class HorseZebraPipeline:
         x, note = self.prepare(image, max_side)
         y, rec = self.run(x, direction)
         same = self.identity(x, direction)
-        diff = ((y - x).abs().mean(1, keepdim=True) * 2).clamp(0, 1) * 2 - 1
+        change = (y - x).abs().mean(1, keepdim=True) / 2  # share of the range, per pixel
+        diff = (change * 4).clamp(0, 1) * 2 - 1  # shown 4x brighter: white = a quarter of the range or more
         return Translation(tensor_to_pil(x[0]), tensor_to_pil(y[0]), tensor_to_pil(rec[0]),
                            tensor_to_pil(diff[0]).convert("RGB"), tensor_to_pil(same[0]), note,
-                           _psnr(rec, x), _psnr(same, x))
+                           _psnr(rec, x), _psnr(same, x), float(change.mean()),
+                           float((change > CHANGED).float().mean()))
 
 
 def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:

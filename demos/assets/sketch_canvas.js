@@ -295,7 +295,7 @@
       stats.failed += 1;
       sentVersion = -1;
       notBefore = performance.now() + RETRY_MS;
-      if (v > shownVersion) say("⚠️ No answer from the server; trying again…");
+      if (v > shownVersion) say("Note: No answer from the server; trying again…");
     } else if (answer.busy) {
       stats.busy += 1;
       sentVersion = -1;
