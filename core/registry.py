@@ -70,26 +70,18 @@ SKETCH2PHOTO = ModelSpec(
 # The lecture's ablation (pix2pix paper, fig. 4): the same nets and data with one loss term
 # switched off. Shorter runs: the point (L1 alone is blurry and grey, the cGAN alone sharp but
 # wrong) shows long before the full schedule.
-SKETCH2PHOTO_L1 = ModelSpec(
-    name="sketch2photo_l1",
-    title="Sketch to photo, L1 loss only (ablation)",
-    task="pix2pix",
-    nets={"G": _SKETCH_G, "D": _SKETCH_D},  # D is built but never trained (lambda_gan = 0)
-    shipped=("G",),
-    data=_SKETCH_DATA,
-    train_defaults={"image_size": 128, "batch_size": 8, "steps": 4_000, "num_workers": 1, "eval_every": 500},
-    task_params={"drawing_share": 0.5, "lambda_gan": 0.0},
-)
-SKETCH2PHOTO_CGAN = ModelSpec(
-    name="sketch2photo_cgan",
-    title="Sketch to photo, cGAN loss only (ablation)",
-    task="pix2pix",
-    nets={"G": _SKETCH_G, "D": _SKETCH_D},
-    shipped=("G",),
-    data=_SKETCH_DATA,
-    train_defaults={"image_size": 128, "batch_size": 8, "steps": 4_000, "num_workers": 1, "eval_every": 500},
-    task_params={"drawing_share": 0.5, "lambda_L1": 0.0},
-)
+def _sketch_ablation(name: str, title: str, **task_params: float) -> ModelSpec:
+    return ModelSpec(
+        name=name, title=title, task="pix2pix",
+        nets={"G": _SKETCH_G, "D": _SKETCH_D},  # with lambda_gan = 0, D is built but never trained
+        shipped=("G",), data=_SKETCH_DATA,
+        train_defaults={"image_size": 128, "batch_size": 8, "steps": 4_000, "num_workers": 1, "eval_every": 500},
+        task_params={"drawing_share": 0.5, **task_params},
+    )
+
+
+SKETCH2PHOTO_L1 = _sketch_ablation("sketch2photo_l1", "Sketch to photo, L1 loss only (ablation)", lambda_gan=0.0)
+SKETCH2PHOTO_CGAN = _sketch_ablation("sketch2photo_cgan", "Sketch to photo, cGAN loss only (ablation)", lambda_L1=0.0)
 # The reference recipe (junyanz/pytorch-CycleGAN-and-pix2pix defaults) in this project's code:
 # U-Net 256 with 64 base filters, batch 1, fp32, Adam 2e-4 / beta1 0.5, lambda_L1 100, 70x70
 # PatchGAN with 64 filters, 286 -> 256 jitter. Trained only for the equal-time comparison

@@ -48,15 +48,16 @@ def evaluate(spec, data: Path, checkpoint: Path, photo_left: bool = False, preci
             share_out.append(object_share(out))
             share_real.append(object_share(target))
     c_out, c_real = float(torch.cat(colour_out).mean()), float(torch.cat(colour_real).mean())
+    s_out, s_real = float(torch.cat(share_out).mean()), float(torch.cat(share_real).mean())
     result = {**dist.compute(), **paired.compute(), "colourfulness": c_out, "colourfulness_photos": c_real,
               "colourfulness_ratio": c_out / c_real,
-              "object_share_ratio": float(torch.cat(share_out).mean() / torch.cat(share_real).mean()),
+              "object_share_ratio": s_out / s_real,
               "n": n, "inputs": inputs,
               "features_precision": dist.features.precision}
     if inputs == "drawing":
         drawings = code_drawings(pipe)
         result["code_drawings_colourfulness_ratio"] = float(colourfulness(drawings).mean()) / c_real
-        result["code_drawings_object_share_ratio"] = float(object_share(drawings).mean() / torch.cat(share_real).mean())
+        result["code_drawings_object_share_ratio"] = float(object_share(drawings).mean()) / s_real
     return result
 
 
