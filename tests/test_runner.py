@@ -107,6 +107,9 @@ def test_bad_requests_are_refused(runner, tmp_path):
         runner.start("nope")
     with pytest.raises(RunnerError):
         runner.stop("../../etc")
+    for knob in ("data_root", "init_from"):  # paths only through the checked dataset field
+        with pytest.raises(RunnerError, match=knob):
+            runner.start("sketch2photo", {knob: "/etc"})
     assert runner.runs_list() == []
 
 

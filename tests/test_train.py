@@ -190,3 +190,22 @@ def test_cgan_only_ablation_has_no_L1_term(tmp_path, paired_folder_photo_left):
     batch = {k: torch.stack([dataset[i][k] for i in range(2)]) for k in ("A", "B")}
     losses = task.train_step(batch, 1)
     assert losses["loss_G_L1"] == 0.0 and losses["loss_G_gan"] > 0
+
+
+def test_warm_start_from_a_run_folder_brings_the_discriminator(tmp_path, paired_folder_photo_left):
+    """Fine-tuning a GAN (e.g. with a new lambda_L1) from a run folder starts G *and* D from the run's
+    state.pt; from a checkpoint folder only the shipped G comes, and D starts fresh."""
+    first = train(SMALL, _config(paired_folder_photo_left, 2), run_dir=tmp_path / "first")
+    saved = torch.load(first / "state.pt", weights_only=False)["task"]["nets"]
+    seen = []
+    # lr 1e-7: one Adam step moves each weight by about 1e-7, so D after it is the run's D
+    config = dataclasses.replace(_config(paired_folder_photo_left, 1).with_(init_from=str(first)),
+                                 task=config_for(SMALL, lr_G=1e-7, lr_D=1e-7).task)
+    run = train(SMALL, config, on_event=seen.append, run_dir=tmp_path / "ft")
+    assert next(e for e in seen if e["event"] == "start")["warm_started"] == ["G", "D"]
+    after = torch.load(run / "state.pt", weights_only=False)["task"]["nets"]
+    weights = [k for k in saved["D"] if "running" not in k and "num_batches" not in k]  # BN stats move
+    assert all(torch.allclose(after["D"][k], saved["D"][k], atol=1e-5) for k in weights)
+    seen.clear()
+    train(SMALL, config.with_(init_from=str(first / "checkpoint")), on_event=seen.append, run_dir=tmp_path / "ft2")
+    assert next(e for e in seen if e["event"] == "start")["warm_started"] == ["G"]

@@ -80,7 +80,7 @@ class TrainConfig(Params):
     seed: int = knob(0, 0, 2**31 - 1)
     num_workers: int = knob(0, 0, 64, help="data-loading processes")
     data_root: str = knob("", help="overrides the registry's training folder when set")
-    init_from: str = knob("", help="a checkpoint folder whose nets start the run (warm start / fine-tuning)")
+    init_from: str = knob("", help="a checkpoint or run folder whose nets start the run (warm start / fine-tuning)")
     task: Any = None  # the task's TaskParams (None: the model's registry params)
 
     def with_(self, **changes: Any) -> "TrainConfig":

@@ -14,7 +14,7 @@ import torch
 from torch.utils.data import DataLoader, DistributedSampler
 from torchvision.utils import save_image
 
-from ..checkpoint import atomic_torch_save, load_checkpoint, recover_swap, save_checkpoint
+from ..checkpoint import atomic_torch_save, is_checkpoint, load_checkpoint, recover_swap, save_checkpoint
 from ..device import pick_device, resolve_precision, setup_threads
 from ..registry import ROOT, ModelSpec
 from . import distributed
@@ -220,11 +220,21 @@ def _forever(dataset, config: TrainConfig, info: distributed.DistInfo, start_epo
 
 
 def _warm_start(task, config: TrainConfig) -> list[str]:
-    """Start from the nets of config.init_from (a checkpoint folder), if set."""
+    """Start from the nets of config.init_from, if set: a checkpoint folder (the shipped nets), or a
+    run folder, whose state.pt also holds the nets that are not shipped (a GAN's discriminator, so
+    that fine-tuning does not begin against an untrained critic). Optimiser state starts fresh."""
     if not config.init_from:
         return []
-    nets, _ = load_checkpoint(Path(config.init_from))  # fp32, whatever the file stores
-    copied = task.warm_start(nets)
+    folder = Path(config.init_from)
+    if (folder / STATE_FILE).exists() and not is_checkpoint(folder):
+        # A run folder from this machine's CLI (the admin runner refuses path knobs).
+        saved = torch.load(folder / STATE_FILE, map_location="cpu", weights_only=False)["task"]["nets"]
+        copied = [name for name in task.nets if name in saved]
+        for name in copied:
+            task.nets[name].load_state_dict(saved[name])
+    else:
+        nets, _ = load_checkpoint(folder)  # fp32, whatever the file stores
+        copied = task.warm_start(nets)
     if not copied:
         raise ValueError(f"{config.init_from} holds none of this task's nets ({', '.join(task.nets)})")
     return copied

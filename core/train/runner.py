@@ -39,6 +39,9 @@ class RunnerError(RuntimeError):
     """A refused request; the message is meant for the person who asked."""
 
 
+PATH_KNOBS = {"data_root", "init_from"}  # TrainConfig fields that name files: the CLI's only
+
+
 @dataclass(frozen=True)
 class Runner:
     """The runner API over one runs folder; `allowed_data` are the roots datasets may come from."""
@@ -55,8 +58,11 @@ class Runner:
         nproc = _whole_number(nproc, "processes", 1, 16)
         if nproc > 1 and not TASKS[spec.task].supports_distributed:
             raise RunnerError(f"{model} trains in one process only (its {spec.task} task has no multi-process step)")
-        data_path = self.check_data(data) if data else None
         params = {k: v for k, v in (params or {}).items() if v is not None and v != ""}
+        paths = sorted(set(params) & PATH_KNOBS)
+        if paths:  # a path would bypass check_data's roots (and state.pt files are unpickled)
+            raise RunnerError(f"{', '.join(paths)} cannot be set here: choose the dataset folder instead")
+        data_path = self.check_data(data) if data else None
         if data_path:
             params["data_root"] = str(data_path)
         try:
