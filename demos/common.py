@@ -115,6 +115,7 @@ CSS = """
 .lab-progress {width: 12em; height: 0.8em; vertical-align: middle; margin: 0 0.4em;}
 /* Galleries that show every item (Gradio caps a gallery at 55 % of the window and scrolls: the map's
    last row was cut off): their own height, no scroll bar. */
+.lab-fit {height: auto !important; max-height: none !important;}  /* the block itself too (a set height clips) */
 .lab-fit .grid-wrap {max-height: none !important; min-height: 0 !important; height: auto !important;
                      overflow-y: visible !important;}
 .lab-captions .caption-label {white-space: normal; text-overflow: clip; overflow-wrap: anywhere; line-height: 1.2;

@@ -55,8 +55,8 @@ def build(demo: gr.Blocks) -> None:
                              elem_id="h2z-upload")
             direction = gr.Radio(list(DIRECTIONS), value="horse → zebra", label="Direction", elem_id="h2z-direction")
             gallery = gr.Gallery(value=[(im, name) for name, im in examples.items()], label="Examples (click)",
-                                 columns=3, height=130, allow_preview=False, elem_id="h2z-examples",
-                                 elem_classes=["lab-fit"])  # lab-fit (CSS): captions not cut off
+                                 columns=4, allow_preview=False, elem_id="h2z-examples",
+                                 elem_classes=["lab-fit", "lab-captions"])  # CSS: all shown, captions whole
             status = gr.Markdown("Upload a photo of a horse (or a zebra), or pick an example.", elem_id="h2z-status")
         with gr.Column(scale=3):
             slider = gr.ImageSlider(label="Input ↔ output (drag)", type="pil", elem_id="h2z-slider")

@@ -46,6 +46,16 @@ def _upload(page, path) -> None:
 
 def test_example_then_direction_then_uploads(page, tmp_path):
     SHOTS.mkdir(parents=True, exist_ok=True)
+    # Every example shows, caption whole (a fixed gallery height once hid the zebra and the names).
+    box = page.locator("#h2z-examples").bounding_box()
+    items = page.locator("#h2z-examples .thumbnail-item")
+    assert items.count() == 4
+    for i in range(4):
+        item = items.nth(i).bounding_box()
+        assert item["y"] + item["height"] <= box["y"] + box["height"] + 1, f"example {i} is cut off"
+    cut = page.evaluate("""() => [...document.querySelectorAll('#h2z-examples .caption-label')]
+                           .filter(c => c.scrollWidth > c.clientWidth + 1).map(c => c.innerText)""")
+    assert not cut, f"cut-off captions: {cut}"
     page.locator("#h2z-examples .thumbnail-item").nth(0).click()
     status = _wait_text(page, "#h2z-status", "horse → zebra:", 60)
     assert "cycle back" in status and "dB" in status
