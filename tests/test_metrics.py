@@ -99,3 +99,27 @@ def test_object_share_counts_what_is_not_paper():
     x[0, :, :2] = 0.2  # half of the first image is a dark object
     x[1, 2, 0, 0] = 0.5  # one bluish-yellow pixel: any channel below the paper level counts
     assert object_share(x).tolist() == pytest.approx([0.5, 1 / 16])
+
+
+def test_interior_fill_tells_a_solid_object_from_a_pale_ghost():
+    """A closed outline (with a small gap, as people draw) encloses its inside; an output that fills
+    it with colour scores filled 1 and its chroma, one that leaves it near-white scores low."""
+    from core.data.sketches import outline_interior
+    from core.metrics.pixels import interior_fill
+    strokes = torch.zeros(2, 32, 32, dtype=torch.bool)
+    strokes[:, 8, 8:24] = strokes[:, 23, 8:24] = strokes[:, 8:24, 8] = True
+    strokes[:, 8:21, 23] = True  # the right side stops 2 px short of the bottom line
+    strokes[1] = False
+    strokes[1, 4, 2:30] = True  # an open line encloses nothing but itself
+    inside = outline_interior(strokes)
+    assert inside[0, 9:23, 9:23].all() and not inside[0, :7].any() and not inside[0, :, 25:].any()
+    assert inside[1].sum() == strokes[1].sum()
+    red = torch.zeros(3, 3, 32, 32)
+    red[:, 0] = 0.8
+    ghost = red.clone()
+    ghost[:, :, 10:22, 10:22] = 0.95  # near-white inside, a dark rim on the outline
+    ghost[:, :, 9:23, 9] = ghost[:, :, 9, 9:23] = 0.2
+    paper = torch.ones(3, 3, 32, 32)
+    filled, chroma = interior_fill(torch.stack([red[0], ghost[0], paper[0]]), inside[[0, 0, 0]])
+    assert filled[0] == 1 and chroma[0] == pytest.approx(0.8 * 255)
+    assert filled[1] < 0.5 and filled[2] == 0 and chroma[2] == 0

@@ -6,11 +6,11 @@ from pathlib import Path
 import torch
 
 from ..data.paired import PairedDataset
-from ..data.sketches import DRAWINGS, draw
+from ..data.sketches import DRAWINGS, draw, outline_interior
 from ..metrics.distribution import DistributionMetrics
 from ..metrics.features import EfficientNetFeatures
 from ..metrics.paired import PairedMetrics
-from ..metrics.pixels import colourfulness, object_share
+from ..metrics.pixels import colourfulness, interior_fill, object_share
 from ..pipelines.sketch2photo import Sketch2PhotoPipeline
 
 
@@ -27,7 +27,9 @@ def evaluate(spec, data: Path, checkpoint: Path, photo_left: bool = False, preci
     ratio (outputs' mean / photos' mean), object_share_ratio (the share of the frame that is not
     white paper, outputs' mean / photos' mean: a pale ghost scores low), n; for "drawing" also the
     code drawings' colourfulness and object-share ratios (their outputs' mean / the val photos'
-    mean). `features`: the FD/KID feature extractor.
+    mean), and how solidly they fill their outlines: code_drawings_filled (mean), _filled_min (the
+    worst drawing) and _chroma (core.metrics.pixels.interior_fill; a pale ghost fills little).
+    `features`: the FD/KID feature extractor.
     """
     pipe = Sketch2PhotoPipeline.from_checkpoint(checkpoint, precision=precision)
     ds = PairedDataset(data, crop_size=pipe.image_size, augment=False, photo_left=photo_left,
@@ -55,16 +57,20 @@ def evaluate(spec, data: Path, checkpoint: Path, photo_left: bool = False, preci
               "n": n, "inputs": inputs,
               "features_precision": dist.features.precision}
     if inputs == "drawing":
-        drawings = code_drawings(pipe)
+        drawings, x = code_drawings(pipe)
+        filled, chroma = interior_fill(drawings, outline_interior(x[:, 0] < 0))
         result["code_drawings_colourfulness_ratio"] = float(colourfulness(drawings).mean()) / c_real
         result["code_drawings_object_share_ratio"] = float(object_share(drawings).mean()) / s_real
+        result["code_drawings_filled"] = float(filled.mean())
+        result["code_drawings_filled_min"] = float(filled.min())
+        result["code_drawings_chroma"] = float(chroma.mean())
     return result
 
 
-def code_drawings(pipe: Sketch2PhotoPipeline) -> torch.Tensor:
+def code_drawings(pipe: Sketch2PhotoPipeline) -> tuple[torch.Tensor, torch.Tensor]:
     """The pipeline's outputs [N, 3, S, S] in [0, 1] for the example drawings made in code, each at
-    two stroke widths (as the canvas would send them)."""
+    two stroke widths (as the canvas would send them), and the model inputs [N, 1, S, S] in [-1, 1]."""
     with torch.inference_mode():
         x = torch.cat([pipe.prepare(draw(name, width=width, seed=seed))
                        for seed, name in enumerate(DRAWINGS) for width in (4, 12)])
-        return (pipe.run(x) * 0.5 + 0.5).clamp(0, 1)
+        return (pipe.run(x) * 0.5 + 0.5).clamp(0, 1), x

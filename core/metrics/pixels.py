@@ -38,3 +38,20 @@ def object_share(images: torch.Tensor, paper: float = 0.85) -> torch.Tensor:
     `paper`) -> [B]. The shoe and bag photos stand on white; a "pale ghost" output (a washed-out
     object that fades into the paper) covers far less of the frame than its photo."""
     return (images.float().amin(dim=1) < paper).float().flatten(1).mean(dim=1)
+
+
+def interior_fill(images: torch.Tensor, interiors: torch.Tensor, pale: float = 0.75) -> tuple[torch.Tensor, torch.Tensor]:
+    """How solidly each output fills the drawing it was made from.
+
+    images [B, 3, H, W] in [0, 1]; interiors [B, H, W] bool, the area inside the drawn outline
+    (`core.data.sketches.outline_interior`). Returns (filled [B]: share of the interior that is not
+    pale, i.e. some channel below `pale`; chroma [B]: mean max - min channel of those pixels on the
+    0-255 scale, 0 where none). A "pale ghost" (an outline filled with near-white) scores a low
+    `filled`; a grey object a low `chroma`; a photo of a shoe or bag fills its outline (> 0.9).
+    """
+    lo, hi = images.float().amin(dim=1), images.float().amax(dim=1)
+    solid = (lo < pale) & interiors
+    inside = interiors.flatten(1).sum(dim=1).clamp_min(1)
+    filled = solid.flatten(1).sum(dim=1) / inside
+    chroma = ((hi - lo) * solid).flatten(1).sum(dim=1) / solid.flatten(1).sum(dim=1).clamp_min(1) * 255
+    return filled, chroma
