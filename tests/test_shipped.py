@@ -27,7 +27,8 @@ def test_shipped_model_loads_and_has_a_card_with_figures(name):
     assert set(nets) == set(get_spec(name).shipped)
     card = (CHECKPOINTS / name / "MODEL_CARD.md").read_text()
     figures = {"pix2pix": ("fd_eff", "ssim", "psnr"), "cyclegan": ("zebra_rate", "horse_rate", "cycle_psnr", "fd_eff"),
-               "dcgan": ("fd_eff", "kid_eff", "arithmetic_success"), "attributes": ("accuracy", "baseline")}
+               "dcgan": ("fd_eff", "kid_eff", "arithmetic_success"), "attributes": ("accuracy", "baseline"),
+               "colorization": ("gap_recovered", "psnr", "colourfulness")}
     for key in (*figures[get_spec(name).task], "wall-clock", "licen"):
         assert re.search(key, card, re.IGNORECASE), f"model card lacks {key}"
 

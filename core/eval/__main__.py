@@ -1,4 +1,5 @@
 """CLI: python -m core.eval NAME --data DIR [--json FILE] [--photo-left] [--checkpoint DIR].
+colorization*: --data DIR (a folder of colour photos) is optional; without it, the held-out split.
 
 Prints one JSON dict of metrics and writes the same dict to FILE.
 """
@@ -14,21 +15,23 @@ from pathlib import Path
 from ..checkpoint import is_checkpoint
 from ..device import pick_device, resolve_precision, setup_threads
 from ..registry import REGISTRY, get_spec
-from . import attributes, cyclegan, faces, pix2pix
+from . import attributes, colorization, cyclegan, faces, pix2pix
 
 EVALUATORS = {"pix2pix": pix2pix.evaluate, "cyclegan": cyclegan.evaluate, "dcgan": faces.evaluate,
-              "attributes": attributes.evaluate}
+              "attributes": attributes.evaluate, "colorization": colorization.evaluate}
+DEFAULT_HOLDOUT = ("colorization",)  # tasks whose eval without --data uses the registry's held-out split
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m core.eval", description="Evaluate a registry model.")
     p.add_argument("name", choices=sorted(REGISTRY))
-    where = p.add_mutually_exclusive_group(required=True)
+    where = p.add_mutually_exclusive_group()
     where.add_argument("--data", type=Path,
                        help="evaluation folder: pairs for sketch2photo, testA/ + testB/ for horse2zebra, "
-                            "face images for faces / face_attributes")
+                            "face images for faces / face_attributes, colour photos for colorization*")
     where.add_argument("--holdout", action="store_true",
-                       help="horse2zebra: the held-out 10%% of the registry's folders (never trained on)")
+                       help="horse2zebra: the held-out 10%% of the registry's folders (never trained on); "
+                            "colorization*: the held-out 5%% (also the default without --data)")
     p.add_argument("--json", type=Path, help="also write the metrics here")
     p.add_argument("--checkpoint", type=Path, help="default: checkpoints/NAME")
     p.add_argument("--photo-left", action="store_true",
@@ -44,13 +47,15 @@ def main(argv: list[str] | None = None) -> int:
 
     setup_threads()
     spec = get_spec(args.name)
+    if args.data is None and not args.holdout and spec.task not in DEFAULT_HOLDOUT:
+        p.error("one of the arguments --data --holdout is required")
     if spec.task not in EVALUATORS:
         p.error(f"no evaluator for {spec.name} ({spec.task}) yet")
     checkpoint = args.checkpoint or spec.checkpoint_dir
     if not is_checkpoint(checkpoint):
         p.error(f"no checkpoint in {checkpoint} (train first: python -m core.train {spec.name})")
-    if args.holdout and spec.task != "cyclegan":
-        p.error("--holdout is for horse2zebra; give --data DIR")
+    if args.holdout and spec.task not in ("cyclegan", *DEFAULT_HOLDOUT):
+        p.error("--holdout is for horse2zebra and colorization; give --data DIR")
     if args.data is not None and not args.data.is_dir():
         p.error(f"--data {args.data} is not a folder")
     t0 = time.time()

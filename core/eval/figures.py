@@ -3,6 +3,7 @@
     python -m core.eval.figures sketch2photo [--data DIR --photo-left] [--out DIR]
     python -m core.eval.figures horse2zebra [--holdout]
     python -m core.eval.figures faces
+    python -m core.eval.figures colorization [--data DIR] [--baseline DIR] [--out DIR]
 
 Writes sketch2photo_sketches.png (the project's own drawings | what the model sees | output),
 sketch2photo_losses.png (the drawings through the L1-only, cGAN-only and shipped generators, when
@@ -10,6 +11,8 @@ the ablations are shipped) and, with --data, sketch2photo_val_outputs.png and
 sketch2photo_val_drawing_outputs.png (the outputs for val edge maps and for their drawing-like
 sketches) - all committed - and runs/figures/sketch2photo_val*.png (inputs | output | truth), which
 stay out of git because they show dataset images (and sketches cut from them): render them locally.
+colorization writes runs/figures/colorization_val.png (grey | L2 baseline | ours | truth; held-out
+photos, or DIR's): dataset pixels too, so its default --out is runs/figures.
 """
 from __future__ import annotations
 
@@ -96,17 +99,22 @@ def label(path: Path, text: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m core.eval.figures")
-    p.add_argument("name", choices=["sketch2photo", "horse2zebra", "faces"])
+    p.add_argument("name", choices=["sketch2photo", "horse2zebra", "faces", "colorization", "colorization_cls",
+                                    "colorization_cgan"])
     p.add_argument("--checkpoint", type=Path)
     p.add_argument("--data", type=Path)
     p.add_argument("--photo-left", action="store_true")
-    p.add_argument("--out", type=Path, default=ROOT / "docs" / "img")
+    p.add_argument("--out", type=Path, help="default: docs/img (colorization: runs/figures)")
+    p.add_argument("--baseline", type=Path, help="colorization: the L2 baseline (default: checkpoints/colorization_l2)")
     p.add_argument("--precision", default="bf16", choices=["bf16", "fp32"])
     p.add_argument("--holdout", action="store_true", help="horse2zebra: also the held-out photos (local only)")
     args = p.parse_args(argv)
     setup_threads()
     spec = get_spec(args.name)
+    args.out = args.out or ROOT / ("runs/figures" if spec.task == "colorization" else "docs/img")
     args.out.mkdir(parents=True, exist_ok=True)
+    if spec.task == "colorization":
+        return colorization_figures(spec, args)
     if args.name == "horse2zebra":
         return horse2zebra_figures(spec, args)
     if args.name == "faces":
@@ -162,6 +170,20 @@ def faces_figures(spec, args) -> None:
         arith = face_arithmetic.FaceArithmetic(pipe, face_attributes.load())
         print(ff.arithmetic(arith, args.out / "faces_arithmetic.png"))
         print(ff.directions(arith, args.out / "faces_directions.png"))
+
+
+def colorization_figures(spec, args) -> None:
+    from ..pipelines.colorization import ColorizationPipeline
+    from .colorization import val_grid
+
+    pipes = {}
+    baseline = args.baseline or get_spec("colorization_l2").checkpoint_dir
+    if is_checkpoint(baseline):
+        pipes["L2"] = ColorizationPipeline.from_checkpoint(baseline, precision=args.precision)
+    pipes["ours"] = ColorizationPipeline.from_checkpoint(args.checkpoint or spec.checkpoint_dir, precision=args.precision)
+    path = val_grid(pipes, spec, args.data, args.out / f"{spec.name}_val.png")
+    label(path, f"grey | {' | '.join(pipes)} ({spec.name}) | truth   (held-out photos unless --data)")
+    print(path, "(contains dataset images: do not commit)")
 
 
 if __name__ == "__main__":

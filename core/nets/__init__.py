@@ -7,6 +7,7 @@ from typing import Any
 from torch import nn
 
 from .classifier import AttributeNet, AttributeNetConfig
+from .colorization import ColorizationNet, ColorizationNetConfig
 from .dcgan import DCGANDiscriminator, DCGANDiscriminatorConfig, DCGANGenerator, DCGANGeneratorConfig
 from .patchgan import PatchGANConfig, PatchGANDiscriminator
 from .resnet import ResnetConfig, ResnetGenerator
@@ -20,6 +21,7 @@ NET_KINDS: dict[str, tuple[type, type[nn.Module]]] = {
     "dcgan_g": (DCGANGeneratorConfig, DCGANGenerator),
     "dcgan_d": (DCGANDiscriminatorConfig, DCGANDiscriminator),
     "attributes": (AttributeNetConfig, AttributeNet),
+    "colorization": (ColorizationNetConfig, ColorizationNet),
 }
 
 
@@ -53,7 +55,7 @@ def build_net(config: Any) -> nn.Module:
 
 
 __all__ = [
-    "AttributeNet", "AttributeNetConfig", "DCGANDiscriminator", "DCGANDiscriminatorConfig", "DCGANGenerator",
+    "AttributeNet", "AttributeNetConfig", "ColorizationNet", "ColorizationNetConfig", "DCGANDiscriminator", "DCGANDiscriminatorConfig", "DCGANGenerator",
     "DCGANGeneratorConfig", "NET_KINDS", "PatchGANConfig", "PatchGANDiscriminator", "ResnetConfig", "ResnetGenerator", "UNetConfig",
     "UNetGenerator",
     "build_net", "config_from_dict", "config_to_dict", "kind_of",

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .attributes import AttributeTask
 from .base import Task
+from .colorization import ColorizationTask
 from .cyclegan import CycleGANTask
 from .dcgan import DCGANTask
 from .pix2pix import Pix2PixTask
@@ -12,6 +13,7 @@ TASKS: dict[str, type[Task]] = {
     "cyclegan": CycleGANTask,
     "dcgan": DCGANTask,
     "attributes": AttributeTask,
+    "colorization": ColorizationTask,
 }
 
 __all__ = ["TASKS", "Task"]

@@ -1,0 +1,115 @@
+"""Evaluate a colorization model: the semantic test of Zhang et al. 2016, PSNR, colourfulness, and
+PSNR with 1, 5 and 20 hints sampled from the truth (Zhang et al. 2017).
+
+Inputs are the photos' centred largest squares at the model's training size (the un-augmented
+training view); hints are 3 px patches of the true mean colour at positions seeded by the photo's
+index, so every run sees the same inputs.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torchvision.utils import make_grid, save_image
+
+from ..data import colour
+from ..data.colour_photos import PhotoDataset, photo_files
+from ..metrics.features import EfficientNetFeatures
+from ..metrics.pixels import colourfulness, psnr
+from ..pipelines.colorization import HINT_SIZE, ColorizationPipeline
+
+HINT_COUNTS = (1, 5, 20)
+
+
+def eval_files(spec, data: Path | None):
+    """The photos of DIR (all of them), or the registry's held-out split (never trained on)."""
+    if data is not None:
+        return photo_files([Path(data)])
+    opts = spec.data.options
+    return photo_files(opts.get("photos", []), opts.get("left_halves", []), "val", opts.get("holdout", 0.05))
+
+
+def seeded_hints(ab: torch.Tensor, count: int, first_index: int) -> torch.Tensor:
+    """`count` hints per photo of ab [B, 2, S, S] (3 px patches, true mean colour), seeded by each
+    photo's index in the evaluation set -> hint map [B, 3, S, S]."""
+    maps = [colour.sample_hints(ab[i:i + 1], torch.tensor([count]), HINT_SIZE,
+                                torch.Generator().manual_seed(first_index + i), min_size=HINT_SIZE)
+            for i in range(len(ab))]
+    return torch.cat(maps)
+
+
+def _psnrs(L: torch.Tensor, ab: torch.Tensor, real_ab: torch.Tensor, truth: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Per photo: PSNR of the RGB result against the truth ([0, 1]; L is shared, so it measures
+    colour only) and of ab itself (normalised ab, range 2 = 220 ab units)."""
+    return {"psnr_rgb": psnr(colour.lab_to_rgb(L, ab), truth),
+            "psnr_ab": psnr(ab.clamp(-1, 1), real_ab.clamp(-1, 1), data_range=2.0)}
+
+
+def evaluate(spec, data: Path | None, checkpoint: Path, precision: str = "bf16", limit: int | None = None,
+             batch_size: int = 32, features: EfficientNetFeatures | None = None, **_) -> dict:
+    """Returns
+    - acc_gray / acc_ours: how often EfficientNet-Lite0 (ImageNet) gives the grey version / our
+      colorization the top-1 class it gives the colour photo; gap_recovered = (acc_ours - acc_gray)
+      / (1 - acc_gray): the share of what colour is worth to the classifier that we give back;
+    - psnr_rgb, psnr_ab (dB, without hints; see _psnrs);
+    - colourfulness (Hasler-Suesstrunk) of ours and of the truth, and their ratio;
+    - hints_1, hints_5, hints_20: {"psnr_rgb", "psnr_ab"} with that many true-colour hints;
+    - n, size (the model's input side), temperature, features_precision.
+    The classifier runs in fp32 by default: agreement is a decision per photo, which bf16 flips for
+    borderline ones (as in the horse2zebra eval)."""
+    pipe = ColorizationPipeline.from_checkpoint(checkpoint, precision=precision)
+    feats = features or EfficientNetFeatures(precision="fp32")
+    ds = PhotoDataset(eval_files(spec, data), crop_size=pipe.image_size, augment=False)
+    # --limit N: N photos evenly spaced through the set (its folders come one after another).
+    order = torch.linspace(0, len(ds) - 1, min(limit, len(ds))).round().long().tolist() if limit else range(len(ds))
+    n = len(order)
+    sums: dict[str, float] = {}
+
+    def add(key: str, values: torch.Tensor) -> None:
+        sums[key] = sums.get(key, 0.0) + float(values.float().sum())
+
+    for start in range(0, n, batch_size):
+        truth = torch.stack([ds[i]["image"] for i in order[start:start + batch_size]]) * 0.5 + 0.5
+        L, real_ab = colour.rgb_to_lab(truth)
+        truth = colour.lab_to_rgb(L, real_ab)  # the same round trip as ours (8-bit photo -> float Lab)
+        ab = colour.upsample_ab(pipe.run(L), *L.shape[-2:])
+        ours, gray = colour.lab_to_rgb(L, ab), colour.gray_rgb(L)
+        top = [feats.logits(v).argmax(1) for v in (truth, gray, ours)]
+        add("acc_gray", top[1] == top[0])
+        add("acc_ours", top[2] == top[0])
+        for key, v in _psnrs(L, ab, real_ab, truth).items():
+            add(key, v)
+        add("colourfulness", colourfulness(ours))
+        add("colourfulness_truth", colourfulness(truth))
+        for k in HINT_COUNTS:
+            hinted = colour.upsample_ab(pipe.run(L, seeded_hints(real_ab, k, start)), *L.shape[-2:])
+            for key, v in _psnrs(L, hinted, real_ab, truth).items():
+                add(f"hints_{k}/{key}", v)
+    mean = {k: v / max(n, 1) for k, v in sums.items()}
+    acc_gray, acc_ours = mean["acc_gray"], mean["acc_ours"]
+    return {"acc_gray": acc_gray, "acc_ours": acc_ours,
+            "gap_recovered": (acc_ours - acc_gray) / (1 - acc_gray) if acc_gray < 1 else float("nan"),
+            "psnr_rgb": mean["psnr_rgb"], "psnr_ab": mean["psnr_ab"],
+            "colourfulness": mean["colourfulness"], "colourfulness_truth": mean["colourfulness_truth"],
+            "colourfulness_ratio": mean["colourfulness"] / max(mean["colourfulness_truth"], 1e-6),
+            **{f"hints_{k}": {key: round(mean[f"hints_{k}/{key}"], 5) for key in ("psnr_rgb", "psnr_ab")}
+               for k in HINT_COUNTS},
+            "n": n, "size": pipe.image_size, "temperature": pipe.temperature,
+            "features_precision": feats.precision}
+
+
+def val_grid(pipes: dict[str, ColorizationPipeline], spec, data: Path | None, out: Path, n: int = 16) -> Path:
+    """One row per photo (evenly spaced through the set): grey | each pipe's colorization (in the
+    order of `pipes`, e.g. the L2 baseline, ours) | truth, at the first pipe's size. Shows
+    dataset pixels: look, never commit."""
+    first = next(iter(pipes.values()))
+    ds = PhotoDataset(eval_files(spec, data), crop_size=first.image_size, augment=False)
+    tiles = []
+    for i in torch.linspace(0, len(ds) - 1, min(n, len(ds))).round().long().tolist():
+        L, real_ab = colour.rgb_to_lab(ds[i]["image"][None] * 0.5 + 0.5)
+        tiles.append(colour.gray_rgb(L)[0])
+        tiles += [colour.lab_to_rgb(L, colour.upsample_ab(p.run(L), *L.shape[-2:]))[0] for p in pipes.values()]
+        tiles.append(colour.lab_to_rgb(L, real_ab)[0])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_image(make_grid(torch.stack(tiles), nrow=len(pipes) + 2, padding=2, pad_value=1.0), out)
+    return out

@@ -1,0 +1,129 @@
+"""Colorization generator: a U-Net from lightness and colour hints to ab (Zhang, Isola & Efros 2016,
+"Colorful Image Colorization"; Zhang et al. 2017, "Real-Time User-Guided Image Colorization").
+
+Input [B, 4, H, W]: L in [-1, 1], the hint map's a and b (normalised ab, 0 where no hint) and its
+0/1 mask. The net predicts at half resolution, as Zhang's (a quarter there): colour is
+low-frequency, and the pipeline puts it on the full-resolution L anyway. Two heads:
+- "regression": ab [B, 2, H/2, W/2] in [-1, 1] (tanh; x ab_scale = ab units);
+- "classification": logits [B, num_bins, H/2, W/2] over quantised ab bins, decoded by the
+  annealed mean (`decode`). The bin centres (ab units, int) and the training data's bin
+  distribution are buffers, so a checkpoint needs no data at inference.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .layers import NORMS, check_choice, init_weights, norm_layer
+
+HEADS = ("regression", "classification")
+
+
+@dataclass(frozen=True)
+class ColorizationNetConfig:
+    """Channels double per level from base_channels up to max_channels; the stem halves the
+    input, each of the num_downs levels halves it again, so the input side must be a multiple of
+    2**(num_downs + 1) (32 for 4). `dilated_blocks` residual blocks with dilation 2 at the
+    bottleneck widen the receptive field (Zhang's conv5/conv6). `num_bins` is Q of the
+    classification head (0 for regression)."""
+
+    in_channels: int = 4
+    base_channels: int = 32
+    max_channels: int = 256
+    num_downs: int = 4
+    dilated_blocks: int = 2
+    head: str = "regression"
+    num_bins: int = 0
+    head_channels: int = 64
+    ab_scale: float = 110.0  # ab units per unit of the normalised ab (core.data.colour.AB_SCALE)
+    norm: str = "batch"
+
+    def __post_init__(self) -> None:
+        check_choice("head", self.head, HEADS)
+        check_choice("norm", self.norm, NORMS)
+        if self.num_downs < 1 or self.dilated_blocks < 0:
+            raise ValueError("num_downs must be >= 1 and dilated_blocks >= 0")
+        if min(self.in_channels, self.base_channels, self.head_channels) < 1:
+            raise ValueError("channel counts must be positive")
+        if (self.head == "classification") != (self.num_bins > 0):
+            raise ValueError("num_bins > 0 goes with (and only with) the classification head")
+
+    @property
+    def multiple(self) -> int:
+        """Input sides must be multiples of this."""
+        return 2 ** (self.num_downs + 1)
+
+
+def _conv(in_ch: int, out_ch: int, norm: str, stride: int = 1, dilation: int = 1) -> nn.Sequential:
+    """3x3 conv -> norm -> ReLU (the conv has no bias before a batch norm)."""
+    return nn.Sequential(nn.Conv2d(in_ch, out_ch, 3, stride, padding=dilation, dilation=dilation,
+                                   bias=norm != "batch"),
+                         norm_layer(norm, out_ch), nn.ReLU(inplace=True))
+
+
+class _DilatedBlock(nn.Module):
+    def __init__(self, ch: int, norm: str):
+        super().__init__()
+        self.body = nn.Sequential(_conv(ch, ch, norm, dilation=2), _conv(ch, ch, norm, dilation=2))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class ColorizationNet(nn.Module):
+    """x [B, in_channels, H, W] -> head output at [H/2, W/2] (see the module docstring)."""
+
+    def __init__(self, config: ColorizationNetConfig):
+        super().__init__()
+        self.config = cfg = config
+        chans = [min(cfg.base_channels * 2**i, cfg.max_channels) for i in range(cfg.num_downs + 1)]
+        self.stem = nn.Sequential(_conv(cfg.in_channels, chans[0], cfg.norm, stride=2),
+                                  _conv(chans[0], chans[0], cfg.norm))
+        self.downs = nn.ModuleList(nn.Sequential(_conv(chans[i - 1], chans[i], cfg.norm, stride=2),
+                                                 _conv(chans[i], chans[i], cfg.norm))
+                                   for i in range(1, cfg.num_downs + 1))
+        self.middle = nn.Sequential(*[_DilatedBlock(chans[-1], cfg.norm) for _ in range(cfg.dilated_blocks)])
+        # One conv per decoder level: the encoder does the recognising; the decoder places colour.
+        outs = chans[:-1]
+        outs[0] = max(outs[0], cfg.head_channels)
+        prev = [chans[i + 1] if i == cfg.num_downs - 1 else outs[i + 1] for i in range(cfg.num_downs)]
+        self.ups = nn.ModuleList(_conv(prev[i] + chans[i], outs[i], cfg.norm) for i in range(cfg.num_downs))
+        n_out = 2 if cfg.head == "regression" else cfg.num_bins
+        self.head = nn.Conv2d(outs[0], n_out, 1)
+        init_weights(self)
+        if cfg.head == "regression":
+            nn.init.normal_(self.head.weight, 0.0, 1e-3)  # start near grey, the mean colour
+        if cfg.head == "classification":
+            # Centres in ab units (int: exact in any checkpoint); the empirical share of the training
+            # pixels per bin (before smoothing), filled by the training task from its data.
+            self.register_buffer("bin_centres", torch.zeros(cfg.num_bins, 2, dtype=torch.int16))
+            self.register_buffer("bin_prior", torch.zeros(cfg.num_bins))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skips = [self.stem(x)]
+        for down in self.downs:
+            skips.append(down(skips[-1]))
+        y = self.middle(skips.pop())
+        for i in reversed(range(len(self.ups))):
+            skip = skips[i]
+            y = F.interpolate(y, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+            y = self.ups[i](torch.cat([y, skip], 1))
+        y = self.head(y)
+        return torch.tanh(y) if self.config.head == "regression" else y
+
+    def decode(self, out: torch.Tensor, temperature: float = 0.38) -> torch.Tensor:
+        """Head output -> ab [B, 2, h, w] normalised (float32). Regression: as it is.
+        Classification: the annealed mean (Zhang 2016): softmax(logits / T) . centres; T = 1 is
+        the mean (desaturated), T -> 0 the mode (vivid, patchy); 0.38 is the paper's compromise."""
+        if self.config.head == "regression":
+            return out.float()
+        b, q, h, w = out.shape
+        # One row of Q logits per pixel (free for channels_last output), softmax over the row, then
+        # a [N, Q] x [Q, 2] product: far faster than a softmax across channels plus an einsum.
+        rows = out.permute(0, 2, 3, 1).reshape(-1, q).float()
+        probs = torch.softmax(rows / max(temperature, 1e-4), dim=1)
+        ab = probs @ (self.bin_centres.float() / self.config.ab_scale)  # [N, 2]
+        return ab.reshape(b, h, w, 2).permute(0, 3, 1, 2)
