@@ -10,7 +10,7 @@ import os
 import threading
 
 # demos first: importing it gives the process its own Gradio cache folder (before Gradio loads).
-from demos import admin, horse2zebra, latent_walk, placeholder, sketch2photo, vector_arithmetic
+from demos import admin, colorization, horse2zebra, latent_walk, placeholder, sketch2photo, vector_arithmetic
 from demos.server import arguments, blocks, launch, prepare
 
 import gradio as gr  # noqa: E402
@@ -24,9 +24,10 @@ TABS = [
     ("Horse ↔ zebra", "horse2zebra", horse2zebra.build),
     ("Latent walk", "latent_walk", latent_walk.build),
     ("Vector arithmetic", "vector_arithmetic", vector_arithmetic.build),
+    *([("Colorization", "colorization", colorization.build)] if colorization.shipped() else []),
     ("Admin", "admin", admin.build),
     *[(f"{title} (coming)", key, lambda demo, key=key: placeholder.build(key, demo))
-      for key, (title, _, _) in placeholder.COMING.items()],
+      for key, (title, _, _) in placeholder.COMING.items() if not (key == "colorization" and colorization.shipped())],
 ]
 
 

@@ -137,12 +137,34 @@ def _wait_until_up(app: App, timeout: float = 120) -> None:
         time.sleep(0.5)
 
 
+def _stand_in_colorization(folder: Path) -> None:
+    """Until the colorization models ship, untrained nets of their registry shape, so that the tab
+    (shown only when its model is there) and its endpoints are in the app the corpus attacks."""
+    import torch
+
+    from core.checkpoint import is_checkpoint, save_checkpoint
+    from core.data import colour
+    from core.nets import build_net
+    from core.registry import get_spec
+
+    for name in ("colorization", "colorization_l2"):
+        if is_checkpoint(folder / name):
+            continue
+        spec = get_spec(name)
+        G = build_net(spec.nets["G"])
+        if spec.nets["G"].head == "classification":
+            G.bin_centres.copy_(colour.gamut_bins().to(torch.int16))
+        save_checkpoint(folder / name, {"G": G}, {"model": name, "image_size": 128,
+                                                  "loss": spec.task_params["loss"]}, card="untrained stand-in\n")
+
+
 @pytest.fixture(scope="module")
 def app(tmp_path_factory, labelled_pool):
     """The real app on a free port, admin enabled, runs/data/checkpoints in temp folders (a promote
     cannot touch the shipped weights), its stdout+stderr in a log file this test reads."""
     tmp = tmp_path_factory.mktemp("hostile")
     shutil.copytree(ROOT / "checkpoints", tmp / "checkpoints")
+    _stand_in_colorization(tmp / "checkpoints")
     (tmp / "data").mkdir()
     sleeper = _start_sleeper(tmp / "runs" / "00000000-busy-sketch2photo")
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "LAB_WARMUP": "0", "PYTHONUNBUFFERED": "1",

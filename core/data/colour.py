@@ -12,9 +12,18 @@ from __future__ import annotations
 
 import functools
 
-import kornia
 import torch
 import torch.nn.functional as F
+
+
+@functools.cache
+def _kornia_color():
+    """kornia's colour module, imported on first use: importing kornia costs ~0.3 s, which the
+    app's cold start (every tab's pipeline imported at launch) should not pay before a photo comes."""
+    import kornia.color
+
+    return kornia.color
+
 
 AB_SCALE = 110.0  # ab units per unit of the nets' normalised ab
 BIN_SIZE = 10  # ab units between bin centres (Zhang et al. 2016)
@@ -25,7 +34,7 @@ HINT_CHANNELS = 3  # a, b (normalised, the patch's mean colour) and a 0/1 mask
 # ---- conversions ---------------------------------------------------------------------------
 def rgb_to_lab(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """RGB [B, 3, H, W] in [0, 1] -> (L [B, 1, H, W] in [-1, 1], ab [B, 2, H, W] normalised)."""
-    lab = kornia.color.rgb_to_lab(rgb.float().clamp(0, 1))
+    lab = _kornia_color().rgb_to_lab(rgb.float().clamp(0, 1))
     return lab[:, :1] / 50.0 - 1.0, lab[:, 1:] / AB_SCALE
 
 
@@ -38,7 +47,7 @@ def lab_to_rgb(L: torch.Tensor, ab: torch.Tensor, iterations: int = 4) -> torch.
     converted again, `iterations` times (the scale is found to 1 / 2**iterations).
     """
     lab = torch.cat([(L.float() + 1.0) * 50.0, ab.float() * AB_SCALE], 1)
-    rgb = kornia.color.lab_to_rgb(lab, clip=False)
+    rgb = _kornia_color().lab_to_rgb(lab, clip=False)
     bad = _out_of_gamut(rgb, dim=1)  # [B, H, W]
     if bad.any():
         rgb = rgb.permute(0, 2, 3, 1).clone()  # [B, H, W, 3]
@@ -67,7 +76,7 @@ def _fit_chroma(lab: torch.Tensor, iterations: int) -> torch.Tensor:
 def _convert(lab: torch.Tensor, chroma: torch.Tensor) -> torch.Tensor:
     """Lab [N, 3] with ab scaled by chroma [N] -> unclipped sRGB [N, 3] (kornia, as a [1, 3, N, 1] image)."""
     scaled = torch.cat([lab[:, :1], lab[:, 1:] * chroma[:, None]], 1)
-    return kornia.color.lab_to_rgb(scaled.T[None, :, :, None], clip=False)[0, :, :, 0].T
+    return _kornia_color().lab_to_rgb(scaled.T[None, :, :, None], clip=False)[0, :, :, 0].T
 
 
 def _out_of_gamut(rgb: torch.Tensor, dim: int, tol: float = 1e-3) -> torch.Tensor:
@@ -95,7 +104,7 @@ def gamut_bins(levels: int = GAMUT_LEVELS) -> torch.Tensor:
     (Zhang's 313 came from ImageNet's pixels with another converter; the count is not critical)."""
     v = torch.linspace(0, 1, levels)
     rgb = torch.stack(torch.meshgrid(v, v, v, indexing="ij")).reshape(1, 3, -1, 1)
-    ab = kornia.color.rgb_to_lab(rgb)[0, 1:, :, 0]
+    ab = _kornia_color().rgb_to_lab(rgb)[0, 1:, :, 0]
     grid = torch.round(ab / BIN_SIZE).long().T
     return torch.unique(grid, dim=0) * BIN_SIZE
 
