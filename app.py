@@ -9,8 +9,11 @@ from __future__ import annotations
 import os
 import threading
 
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads: see core/__init__.py
+
 # demos first: importing it gives the process its own Gradio cache folder (before Gradio loads).
-from demos import admin, colorization, horse2zebra, latent_walk, placeholder, sketch2photo, vector_arithmetic
+from demos import (admin, colorization, gan_playground, horse2zebra, latent_walk, placeholder, sketch2photo,
+                   vector_arithmetic)
 from demos.server import arguments, blocks, launch, prepare
 
 import gradio as gr  # noqa: E402
@@ -24,6 +27,7 @@ TABS = [
     ("Horse ↔ zebra", "horse2zebra", horse2zebra.build),
     ("Latent walk", "latent_walk", latent_walk.build),
     ("Vector arithmetic", "vector_arithmetic", vector_arithmetic.build),
+    ("GAN playground", "gan_playground", gan_playground.build),
     *([("Colorization", "colorization", colorization.build)] if colorization.shipped() else []),
     ("Admin", "admin", admin.build),
     *[(f"{title} (coming)", key, lambda demo, key=key: placeholder.build(key, demo))

@@ -57,9 +57,13 @@ def _point(evt) -> tuple[float, float] | None:
     index = getattr(evt, "index", None)
     if not isinstance(index, (list, tuple)) or len(index) != 2:
         return None
-    if any(isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) for v in index):
+    if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in index):
         return None
-    return float(index[0]), float(index[1])
+    try:  # float() of a huge int overflows; NumPy cannot even hold one
+        x, y = float(index[0]), float(index[1])
+    except OverflowError:
+        return None
+    return (x, y) if np.isfinite(x) and np.isfinite(y) else None
 
 
 def _is_grey(image: Image.Image) -> bool:
@@ -301,8 +305,9 @@ def build(demo: gr.Blocks) -> None:
                                  label="Examples (our own models' pictures; click)", columns=3, allow_preview=False,
                                  elem_id="col-examples", elem_classes=["lab-fit", "lab-captions"])
             temperature = slider(0.01, 1.0, value=pipeline.DEFAULT_TEMPERATURE, step=0.01, visible=pipeline.predicts_distribution(NAME),
-                                 label="Annealed-mean temperature T (1 = the mean: sepia; → 0 = the most likely "
-                                       "colour: vivid but patchy)", elem_id="col-temperature")
+                                 label="Annealed-mean temperature T",
+                                 info="1 = the mean: sepia; towards 0 = the most likely colour: vivid but patchy",
+                                 elem_id="col-temperature")
             status = gr.Markdown(START, elem_id="col-status")
         with gr.Column(scale=3):
             pair = gr.ImageSlider(label="Lightness only ↔ colorized (drag)", type="pil", format="png",

@@ -97,6 +97,13 @@ SELECT_INDICES = [
     Case("index 1.5", 1.5),
     Case("index [1, 2]", [1, 2]),
     Case("index nan", math.nan, json_safe=False),
+    # An image's select event carries [x, y] pixel coordinates (e.g. the GAN playground's drawing pad).
+    Case("index [x, y] far outside", [10**6, -5]),
+    Case("index [x, y] 10**30", [HUGE_INT, HUGE_INT]),
+    Case("index [nan, y]", [math.nan, 3], json_safe=False),
+    Case("index ['a', y]", ["a", 3]),
+    Case("index [x, y, z]", [1, 2, 3]),
+    Case("index [true, y]", [True, 3]),
 ]
 
 

@@ -14,8 +14,8 @@ from core.pipelines import sketch2photo
 from demos.common import OK_MARK, WARN_MARK
 from tests.apprunner import running_app
 
-TAB_KEYS = ["sketch2photo", "horse2zebra", "latent_walk", "vector_arithmetic", "admin", "colorization", "inpainting",
-            "text_edit"]  # the tabs still to come last
+TAB_KEYS = ["sketch2photo", "horse2zebra", "latent_walk", "vector_arithmetic", "gan_playground", "colorization", "admin",
+            "inpainting", "text_edit"]  # the tabs still to come last
 
 
 def test_every_tab_builds():

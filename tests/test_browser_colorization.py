@@ -68,6 +68,7 @@ def _click_picture(page, fx: float, fy: float) -> None:
     own size, centred in the box)."""
     img = page.locator("#col-hints-image img")
     page.wait_for_function("() => document.querySelector('#col-hints-image img')?.naturalWidth > 0", timeout=30_000)
+    img.scroll_into_view_if_needed()  # a mouse click lands only inside the viewport
     box = img.bounding_box()
     nw, nh = img.evaluate("e => [e.naturalWidth, e.naturalHeight]")
     s = min(box["width"] / nw, box["height"] / nh, 1)
@@ -101,8 +102,9 @@ def test_example_hint_recolour_remove(page):
     x, y = (int(v) for v in listed.split("(")[1].split(")")[0].split(","))
     assert abs(x - 0.5 * w) <= 2 and abs(y - 0.6 * h) <= 2, listed
     guess = listed.rsplit(" ", 1)[1]
-    # The offer is the model's colour over a hint patch at its own size (coarser than the photo).
-    here = plain[max(y - 8, 0):y + 9, max(x - 8, 0):x + 9].reshape(-1, 3).mean(0)
+    # The offer is the model's colour over a hint patch at its own size (3 px at 128 px: ~4.5 px of
+    # this 192 px photo; a wider window would mix in the shading around a highlight).
+    here = plain[max(y - 3, 0):y + 4, max(x - 3, 0):x + 4].reshape(-1, 3).mean(0)
     offered = np.array([int(guess[i:i + 2], 16) for i in (1, 3, 5)])
     assert np.abs(offered - here).max() <= 45, f"picker offers {guess}, the photo shows {here.round()} there"
     hints_src = _wait_change(page, "#col-hints-image", hints_src)

@@ -11,20 +11,22 @@ import time
 
 import pytest
 
-from core.pipelines import face_arithmetic, horse2zebra, sketch2photo
+from core.pipelines import colorization, face_arithmetic, horse2zebra, sketch2photo
 from tests.apprunner import running_app
 from tests.test_browser import ARGS, CHROMIUM, SHOTS, Path
 from tests.test_browser_faces import _src, _text, _wait_change, _wait_text
 
 pytestmark = pytest.mark.skipif(
     not Path(CHROMIUM).exists() or not (sketch2photo.has_checkpoint() and horse2zebra.has_checkpoint()
-                                        and face_arithmetic.has_checkpoints()),
+                                        and face_arithmetic.has_checkpoints()
+                                        and colorization.has_checkpoint()),
     reason="needs /usr/bin/chromium and the shipped models")
 pytestmark = [pytestmark, pytest.mark.browser, pytest.mark.shipped]  # markers: pytest.ini
 
 # Emoji and pictographs (✅ ⚠️ ❌ ⏳ ...): many Linux browsers draw them as empty boxes.
 EMOJI = re.compile("[\u2300-\u23ff\u2600-\u27bf\u2b00-\u2bff\ufe0f\U0001f000-\U0001faff]")
-STATUSES = "#sketch-status, #h2z-status, #walk-status, #walk-gif-status, #map-status, #va-status, #va-edit-status"
+STATUSES = ("#sketch-status, #h2z-status, #walk-status, #walk-gif-status, #map-status, #va-status, #va-edit-status, "
+            "#pg-status, #col-status")
 
 
 def _no_emoji_marks(page) -> None:
@@ -164,10 +166,29 @@ def test_a_first_walk_through_every_tab(labelled_pool):
         page.screenshot(path=str(SHOTS / "tour_vector_arithmetic.png"), full_page=True)
         _no_emoji_marks(page)
 
+        # GAN playground: Step moves a fresh run on and the coverage readout says where it is.
+        _tab(page, "GAN playground")
+        page.locator("#pg-step").click()
+        readout = _wait_text(page, "#pg-coverage", "modes covered", 60)
+        assert re.search(r"GAN: \d/8 modes covered.*step 10\b", readout), readout
+        assert _text(page, "#pg-status").startswith("OK")
+        _labels_on_one_line(page)
+        page.screenshot(path=str(SHOTS / "tour_gan_playground.png"), full_page=True)
+
+        # Colorization: an example (one of our GAN's faces) comes back in colour beside the sepia baseline.
+        page.get_by_role("tab", name="Colorization", exact=True).click()
+        page.locator("#col-examples .thumbnail-item").nth(0).click()
+        status = _wait_text(page, "#col-status", " ms", 60)
+        assert status.startswith("OK") and "colour photo" in status, status
+        assert page.locator("#col-l2 img").count() and page.locator("#col-original img").count()
+        _labels_on_one_line(page)
+        page.screenshot(path=str(SHOTS / "tour_colorization.png"), full_page=True)
+        _no_emoji_marks(page)
+
         # Admin (locked without a password) and the tabs still to come: a notice that says so.
         _tab(page, "Admin")
         page.locator("text=no admin password is set >> visible=true").first.wait_for(timeout=10_000)
-        for name in ("Colorization", "Inpainting", "Text-guided edit"):
+        for name in ("Inpainting", "Text-guided edit"):
             _tab(page, f"{name} (coming)")
             page.locator(f"text={name}: coming >> visible=true").first.wait_for(timeout=10_000)
             assert page.locator("text=not trained yet >> visible=true").count() == 1, name

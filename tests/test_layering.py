@@ -18,8 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 # Lowest first. A package may import only from layers before its own.
-LAYERS = [("core.nets", "core.data"), ("core base",), ("core.metrics",), ("core.train", "core.pipelines"),
-          ("core.eval",), ("demos",), ("app",)]
+LAYERS = [("core.nets", "core.data", "core.playground"), ("core base",), ("core.metrics",),
+          ("core.train", "core.pipelines"), ("core.eval",), ("demos",), ("app",)]
 RANK = {pkg: i for i, layer in enumerate(LAYERS) for pkg in layer}
 DEMO_MAY_IMPORT = ("core.pipelines", "core.registry")
 ADMIN_MAY_ALSO_IMPORT = ("core.train.runner", "core.train.config", "core.train.events")
