@@ -12,7 +12,7 @@ import threading
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads: see core/__init__.py
 
 # demos first: importing it gives the process its own Gradio cache folder (before Gradio loads).
-from demos import (admin, colorization, gan_playground, horse2zebra, latent_walk, placeholder, sketch2photo,
+from demos import (admin, colorization, gan_playground, horse2zebra, latent_walk, lecture, placeholder, sketch2photo,
                    vector_arithmetic)
 from demos.server import arguments, blocks, launch, prepare
 
@@ -44,9 +44,12 @@ def build_app() -> gr.Blocks:
     with blocks("Generative image lab") as demo:
         gr.Markdown("# Generative image lab\nEvery model here was defined, trained and evaluated by this "
                     "project on a 2-core CPU. Pick a tab.")
+        lecture.switch(demo)  # lecture mode: notes atop each working tab, large fonts (demos/lecture.py)
         with gr.Tabs():
             for label, key, build in TABS:
                 with gr.Tab(label, id=key) as tab:
+                    if not label.endswith("(coming)"):
+                        lecture.panel(key)
                     if key in OPENED_ON_SELECT:
                         build(demo, tab)
                     else:

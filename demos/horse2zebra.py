@@ -40,6 +40,33 @@ def translate(image, direction: str):
                f"(mean change {100 * t.mean_change:.0f} %)"))
 
 
+def judge(image, direction: str, show: bool):
+    """The discriminators' per-patch verdicts on the input and on its translation (when `show`):
+    -> (input judged, output judged, note). The translation is made again from the uploaded file
+    (the picture on screen is not taken back from the client: that would let anyone post any image
+    for Gradio to decode)."""
+    if not show:
+        return gr.update(visible=False, value=None), gr.update(visible=False, value=None), gr.update(visible=False)
+    hidden = gr.update(visible=True, value=None)
+    if image is None:
+        return hidden, hidden, gr.update(visible=True, value="Upload a photo or pick an example first.")
+    if direction not in DIRECTIONS:
+        return hidden, hidden, gr.update(visible=True, value=warn("Pick a direction."))
+    try:
+        v_in, v_out = pipeline.load(NAME).verdicts(image, direction)
+    except NotTrainedError:
+        return hidden, hidden, gr.update(visible=True, value=warn("This checkpoint kept no discriminators."))
+    except (ImageError, ValueError) as e:
+        return hidden, hidden, gr.update(visible=True, value=warn(str(e)))
+    source, target = direction.split(" → ")
+    note = (f"The {target} critic calls {100 * v_out.real_share:.0f} % of the translation's patches real "
+            f"(mean {v_out.mean:.2f}); the {source} critic calls {100 * v_in.real_share:.0f} % of the input's "
+            f"patches real (mean {v_in.mean:.2f}). Each cell is one 70 px patch; "
+            "green: judged real, purple: judged fake.")
+    return (gr.update(visible=True, value=v_in.overlay), gr.update(visible=True, value=v_out.overlay),
+            gr.update(visible=True, value=ok(note)))
+
+
 def build(demo: gr.Blocks) -> None:
     if not pipeline.has_checkpoint(NAME):
         notice("Horse ↔ zebra (CycleGAN)", NOT_TRAINED.format(name=NAME))
@@ -72,9 +99,20 @@ def build(demo: gr.Blocks) -> None:
                 "*identity* shows the other generator on the input "
                 "itself: a horse is already a horse for zebra → horse, and the identity loss trains it to keep "
                 "colours and composition when there is nothing to translate.")
+    show = gr.Checkbox(False, label="What the discriminators think (PatchGAN verdicts, patch by patch)",
+                       visible=pipeline.has_critics(NAME), elem_id="h2z-critic-toggle")
+    with gr.Row():
+        critic_in = gr.Image(label="The input, judged by its own domain's critic", type="pil", interactive=False,
+                             visible=False, elem_id="h2z-critic-input")
+        critic_out = gr.Image(label="The translation, judged by the target domain's critic", type="pil",
+                              interactive=False, visible=False, elem_id="h2z-critic-output")
+    critic_note = gr.Markdown(visible=False, elem_id="h2z-critic-status")
     outs = [slider, output, rec, diff, same, status]
-    upload.change(translate, inputs=[upload, direction], outputs=outs, api_name="horse2zebra", **HEAVY)
-    direction.change(translate, inputs=[upload, direction], outputs=outs, api_name=False, **HEAVY)
+    critic_args = dict(fn=judge, inputs=[upload, direction, show], outputs=[critic_in, critic_out, critic_note],
+                       api_name=False, **HEAVY)
+    upload.change(translate, inputs=[upload, direction], outputs=outs, api_name="horse2zebra", **HEAVY).then(**critic_args)
+    direction.change(translate, inputs=[upload, direction], outputs=outs, api_name=False, **HEAVY).then(**critic_args)
+    show.change(**critic_args)
     names = list(examples)
 
     # The upload box holds files, so the examples are written once as PNGs into a temp folder.

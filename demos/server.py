@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse
 from .common import CSS
 from .gradio_fixes import atomic_cache_writes
 from .inputs import refuse_malformed_requests
+from .lecture import CSS as LECTURE_CSS
 
 log = logging.getLogger("genlab.requests")
 
@@ -156,8 +157,8 @@ def launch(demo: gr.Blocks, host: str, port: int, when_serving: Callable[[], Non
     the temp folders go (atexit) instead of staying in /tmp. `when_serving` runs once the server
     answers (e.g. to start background work that must not delay the first page)."""
     signal.signal(signal.SIGTERM, _interrupt)
-    demo.launch(server_name=host, server_port=port, css=CSS, max_file_size=MAX_FILE_SIZE, show_error=False,
-                app_kwargs=app_kwargs(), prevent_thread_lock=True)
+    demo.launch(server_name=host, server_port=port, css=CSS + LECTURE_CSS, max_file_size=MAX_FILE_SIZE,
+                show_error=False, app_kwargs=app_kwargs(), prevent_thread_lock=True)
     if when_serving is not None:
         when_serving()
     demo.block_thread()  # what launch does itself without prevent_thread_lock

@@ -28,7 +28,7 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
-from core.pipelines import NotTrainedError
+from core.pipelines import NotTrainedError, critic
 from core.pipelines import sketch2photo as pipeline
 from core.pipelines.images import ImageError, open_image, tensor_to_pil
 
@@ -39,6 +39,7 @@ NAME = "sketch2photo"
 CANVAS = 512  # the paper's size in canvas pixels (CSS scales it to the column)
 SEND = 256  # the page sends the drawing at this size; the model works at 128 px
 DISPLAY = 384  # the 128 px photo is upscaled to this here (browsers upscale blurrily and unevenly)
+CRITIC_DISPLAY = 288  # the discriminator's verdict over the photo, with its legend under it
 JPEG_QUALITY = 90
 MAX_DATA_URL = 2_000_000  # characters; a 256 px drawing is 3-30 k
 MAX_SIDE = 2048  # a canvas drawing larger than this is refused (the page sends 256)
@@ -123,10 +124,11 @@ def _refusal(message: str) -> dict:
     return {"ok": False, "error": message, "status": plain(warn(message))}
 
 
-def _canvas_request(payload) -> tuple[bytes, bool, str]:
-    """(the drawing's image bytes, fit, loss) from what the page sends, {"image": data URL,
-    "fit": bool, "loss": a LOSSES key or "all"}, or ImageError / ValueError with a one-line reason.
-    "fit" may be left out (True), and "loss" ("full": the shipped model)."""
+def _canvas_request(payload) -> tuple[bytes, bool, str, bool]:
+    """(the drawing's image bytes, fit, loss, critic) from what the page sends, {"image": data URL,
+    "fit": bool, "loss": a LOSSES key or "all", "critic": bool}, or ImageError / ValueError with a
+    one-line reason. "fit" may be left out (True), "loss" ("full": the shipped model) and "critic"
+    (False: no discriminator verdict)."""
     if not isinstance(payload, dict):
         raise ValueError(f'expected {{"image": a data URL, "fit": true or false}}, got {type(payload).__name__}')
     fit = payload.get("fit", True)
@@ -135,9 +137,12 @@ def _canvas_request(payload) -> tuple[bytes, bool, str]:
     loss = payload.get("loss", "full")
     if not isinstance(loss, str) or loss not in (*LOSSES, ALL):
         raise ValueError(f'"loss" must be one of {", ".join((*LOSSES, ALL))}, not {str(loss)[:20]!r}')
+    judge = payload.get("critic", False)
+    if not isinstance(judge, bool):
+        raise ValueError(f'"critic" must be true or false, not {str(judge)[:20]!r}')
     if "image" not in payload:
         raise ValueError('"image" is missing: send the drawing as a data URL')
-    return image_data_url(payload["image"], max_chars=MAX_DATA_URL, max_side=MAX_SIDE), fit, loss
+    return image_data_url(payload["image"], max_chars=MAX_DATA_URL, max_side=MAX_SIDE), fit, loss, judge
 
 
 def available_losses() -> list[str]:
@@ -155,12 +160,14 @@ def translate_drawing(payload) -> dict:
     ok: {"ok": true, "photo": JPEG data URL (DISPLAY px), "seen": PNG data URL (the model input),
     "status", "model_ms", "server_ms", "input_hash" (12 hex digits of the model input tensor: tests
     tell by it that the input changed)}; with "loss": "all" also "photos": [{"loss", "label",
-    "photo"}] in TRIO_ORDER ("photo" is then the shipped model's); blank paper: {"ok": true,
+    "photo"}] in TRIO_ORDER ("photo" is then the shipped model's); with "critic": true and the
+    shipped model, "critic": PNG data URL (the photo under the PatchGAN's per-patch verdicts, with a
+    legend) and "critic_mean" (0..1), when the checkpoint kept its discriminator; blank paper: {"ok": true,
     "empty": true, "status"}; anything refused: {"ok": false, "error": one line, "status"}.
     Never raises."""
     t0 = time.perf_counter()
     try:
-        raw, fit, loss = _canvas_request(payload)
+        raw, fit, loss, judge = _canvas_request(payload)
         drawing = open_image(raw)
         if _is_blank(np.asarray(drawing)):
             return {"ok": True, "empty": True, "status": EMPTY}
@@ -173,6 +180,9 @@ def translate_drawing(payload) -> dict:
         x = first.prepare(drawing, mode="sketch", fit=fit)  # one model input for all
         t1 = time.perf_counter()
         outputs = {key: pipe.run(x)[0] for key, pipe in pipes.items()}
+        verdict = None
+        if judge and loss == "full" and pipes["full"].D is not None:
+            verdict = pipes["full"].judge(x, outputs["full"][None])
         model_ms = (time.perf_counter() - t1) * 1000
     except NotTrainedError:  # removed since the check above (a promote swaps folders)
         return _refusal(NOT_TRAINED.format(name=NAME))
@@ -187,10 +197,18 @@ def translate_drawing(payload) -> dict:
               "input_hash": hashlib.blake2b(x.float().contiguous().numpy().tobytes(), digest_size=6).hexdigest()}
     if loss == ALL:
         answer["photos"] = [{"loss": key, "label": LOSSES[key][1], "photo": photos[key]} for key in keys]
+    verdict_note = ""
+    if verdict is not None:
+        shown = tensor_to_pil(outputs["full"]).resize((CRITIC_DISPLAY, CRITIC_DISPLAY), Image.LANCZOS)
+        answer["critic"] = _data_url(critic.overlay(shown, verdict, "D's verdict:"), "PNG", optimize=False)
+        answer["critic_mean"] = round(float(verdict.mean()), 4)
+        verdict_note = f" · D: {100 * float((verdict > 0.5).mean()):.0f}% of patches look real"
+    elif judge and loss == "full":
+        verdict_note = " · this checkpoint kept no discriminator"
     server_ms = (time.perf_counter() - t0) * 1000
     which = f"{len(keys)} models · " if loss == ALL else "" if loss == "full" else f"{LOSSES[loss][1]} · "
     answer["status"] = plain(ok(f"{which}{model_ms:.0f} ms model, {server_ms:.0f} ms in all on "
-                                f"{first.device.type.upper()} (model input {first.image_size}px)"))
+                                f"{first.device.type.upper()} (model input {first.image_size}px){verdict_note}"))
     return {**answer, "model_ms": round(model_ms, 2), "server_ms": round(server_ms, 2)}
 
 
@@ -238,6 +256,7 @@ def _template(examples: dict[str, Image.Image]) -> str:
     for key, value in {"__CANVAS__": str(CANVAS), "__SEND__": str(SEND), "__EMPTY__": html.escape(EMPTY),
                        "__EXAMPLES__": thumbs, "__LOSSES__": radios, "__TRIO__": trio,
                        "__LOSS_HIDDEN__": "" if len(losses) > 1 else "hidden",
+                       "__CRITIC_HIDDEN__": "" if pipeline.has_critic(NAME) else "hidden",
                        "__LOSS_NOTE__": html.escape(LOSS_NOTE)}.items():
         text = text.replace(key, value)
     return _check_template_text("sketch_canvas.html", text)

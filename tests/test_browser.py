@@ -340,3 +340,30 @@ def test_the_loss_switch_shows_the_same_drawing_through_three_generators(page):
     wait_photo_of_now(page)
     assert "L1 only" in status(page) and page.locator(".sk-single").is_visible()
     page.locator('#sketch-loss input[value="full"]').check()
+
+
+def test_the_discriminator_box_shows_its_verdict_over_the_photo_and_hides_it_again(page):
+    """The PatchGAN's per-patch verdicts (issue 18): off by default; ticking the box re-sends the
+    drawing and shows the photo under D's verdicts with a legend, and the status says how much of it
+    looks real; unticking hides it."""
+    if not sketch2photo.has_critic():
+        pytest.skip("the shipped checkpoint kept no discriminator")
+    clear(page)
+    page.locator("#sketch-examples [data-example]").first.click()
+    wait_photo_of_now(page, timeout=10)
+    verdict = page.locator("#sketch-critic img")
+    assert not page.locator("#sketch-critic").is_visible()
+    page.locator("#sketch-critic-toggle input").check()
+    page.wait_for_function("() => { const i = document.querySelector('#sketch-critic img');"
+                           " return i && !i.hidden && i.naturalWidth > 0; }", timeout=15_000)
+    assert page.locator("#sketch-critic").is_visible() and "of patches look real" in status(page)
+    w, h = verdict.evaluate("i => [i.naturalWidth, i.naturalHeight]")
+    assert h > w, "the verdict has its legend strip under the photo"
+    page.locator("#sketch-critic").screenshot(path=str(SHOTS / "sketch_critic.png"))
+    stroke(page, [(0.45, 0.5), (0.55, 0.52)])  # a new drawing gets a new verdict
+    wait_photo_of_now(page)
+    assert verdict.is_visible()
+    page.locator("#sketch-critic-toggle input").uncheck()
+    page.wait_for_function("() => document.querySelector('#sketch-critic').hidden", timeout=10_000)
+    wait_photo_of_now(page)
+    assert "of patches look real" not in status(page)

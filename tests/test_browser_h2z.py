@@ -79,3 +79,21 @@ def test_example_then_direction_then_uploads(page, tmp_path):
     assert status.startswith("Note")  # a mark in words (an emoji showed as an empty box on some Linux browsers)
     assert "/tmp" not in status and not page.locator(".toast-body.error").count()
     assert _text(page, "#h2z-status")
+
+
+def test_the_discriminators_judge_the_input_and_the_translation(page):
+    """Tick the box: the input under its own domain's critic, the translation under the target
+    domain's, and a note with the shares of patches called real; untick: gone."""
+    if not horse2zebra.has_critics():
+        pytest.skip("the shipped checkpoint kept no discriminators")
+    page.locator("#h2z-direction").get_by_label("horse → zebra").check()
+    page.locator("#h2z-examples .thumbnail-item").nth(1).click()
+    _wait_text(page, "#h2z-status", "horse → zebra:", 60)
+    page.locator("#h2z-critic-toggle input").check()
+    note = _wait_text(page, "#h2z-critic-status", "patches real", 60)
+    assert note.startswith("OK") and "zebra critic" in note and "horse critic" in note, note
+    for sel in ("#h2z-critic-input img", "#h2z-critic-output img"):
+        page.locator(sel).wait_for(timeout=30_000)
+    page.screenshot(path=str(SHOTS / "h2z_critics.png"), full_page=True)
+    page.locator("#h2z-critic-toggle input").uncheck()
+    page.locator("#h2z-critic-output").wait_for(state="hidden", timeout=30_000)

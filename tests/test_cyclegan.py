@@ -72,7 +72,7 @@ def test_two_cyclegan_steps_write_both_generators(tmp_path):
     steps = [e for e in read_events(run / "events.jsonl") if e["event"] == "step"]
     assert {"loss_G_A_gan", "loss_cycle_A", "loss_idt_B", "loss_D_A"} <= set(steps[-1]["losses"])
     nets, meta = load_checkpoint(run / "checkpoint")
-    assert set(nets) == {"G_A", "G_B"} and meta["step"] == 2
+    assert set(nets) == {"G_A", "G_B", "D_A", "D_B"} and meta["step"] == 2  # the Ds ship for the tab's verdicts
 
 
 def test_pipeline_and_eval_cli_on_a_synthetic_test_folder(tmp_path, capsys):

@@ -40,7 +40,7 @@ def test_two_steps_write_events_samples_and_a_checkpoint(tmp_path, paired_folder
     ckpt = [e for e in events if e["event"] == "checkpoint"][-1]
     assert is_checkpoint(ckpt["path"])
     nets, meta = load_checkpoint(ckpt["path"])
-    assert set(nets) == {"G"} and meta["step"] == 2
+    assert set(nets) == {"G", "D"} and meta["step"] == 2  # sketch2photo ships its D (the tab shows its verdicts)
 
 
 def test_resume_continues_from_the_last_checkpoint(tmp_path, paired_folder_photo_left):
@@ -207,5 +207,12 @@ def test_warm_start_from_a_run_folder_brings_the_discriminator(tmp_path, paired_
     weights = [k for k in saved["D"] if "running" not in k and "num_batches" not in k]  # BN stats move
     assert all(torch.allclose(after["D"][k], saved["D"][k], atol=1e-5) for k in weights)
     seen.clear()
+    # sketch2photo ships its D too (the tab shows its verdicts): a checkpoint folder brings both ...
     train(SMALL, config.with_(init_from=str(first / "checkpoint")), on_event=seen.append, run_dir=tmp_path / "ft2")
+    assert next(e for e in seen if e["event"] == "start")["warm_started"] == ["G", "D"]
+    # ... and one that kept only G brings G, and D starts fresh.
+    g_only = train(dataclasses.replace(SMALL, shipped=("G",)), _config(paired_folder_photo_left, 1),
+                   run_dir=tmp_path / "g_only")
+    seen.clear()
+    train(SMALL, config.with_(init_from=str(g_only / "checkpoint")), on_event=seen.append, run_dir=tmp_path / "ft3")
     assert next(e for e in seen if e["event"] == "start")["warm_started"] == ["G"]

@@ -4,19 +4,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image
 
-from ..checkpoint import is_checkpoint, load_checkpoint
+from ..checkpoint import is_checkpoint, load_checkpoint, read_config
 from ..data.images import ImageError, open_image, pil_to_tensor, tensor_to_pil  # noqa: F401 (ImageError for tabs)
 from ..device import compute_dtype, pick_device
 from ..metrics.pixels import psnr
 from ..registry import get_spec
-from .base import CACHE
+from .base import CACHE, NotTrainedError
+from .critic import Verdict, realness, verdict
 
 MIN_SIDE = 32
 MAX_SIDE = 512  # the long side photos are translated at (trained on 128 px crops)
 DIRECTIONS = {"horse → zebra": ("G_A", "G_B"), "zebra → horse": ("G_B", "G_A")}
+# Which discriminator judges which domain (CycleGAN's naming: D_A judges G_A's outputs, i.e. zebras).
+CRITICS = {"zebra": "D_A", "horse": "D_B"}
 CHANGED = 0.10  # a pixel counts as changed when it moved by more than 10 % of the range (mean over RGB)
 
 
@@ -77,6 +81,38 @@ class HorseZebraPipeline:
         backward = self.nets[DIRECTIONS[direction][1]]
         return backward(x.to(self.device, self.dtype).contiguous(memory_format=torch.channels_last)).float().cpu()
 
+    @property
+    def has_critics(self) -> bool:
+        return all(name in self.nets for name in CRITICS.values())
+
+    @torch.inference_mode()
+    def judge(self, x: torch.Tensor, domain: str) -> np.ndarray:
+        """How real a picture x [1, 3, H, W] in [-1, 1] looks as a `domain` ("horse" or "zebra")
+        photo, per patch: realness [h, w] in [0, 1] (LSGAN outputs, clipped; about H/8 x W/8).
+        Raises NotTrainedError for a checkpoint that kept no discriminators."""
+        if domain not in CRITICS:
+            raise ValueError(f"domain must be one of {list(CRITICS)}")
+        if CRITICS[domain] not in self.nets:
+            raise NotTrainedError("this checkpoint kept no discriminators")
+        D = self.nets[CRITICS[domain]]
+        return realness(D(x.to(self.device, self.dtype).contiguous(memory_format=torch.channels_last)), "lsgan")
+
+    def verdicts(self, image, direction: str = "horse → zebra", max_side: int = MAX_SIDE) -> tuple[Verdict, Verdict]:
+        """The discriminators on a photo and its translation: the input judged as a photo of its own
+        domain, the translation (made here again: the same pixels as `__call__`'s) as one of the
+        target domain -> (verdict on the input, verdict on the output), each with the picture under
+        its per-patch verdicts. Raises NotTrainedError without discriminators, ImageError /
+        ValueError for bad input."""
+        if direction not in DIRECTIONS:
+            raise ValueError(f"direction must be one of {list(DIRECTIONS)}")
+        source, target = direction.split(" → ")
+        if not self.has_critics:
+            raise NotTrainedError("this checkpoint kept no discriminators")
+        x, _ = self.prepare(image, max_side)
+        y, _ = self.run(x, direction)
+        return (verdict(tensor_to_pil(x[0]), self.judge(x, source), f"as a {source}:"),
+                verdict(tensor_to_pil(y[0]), self.judge(y, target), f"as a {target}:"))
+
     def __call__(self, image, direction: str = "horse → zebra", max_side: int = MAX_SIDE) -> Translation:
         if direction not in DIRECTIONS:
             raise ValueError(f"direction must be one of {list(DIRECTIONS)}")
@@ -103,6 +139,12 @@ def load(name: str = "horse2zebra", precision: str = "bf16") -> HorseZebraPipeli
 
 def has_checkpoint(name: str = "horse2zebra") -> bool:
     return is_checkpoint(get_spec(name).checkpoint_dir)
+
+
+def has_critics(name: str = "horse2zebra") -> bool:
+    """True when the shipped checkpoint kept both discriminators (read from config.json, no loading)."""
+    folder = get_spec(name).checkpoint_dir
+    return is_checkpoint(folder) and set(CRITICS.values()) <= set(read_config(folder).get("nets", {}))
 
 
 def examples() -> dict[str, Image.Image]:

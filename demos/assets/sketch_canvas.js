@@ -44,6 +44,14 @@
   const single = root.querySelector(".sk-single");
   const trio = root.querySelector(".sk-trio");
   const lossNote = root.querySelector(".sk-loss-note");
+  const criticBox = root.querySelector("input[data-critic]");
+  const criticFigure = root.querySelector(".sk-critic");
+  const criticImg = root.querySelector(".sk-critic-img");
+
+  /** True when the person asked to see the discriminator's verdict (and the shipped model is shown). */
+  function critic() {
+    return Boolean(criticBox && criticBox.checked && loss() === "full");
+  }
 
   /** The loss whose generator answers: "full" (the shipped model), "l1", "cgan" or "all". */
   function loss() {
@@ -56,6 +64,7 @@
     single.hidden = all;
     trio.hidden = !all;
     lossNote.hidden = loss() === "full";
+    criticFigure.hidden = !critic();
   }
 
   const stats = {
@@ -216,6 +225,14 @@
     pointerUp();
   });
 
+  if (criticBox) {
+    criticBox.addEventListener("change", () => {
+      showMode();
+      changed(true);
+      pointerUp();
+    });
+  }
+
   root.querySelectorAll("input[name=sk-loss]").forEach((input) =>
     input.addEventListener("change", () => {
       showMode();
@@ -283,7 +300,7 @@
     stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight);
     let answer;
     try {
-      answer = await server.translate({ image, fit: fit.checked, loss: loss() });
+      answer = await server.translate({ image, fit: fit.checked, loss: loss(), critic: critic() });
     } catch (err) {
       answer = undefined; // Gradio's client returns undefined on HTTP errors; this is the rest
     }
@@ -320,6 +337,8 @@
     delete photo.dataset.inputHash;
     seen.hidden = true;
     seen.removeAttribute("src");
+    criticImg.hidden = true;
+    criticImg.removeAttribute("src");
     trio.querySelectorAll("img").forEach((img) => {
       img.hidden = true;
       img.removeAttribute("src");
@@ -356,6 +375,13 @@
         photo.hidden = false;
         seen.src = answer.seen;
         seen.hidden = false;
+        if (answer.critic) {
+          criticImg.src = answer.critic;
+          criticImg.hidden = false;
+        } else {
+          criticImg.hidden = true;
+          criticImg.removeAttribute("src");
+        }
         for (const item of answer.photos || []) {
           const img = trio.querySelector(`img[data-trio="${item.loss}"]`);
           if (!img) continue;

@@ -20,6 +20,8 @@ from .base import GANParams, Task, set_requires_grad
 class CycleGANParams(GANParams):
     lambda_cycle: float = knob(10.0, 0.0, 1e4, help="weight of the cycle-consistency terms")
     lambda_identity: float = knob(0.5, 0.0, 10.0, help="identity weight, as a fraction of lambda_cycle")
+    d_warmup: int = knob(0, 0, 10_000_000, help="the first N steps train the Ds alone, against the Gs as the app "
+                                                 "runs them (frozen): discriminators for finished generators")
 
 
 class ImagePool:
@@ -87,6 +89,8 @@ class CycleGANTask(Task):
         return F.mse_loss(pred, torch.ones_like(pred) if real else torch.zeros_like(pred))
 
     def train_step(self, batch, step):
+        if step <= self.params.d_warmup:
+            return self._Ds_alone(batch, step)
         n = self.nets
         for net in n.values():
             net.train()
@@ -115,7 +119,14 @@ class CycleGANTask(Task):
         loss_G.backward()
         self.opts["G"].step()
 
-        # Discriminators: real -> 1, (pooled) fake -> 0, halved.
+        losses_D = self._D_step(real_A, real_B, fake_B, fake_A)
+        return {"loss_G_A_gan": loss_G_A.item(), "loss_G_B_gan": loss_G_B.item(),
+                "loss_cycle_A": loss_cycle_A.item(), "loss_cycle_B": loss_cycle_B.item(),
+                "loss_idt_A": loss_idt_A.item(), "loss_idt_B": loss_idt_B.item(), **losses_D}
+
+    def _D_step(self, real_A, real_B, fake_B, fake_A) -> dict[str, float]:
+        """Discriminators: real -> 1, (pooled) fake -> 0, halved."""
+        n = self.nets
         set_requires_grad(n["D_A"], True)
         set_requires_grad(n["D_B"], True)
         self.opts["D"].zero_grad(set_to_none=True)
@@ -125,10 +136,22 @@ class CycleGANTask(Task):
             loss_D_B = 0.5 * (self._lsgan(n["D_B"](real_A), True) + self._lsgan(n["D_B"](pooled_A), False))
         (loss_D_A + loss_D_B).backward()
         self.opts["D"].step()
-        return {"loss_G_A_gan": loss_G_A.item(), "loss_G_B_gan": loss_G_B.item(),
-                "loss_cycle_A": loss_cycle_A.item(), "loss_cycle_B": loss_cycle_B.item(),
-                "loss_idt_A": loss_idt_A.item(), "loss_idt_B": loss_idt_B.item(),
-                "loss_D_A": loss_D_A.item(), "loss_D_B": loss_D_B.item()}
+        return {"loss_D_A": loss_D_A.item(), "loss_D_B": loss_D_B.item()}
+
+    def _Ds_alone(self, batch, step) -> dict[str, float]:
+        """A step of both Ds against the Gs as the app runs them (eval mode, frozen): how
+        discriminators are had for generators whose own were not kept."""
+        n = self.nets
+        for name in ("G_A", "G_B"):
+            n[name].eval()
+        for name in ("D_A", "D_B"):
+            n[name].train()
+        batch = self.to_device(batch)
+        real_A, real_B = batch["A"], batch["B"]
+        self.set_lr(step)
+        with torch.no_grad(), autocast(self.device, self.amp_dtype):
+            fake_B, fake_A = n["G_A"](real_A), n["G_B"](real_B)
+        return self._D_step(real_A, real_B, fake_B, fake_A)
 
     @torch.no_grad()
     def _translate(self, batch):

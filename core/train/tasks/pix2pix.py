@@ -21,6 +21,8 @@ class Pix2PixParams(GANParams):
     lambda_gan: float = knob(1.0, 0.0, 100.0, help="weight of the cGAN term (0 = L1 only, the paper's ablation)")
     drawing_share: float = knob(0.0, 0.0, 1.0, help="edges inputs: share of items turned into drawing-like "
                                                       "sketches (simplified edges, outlines)")
+    d_warmup: int = knob(0, 0, 10_000_000, help="the first N steps train D alone, against G as the app runs it "
+                                                 "(eval mode, frozen): a discriminator for a finished G")
 
 
 class _PairD(torch.nn.Module):
@@ -67,6 +69,8 @@ class Pix2PixTask(Task):
         return F.binary_cross_entropy_with_logits(logits.float(), target)
 
     def train_step(self, batch, step):
+        if step <= self.params.d_warmup:
+            return self._D_alone(batch, step)
         self.nets["G"].train()
         D = self.nets["D"].train()
         batch = self.to_device(batch)
@@ -92,6 +96,18 @@ class Pix2PixTask(Task):
         loss_G.backward()
         self.opts["G"].step()
         return {"loss_G_L1": loss_G_L1.item(), **losses}
+
+    def _D_alone(self, batch, step) -> dict[str, float]:
+        """A D step against G exactly as the app runs it (eval mode: BatchNorm's running statistics,
+        no dropout), which stays untouched: how a discriminator is had for a G whose own D was not
+        kept, e.g. to show its per-patch verdicts in the app."""
+        G, D = self.nets["G"].eval(), self.nets["D"].train()
+        batch = self.to_device(batch)
+        real_A, real_B = batch["A"], batch["B"]
+        self.set_lr(step)
+        with torch.no_grad(), autocast(self.device, self.amp_dtype):
+            fake_B = G(real_A)
+        return self._D_step(D, real_A, real_B, fake_B)
 
     def _D_step(self, D, real_A, real_B, fake_B) -> dict[str, float]:
         """D: real pairs -> 1, fake pairs -> 0 (halved, as in the paper, to slow D down)."""
