@@ -13,7 +13,10 @@ architecture (the same arithmetic, so the same time).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the app runs (core/__init__.py); before torch loads
 from pathlib import Path
 
 import numpy as np
