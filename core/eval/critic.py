@@ -17,7 +17,8 @@ import json
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
+import torch
+from torchmetrics.functional.classification import binary_auroc
 
 from ..data.paired import PairedDataset
 from ..pipelines.horse2zebra import HorseZebraPipeline
@@ -33,7 +34,7 @@ def _summary(real: list[np.ndarray], fake: list[np.ndarray]) -> dict[str, float]
             "realness_fake": float(np.mean([m.mean() for m in fake])),
             "real_patches_of_real": float(np.mean([(m > 0.5).mean() for m in real])),
             "real_patches_of_fake": float(np.mean([(m > 0.5).mean() for m in fake])),
-            "auc": float(roc_auc_score(label, score)), "n_real": len(real), "n_fake": len(fake)}
+            "auc": float(binary_auroc(torch.tensor(score, dtype=torch.float64), torch.tensor(label))), "n_real": len(real), "n_fake": len(fake)}
 
 
 def sketch2photo(checkpoint: Path, data: Path, photo_left: bool, limit: int | None) -> dict:
