@@ -12,8 +12,9 @@ import threading
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads: see core/__init__.py
 
 # demos first: importing it gives the process its own Gradio cache folder (before Gradio loads).
-from demos import (admin, colorization, gan_playground, horse2zebra, latent_walk, lecture, placeholder, sketch2photo,
-                   vector_arithmetic)
+from demos import (admin, colorization, gan_playground, horse2zebra, inpainting, latent_walk, lecture, placeholder,
+                   sketch2photo, text_edit, vector_arithmetic)
+from demos.common import share
 from demos.server import arguments, blocks, launch, prepare
 
 import gradio as gr  # noqa: E402
@@ -29,15 +30,19 @@ TABS = [
     ("Vector arithmetic", "vector_arithmetic", vector_arithmetic.build),
     ("GAN playground", "gan_playground", gan_playground.build),
     *([("Colorization", "colorization", colorization.build)] if colorization.shipped() else []),
+    *([("Text-guided edit", "text_edit", text_edit.build)] if text_edit.shipped() else []),
+    *([("Inpainting", "inpainting", inpainting.build)] if inpainting.shipped() else []),
     ("Admin", "admin", admin.build),
     *[(f"{title} (coming)", key, lambda demo, key=key: placeholder.build(key, demo))
-      for key, (title, _, _) in placeholder.COMING.items() if not (key == "colorization" and colorization.shipped())],
+      for key, (title, _, _) in placeholder.COMING.items()
+      if not (key == "colorization" and colorization.shipped()) and not (key == "text_edit" and text_edit.shipped())
+      and not (key == "inpainting" and inpainting.shipped())],
 ]
 
 
 # Tabs whose first work waits until a person opens them (the tab's select event), not for every page
 # load: a page opens on the sketch tab, and these tabs' models would only compete with its first strokes.
-OPENED_ON_SELECT = {"latent_walk", "vector_arithmetic"}
+OPENED_ON_SELECT = {"latent_walk", "vector_arithmetic", "inpainting"}
 
 
 def build_app() -> gr.Blocks:
@@ -45,12 +50,14 @@ def build_app() -> gr.Blocks:
         gr.Markdown("# Generative image lab\nEvery model here was defined, trained and evaluated by this "
                     "project on a 2-core CPU. Pick a tab.")
         lecture.switch(demo)  # lecture mode: notes atop each working tab, large fonts (demos/lecture.py)
-        with gr.Tabs():
+        with gr.Tabs() as tabs:
+            share(demo, "tabs", tabs)  # e.g. the latent walk's "send to inpainting" switches to that tab
             for label, key, build in TABS:
                 with gr.Tab(label, id=key) as tab:
-                    if not label.endswith("(coming)"):
+                    coming = label.endswith("(coming)")
+                    if not coming:
                         lecture.panel(key)
-                    if key in OPENED_ON_SELECT:
+                    if key in OPENED_ON_SELECT and not coming:
                         build(demo, tab)
                     else:
                         build(demo)

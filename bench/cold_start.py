@@ -26,9 +26,12 @@ nice 19, this thread only).
 """
 from __future__ import annotations
 
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the app runs (core/__init__.py); before torch loads
+
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys

@@ -1,5 +1,8 @@
 """Shared by the benchmarks: timing and reporting."""
 from __future__ import annotations
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the app runs (core/__init__.py); before torch loads
 
 import json
 import platform

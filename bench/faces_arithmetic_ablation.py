@@ -11,6 +11,9 @@ encodes each attribute at all: a logistic probe from z to the classifier's label
 pool) against the majority baseline. Needs the shipped faces and face_attributes checkpoints.
 """
 from __future__ import annotations
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the app runs (core/__init__.py); before torch loads
 
 import argparse
 import sys

@@ -20,6 +20,9 @@ compared with the shipped one here (about 3 minutes) before the full evaluation.
 face_attributes checkpoint, and the shipped faces one unless --checkpoint names another.
 """
 from __future__ import annotations
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the app runs (core/__init__.py); before torch loads
 
 import argparse
 import sys

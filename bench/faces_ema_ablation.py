@@ -8,6 +8,9 @@ faces, and the share of faces our attribute classifier calls male / bespectacled
 (mode coverage; the real faces' shares beside them).
 """
 from __future__ import annotations
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the app runs (core/__init__.py); before torch loads
 
 import argparse
 import sys

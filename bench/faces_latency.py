@@ -6,9 +6,11 @@ Uses the shipped checkpoints when present, else freshly initialised nets of the 
 architecture (same arithmetic, same time).
 """
 from __future__ import annotations
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the app runs (core/__init__.py); before torch loads
 
 import argparse
-import os
 import sys
 import tempfile
 import time

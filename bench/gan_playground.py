@@ -14,19 +14,24 @@
     .venv/bin/python -m bench.gan_playground [presets variants threads render app] [--steps 3000] [--json PATH]
 """
 from __future__ import annotations
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the app runs (core/__init__.py); before torch loads
 
 import argparse
 import json
-import os
 import statistics
 import threading
 import time
 from pathlib import Path
 
+import sys
+
 import numpy as np
 import torch
 
-from bench.common import emit, machine
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: python bench/gan_playground.py
+from bench.common import emit, machine  # noqa: E402
 from core.playground.data import ring
 from core.playground.render import data_url, picture
 from core.playground.session import PlaygroundRun

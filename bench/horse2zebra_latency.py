@@ -6,6 +6,9 @@ Uses the shipped checkpoint when there is one, else freshly initialised generato
 registry's architecture (the same arithmetic, so the same time).
 """
 from __future__ import annotations
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the app runs (core/__init__.py); before torch loads
 
 import argparse
 import sys

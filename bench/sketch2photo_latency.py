@@ -6,6 +6,9 @@ Reports the model alone (bf16 weights + channels_last, and fp32) at the model's 
 input normalisation (binarise, fit, stroke width) for a 512px canvas drawing, and the whole call.
 """
 from __future__ import annotations
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the app runs (core/__init__.py); before torch loads
 
 import argparse
 import sys

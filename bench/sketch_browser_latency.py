@@ -37,7 +37,7 @@ from tests.apprunner import running_app  # noqa: E402
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
-CANVAS = "#sketch-canvas canvas"
+CANVAS = "#sketch-canvas canvas.sk-paper"  # the paper (the colour layer is a canvas over it)
 
 
 def percentile(values: list[float], q: float) -> float:

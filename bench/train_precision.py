@@ -4,6 +4,9 @@ and bf16 autocast from the same weights, and times training steps in both.
     python bench/train_precision.py sketch2photo [--batches 3] [--steps 10]
 """
 from __future__ import annotations
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the app runs (core/__init__.py); before torch loads
 
 import argparse
 import json

@@ -59,6 +59,28 @@ class Gate:
             self._limiter.release_on_behalf_of(token)
 
 
+def share(demo: gr.Blocks, key: str, value: Any) -> None:
+    """Offer a component (or several) to the tabs built after this one in the same app (e.g. the
+    latent walk's "send to inpainting" button and its inputs), by name."""
+    demo.__dict__.setdefault("_lab_shared", {})[key] = value
+
+
+def shared(demo: gr.Blocks, key: str) -> Any:
+    """What an earlier tab (or app.py) offered under `key`, or None (e.g. a tab run alone)."""
+    return demo.__dict__.get("_lab_shared", {}).get(key)
+
+
+def on_first_open(demo: gr.Blocks, tab: gr.Tab | None, **event):
+    """Run `event` (the keyword arguments of an event listener) once per page, when `tab` is first
+    opened (its State changes only then), or at page load for a tab built alone (tab None). Returns
+    the event's dependency, for .then()."""
+    if tab is None:
+        return demo.load(**event)
+    opened = gr.State(False)
+    tab.select(lambda: True, None, [opened], api_name=False)
+    return opened.change(**event)
+
+
 def notice(title: str, body: str) -> gr.Markdown:
     """A friendly box for a tab whose model is not trained or shipped yet."""
     return gr.Markdown(f"### {title}\n\n{body}", elem_classes=["lab-notice"])
@@ -118,6 +140,8 @@ CSS = """
 .lab-fit {height: auto !important; max-height: none !important;}  /* the block itself too (a set height clips) */
 .lab-fit .grid-wrap {max-height: none !important; min-height: 0 !important; height: auto !important;
                      overflow-y: visible !important;}
+/* Small pictures (the inpainting tab's 64 px faces) fill their box instead of showing at their own size. */
+.lab-enlarge img {width: 100% !important; height: 100% !important; object-fit: contain;}
 .lab-captions .caption-label {white-space: normal; text-overflow: clip; overflow-wrap: anywhere; line-height: 1.2;
                               max-width: calc(100% - 8px); font-size: 0.75em;}
 """

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
-from gradio import processing_utils
+from gradio import component_meta, processing_utils
 
 GRADIO_SAVE = processing_utils.save_pil_to_cache  # Gradio's own, kept for the test that tells them apart
 
@@ -44,3 +45,16 @@ def save_pil_to_cache(img, cache_dir: str, name: str = "image", format: str = "w
 def atomic_cache_writes() -> None:
     """Make Gradio's image cache writes atomic (module attribute: every caller looks it up)."""
     processing_utils.save_pil_to_cache = save_pil_to_cache
+
+
+@contextmanager
+def no_type_stubs():
+    """Define Component subclasses inside this block: Gradio otherwise writes a type-stub file
+    (MODULE.pyi, for editors' hints) beside the module of every Component subclass each time the class
+    is created, i.e. at every start of the app, into this repository."""
+    write = component_meta.create_or_modify_pyi
+    component_meta.create_or_modify_pyi = lambda *args, **kwargs: None
+    try:
+        yield
+    finally:
+        component_meta.create_or_modify_pyi = write

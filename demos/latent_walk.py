@@ -10,7 +10,8 @@ from core.pipelines import face_arithmetic as arith_pipeline
 from core.pipelines import faces as pipeline
 from core.pipelines.faces import MODES, clean_seed, from_array, gif_bytes, map_grid, orthogonal_directions, to_array
 
-from .common import HEAVY, NOT_TRAINED, POOL_WAIT, await_pool, face_arithmetic, notice, ok, scratch_file, warn
+from .common import (HEAVY, NOT_TRAINED, POOL_WAIT, await_pool, face_arithmetic, notice, ok, on_first_open, scratch_file,
+                     share, warn)
 from .inputs import number, picked, slider
 
 NAME = "faces"
@@ -74,14 +75,18 @@ def walk(seed_a, seed_b, mode, steps, t, pick_a=None):
                f"(Gaussian samples: ≈{np.sqrt(pipe.z_dim):.1f})"))
 
 
+def path_z(seed_a, seed_b, mode, t, pick_a=None):
+    """The latent of the face on the path at t ([1, z_dim]); raises NotTrainedError."""
+    pipe, za, zb = _ends(seed_a, seed_b, pick_a)
+    return pipeline.interpolate(za, zb, _num(t, 0, 1, 0.5), mode if mode in MODES else "slerp")
+
+
 def at_t(seed_a, seed_b, mode, t, pick_a=None):
     """The slider's face only (one decode: fast enough to follow the slider)."""
     try:
-        pipe, za, zb = _ends(seed_a, seed_b, pick_a)
+        return _pipe().images(path_z(seed_a, seed_b, mode, t, pick_a), BIG)[0]
     except NotTrainedError:
         return None
-    mode = mode if mode in MODES else "slerp"
-    return pipe.images(pipeline.interpolate(za, zb, _num(t, 0, 1, 0.5), mode), BIG)[0]
 
 
 def make_gif(seed_a, seed_b, mode, seconds, pick_a=None):
@@ -199,6 +204,9 @@ def build(demo: gr.Blocks, tab: gr.Tab | None = None) -> None:
                 img_t = gr.Image(label="On the path", type="pil", interactive=False, height=BIG, elem_id="walk-face")
                 img_b = gr.Image(label="B", type="pil", interactive=False, height=BIG)
             t = slider(0, 1, value=0.5, step=0.01, label="Position along the path (A → B)", elem_id="walk-t")
+            # Wired and shown by a later tab that takes a face (inpainting), when the app has one.
+            send = gr.Button("Send the face on the path to inpainting →", visible=False, size="sm",
+                             elem_id="walk-send")
             strip = gr.Image(label="The walk", type="pil", interactive=False, elem_id="walk-strip")
             status = gr.Markdown("", elem_id="walk-status")
             with gr.Row():
@@ -229,6 +237,7 @@ def build(demo: gr.Blocks, tab: gr.Tab | None = None) -> None:
                 grid = gr.Gallery(label="Latent map (click to jump)", columns=5, allow_preview=False, height="auto",
                                   object_fit="contain", elem_id="map-gallery", elem_classes=["lab-fit"])
 
+    share(demo, "latent_walk.send", (send, [seed_a, seed_b, mode, t, pick_a]))  # path_z's arguments
     walk_in = [seed_a, seed_b, mode, steps, t, pick_a]
     walk_out = [img_t, strip, status]
 
@@ -282,14 +291,8 @@ def build(demo: gr.Blocks, tab: gr.Tab | None = None) -> None:
         def first(sa, sb, p):
             return face(sa), face(sb), gallery(p)[0]
 
-        first_draw = dict(fn=first, inputs=[seed_a, seed_b, page], outputs=[img_a, img_b, samples], api_name=False,
-                          **HEAVY)
-        if tab is None:
-            demo.load(**first_draw).then(walk, walk_in, walk_out, api_name=False, **HEAVY)
-        else:  # once per page, when the tab is first opened: its State changes only then
-            opened = gr.State(False)
-            tab.select(lambda: True, None, [opened], api_name=False)
-            opened.change(**first_draw).then(walk, walk_in, walk_out, api_name=False, **HEAVY)
+        on_first_open(demo, tab, fn=first, inputs=[seed_a, seed_b, page], outputs=[img_a, img_b, samples],
+                      api_name=False, **HEAVY).then(walk, walk_in, walk_out, api_name=False, **HEAVY)
 
 
 if __name__ == "__main__":  # python -m demos.latent_walk: this tab alone

@@ -219,6 +219,67 @@ LECTURES: dict[str, Lecture] = {
                 Paper("Zhang, Zhu, Isola, Geng, Lin, Yu & Efros", 2017, "Real-Time User-Guided Image Colorization "
                       "with Learned Deep Priors", "SIGGRAPH 2017", "1705.02999")),
     ),
+    "text_edit": Lecture(
+        title="Text-guided edit: InterFaceGAN boundaries, read from a sentence",
+        objective=(
+            r"f_a(z)=n_a\cdot z+b_a,\qquad \lVert n_a\rVert=1,\qquad z\in\mathbb{R}^{100}",
+            r"z'=z+\alpha\,n_1,\qquad n_1^{\perp}=n_1-(n_1\cdot n_2)\,n_2",
+            r"\Delta z=\arg\min\lVert\Delta z\rVert\ \text{ with }\ n_a\cdot\Delta z=1.25\,s-f_a(z),\ \ "
+            r"n_k\cdot\Delta z=0\ \ (k\in\{\mathrm{Male},\mathrm{Young}\})",
+        ),
+        notes=(r"$f_a$: the signed distance of the latent $z$ to attribute $a$'s boundary, a logistic regression on "
+               r"12,000 generated faces labelled by our attribute classifier. The second line is InterFaceGAN's edit, "
+               r"and its conditional form: the step along $n_1$ with the part along $n_2$ taken out, so attribute 2 "
+               r"stays. The tab moves the face to $1.25\,s$ past each asked boundary ($s$: the strength, 0.5 for "
+               r"“slightly”, 1.5 for “very”) by the shortest step that keeps the distances to the Male and "
+               r"Young boundaries. A sentence encoder (MiniLM, 22 M parameters) maps the prompt's phrases to "
+               r"attributes."),
+        look=("Ask for one thing (“make her smile”): the classifier's before/after table says whether it was met, "
+              "and gender and age should stay (they are conditioned).",
+              "Attributes are correlated in the GAN's latent space: the plain step along one normal changes the others "
+              "too; the conditioned step is a little longer and keeps them.",
+              "Negations and intensities are read off the sentence (“without the moustache”, “slightly "
+              "older”); nonsense gets the list of what can be edited."),
+        papers=(Paper("Shen, Gu, Tang & Zhou", 2020, "Interpreting the Latent Space of GANs for Semantic Face Editing "
+                      "(InterFaceGAN)", "CVPR 2020", "1907.10786"),
+                Paper("Patashnik, Wu, Shechtman, Cohen-Or & Lischinski", 2021, "StyleCLIP: Text-Driven Manipulation of "
+                      "StyleGAN Imagery", "ICCV 2021", "2103.17249"),
+                Paper("Xia, Yang, Xue & Wu", 2021, "TediGAN: Text-Guided Diverse Face Image Generation and "
+                      "Manipulation", "CVPR 2021", "2012.03308"),
+                Paper("Reimers & Gurevych", 2019, "Sentence-BERT: Sentence Embeddings using Siamese BERT-Networks",
+                      "EMNLP 2019", "1908.10084")),
+    ),
+    "inpainting": Lecture(
+        title="Inpainting: a context encoder with a patch critic, and a GAN prior searched per face",
+        objective=(
+            r"\mathcal{L}=\lambda_{rec}\,\big\lVert \hat M\odot\big(x-G((1-\hat M)\odot x)\big)\big\rVert_2^2"
+            r"+\lambda_{adv}\,\mathcal{L}_{adv}\qquad\text{(Pathak et al.)}",
+            r"\mathcal{L}_G=20\,\lVert M\odot(x-\hat x)\rVert_1+2\,\lVert (1-M)\odot(x-\hat x)\rVert_1"
+            r"-1\cdot\mathbb{E}\,D(\tilde x,M),\qquad \hat x=G\big((1-M)\odot x,M\big),\ \ "
+            r"\tilde x=(1-M)\odot x+M\odot\hat x",
+            r"\hat z=\arg\min_z\,\lVert W\odot(G(z)-y)\rVert_1+\lambda\log\big(1-D(G(z))\big)"
+            r"\qquad\text{(Yeh et al.; here: 200 steps, }\lVert z\rVert=\sqrt{100}\text{)}",
+        ),
+        notes=(r"$M$ ($\hat M$ in the paper): the mask, 1 in the hole (the centre square or brush strokes); each "
+               r"L1 is a mean over its own pixels. $D$: an SN-PatchGAN (spectral norm, hinge loss) that sees the "
+               r"completed face $\tilde x$ and the mask, so it judges every part of a free-form fill. The prior: "
+               r"$y$ is the face with its hole, $W$ weighs each known pixel by the share of hole around it (at "
+               r"least 0.1); our faces GAN kept no $D$, so instead of the prior term $z$ is put back on the sphere "
+               r"$\lVert z\rVert=\sqrt{100}$ after each of 200 Adam steps, from 4 starts."),
+        look=("Ours is sharp and takes milliseconds: trained for this, it fills the hole in one pass (its time is "
+              "under the picture).",
+              "The GAN prior's fill is a plausible face but often not the same person: it can only paste in a face "
+              "the GAN can make, and the search takes seconds.",
+              "The biharmonic baseline smears the edge's colours inward: fine for thin strokes, a blur across the "
+              "centre square."),
+        papers=(Paper("Pathak, Krähenbühl, Donahue, Darrell & Efros", 2016, "Context Encoders: Feature Learning by "
+                      "Inpainting", "CVPR 2016", "1604.07379"),
+                Paper("Yeh, Chen, Lim, Schwing, Hasegawa-Johnson & Do", 2017, "Semantic Image Inpainting with Deep "
+                      "Generative Models", "CVPR 2017", "1607.07539"),
+                Paper("Yu, Lin, Yang, Shen, Lu & Huang", 2019, "Free-Form Image Inpainting with Gated Convolution "
+                      "(SN-PatchGAN)", "ICCV 2019", "1806.03589"),
+                MIYATO),
+    ),
 }
 
 

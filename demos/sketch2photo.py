@@ -11,8 +11,17 @@ route is not queued, so `translate` bounds its own concurrency (GATE) and valida
 client may send (demos/inputs.image_data_url); demos/server.ComponentServerGuard refuses malformed
 requests to the route before Gradio sees them.
 
-For scripts, the named endpoints stay: /sketch (an image file in; photo, what the model saw, status
-out) and /upload (an edge map or a photo, as the upload box below the canvas).
+Colour (issue 19, the "pale ghosts": a bare outline became the data's commonest, near-white shoe):
+when the shipped generator takes colour hints (`pipe.hinted`, as in interactive colorization), the
+canvas offers "auto" (the model's own guess), swatches and a colour picker ("colour": "#rrggbb":
+small squares of it on a grid inside the drawing's outline, core colour_hints) and a colour brush,
+whose strokes live on a layer of their own (never in the ink) and go out as a second PNG ("hints":
+transparent where nothing was painted), turned into hints where they were painted
+(Sketch2PhotoPipeline.prepare_with_layer); brush strokes replace the swatch's grid. With an
+unhinted model the controls are hidden and a note says why.
+
+For scripts, the named endpoints stay: /sketch (an image file and an optional colour in; photo, what
+the model saw, status out) and /upload (an edge map or a photo, as the upload box below the canvas).
 """
 from __future__ import annotations
 
@@ -21,8 +30,10 @@ import hashlib
 import html
 import io
 import logging
+import re
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import gradio as gr
 import numpy as np
@@ -30,7 +41,7 @@ from PIL import Image
 
 from core.pipelines import NotTrainedError, critic
 from core.pipelines import sketch2photo as pipeline
-from core.pipelines.images import ImageError, open_image, tensor_to_pil
+from core.pipelines.images import ImageError, open_image, peek, tensor_to_pil
 
 from .common import HEAVY, NOT_TRAINED, Gate, notice, ok, plain, wait, warn
 from .inputs import image_data_url
@@ -48,6 +59,14 @@ EMPTY = "Draw a shoe or a handbag (side view, toe to the left works best) and th
 # The canvas shows statuses as text (textContent), not Markdown: plain() turns the badge into a word.
 BUSY = plain(wait("Busy with other drawings; trying again…"))
 UPLOAD_HINT = "Upload a black-on-white edge map, or a photo with “photo → edges”."
+
+# Colour hints (a hinted generator only): "auto" lets the model choose; a swatch or the picker says
+# "make it this colour"; the brush paints colours where they belong. Swatches are photo-like colours
+# (the hints a model learns from are mean colours of real photos' patches), not pure RGB.
+SWATCHES = (("red", "#c62828"), ("blue", "#1e4fc2"), ("yellow", "#f2c230"), ("green", "#2e7d32"),
+            ("brown", "#7a4a28"), ("black", "#1c1c1c"), ("white", "#f4f4f4"), ("pink", "#f08cb4"))
+HEX = re.compile(r"#[0-9a-fA-F]{6}")
+NO_HINTS_NOTE = "Colour: this model picks its own colours (it was trained without colour hints)."
 
 # The lecture's comparison (Isola et al. 2017, fig. 4): the same drawing through generators trained
 # with L1 + cGAN (the shipped model), L1 only and cGAN only. key -> (registry name, label).
@@ -75,7 +94,19 @@ def _is_blank(a: np.ndarray) -> bool:
 
 # ---- the named endpoints (/sketch, /upload) and the upload box ---------------------------------
 
-def _translate(image, mode: str, fit: bool):
+def parse_colour(value, *, empty_is_auto: bool = False) -> tuple[int, int, int] | None:
+    """A colour as sent: "#rrggbb" -> (r, g, b); None ("auto") -> None; with `empty_is_auto` (the
+    /sketch API's text box) also "" and "auto". Anything else: ValueError with a one-line reason."""
+    if value is None or (empty_is_auto and isinstance(value, str) and value.strip().lower() in ("", "auto")):
+        return None
+    if not isinstance(value, str) or not HEX.fullmatch(value):
+        shown = str(value)[:20] if isinstance(value, (str, int, float)) else type(value).__name__
+        raise ValueError(f'"colour" must be a colour as #rrggbb (e.g. #c62828) or {"empty" if empty_is_auto else "null"} '
+                         f'for the model\'s own, not {shown!r}')
+    return int(value[1:3], 16), int(value[3:5], 16), int(value[5:7], 16)
+
+
+def _translate(image, mode: str, fit: bool, colour: tuple[int, int, int] | None = None):
     """Shared by /sketch and /upload: returns (photo, what the model saw, status)."""
     try:
         pipe = pipeline.load(NAME)
@@ -83,18 +114,27 @@ def _translate(image, mode: str, fit: bool):
         return None, None, warn(NOT_TRAINED.format(name=NAME))
     try:
         t0 = time.perf_counter()
-        seen, photo = pipe(image, mode=mode, fit=fit)
+        x = pipe.prepare(image, mode=mode, fit=fit)
+        hints = pipeline.colour_hints(x, colour) if colour is not None and pipe.hinted else None
+        photo, seen = tensor_to_pil(pipe.run(x, hints)[0]), tensor_to_pil(x[0])
         ms = (time.perf_counter() - t0) * 1000
     except (ImageError, ValueError) as e:
         return None, None, warn(str(e))
     # The model works at 128px; show it larger (browsers upscale blurrily and inconsistently).
     photo = photo.resize((DISPLAY, DISPLAY), Image.LANCZOS)
     seen = seen.resize((DISPLAY // 2, DISPLAY // 2), Image.NEAREST)
-    return photo, seen, ok(f"{ms:.0f} ms on {pipe.device.type.upper()} (model input {pipe.image_size}px)")
+    note = "" if colour is None else \
+        f" · colour #{bytes(colour).hex()}" if hints is not None else " · this model takes no colour hints"
+    return photo, seen, ok(f"{ms:.0f} ms on {pipe.device.type.upper()} (model input {pipe.image_size}px){note}")
 
 
-def on_sketch(path, fit: bool):
-    """/sketch: a drawing (an image file, dark strokes on light paper) -> photo, seen, status."""
+def on_sketch(path, fit: bool, colour=""):
+    """/sketch: a drawing (an image file, dark strokes on light paper) and a colour ("#rrggbb", or
+    empty for the model's own) -> photo, seen, status."""
+    try:
+        rgb = parse_colour(colour, empty_is_auto=True)
+    except ValueError as e:
+        return None, None, warn(f"{e}.")
     if not path:
         return None, None, EMPTY
     try:
@@ -103,7 +143,7 @@ def on_sketch(path, fit: bool):
         return None, None, warn(f"The drawing: {e}.")
     if _is_blank(np.asarray(drawing)):
         return None, None, EMPTY
-    return _translate(drawing, "sketch", bool(fit))
+    return _translate(drawing, "sketch", bool(fit), rgb)
 
 
 def on_upload(path, mode: str, fit: bool):
@@ -124,11 +164,24 @@ def _refusal(message: str) -> dict:
     return {"ok": False, "error": message, "status": plain(warn(message))}
 
 
-def _canvas_request(payload) -> tuple[bytes, bool, str, bool]:
-    """(the drawing's image bytes, fit, loss, critic) from what the page sends, {"image": data URL,
-    "fit": bool, "loss": a LOSSES key or "all", "critic": bool}, or ImageError / ValueError with a
-    one-line reason. "fit" may be left out (True), "loss" ("full": the shipped model) and "critic"
-    (False: no discriminator verdict)."""
+class CanvasRequest(NamedTuple):
+    image: bytes  # the drawing (PNG or JPEG)
+    fit: bool
+    loss: str
+    critic: bool
+    colour: tuple[int, int, int] | None  # "make it this colour" (None: the model's own)
+    layer: bytes | None  # the colour brush's layer (an RGBA PNG of the drawing's size)
+
+
+class RequestError(ValueError):
+    """A refusal whose message names what was wrong itself (not prefixed with "The drawing:")."""
+
+
+def _canvas_request(payload) -> CanvasRequest:
+    """What the page sends, {"image": data URL, "fit": bool, "loss": a LOSSES key or "all",
+    "critic": bool, "colour": "#rrggbb" or null, "hints": PNG data URL or null}, checked, or
+    ImageError / ValueError with a one-line reason. "fit" may be left out (True), "loss" ("full":
+    the shipped model), "critic" (False: no discriminator verdict), "colour" and "hints" (none)."""
     if not isinstance(payload, dict):
         raise ValueError(f'expected {{"image": a data URL, "fit": true or false}}, got {type(payload).__name__}')
     fit = payload.get("fit", True)
@@ -140,9 +193,28 @@ def _canvas_request(payload) -> tuple[bytes, bool, str, bool]:
     judge = payload.get("critic", False)
     if not isinstance(judge, bool):
         raise ValueError(f'"critic" must be true or false, not {str(judge)[:20]!r}')
+    try:
+        colour = parse_colour(payload.get("colour"))
+    except ValueError as e:
+        raise RequestError(str(e)) from None
     if "image" not in payload:
         raise ValueError('"image" is missing: send the drawing as a data URL')
-    return image_data_url(payload["image"], max_chars=MAX_DATA_URL, max_side=MAX_SIDE), fit, loss, judge
+    image = image_data_url(payload["image"], max_chars=MAX_DATA_URL, max_side=MAX_SIDE)
+    layer = payload.get("hints")
+    if layer is not None:
+        try:
+            layer = image_data_url(layer, max_chars=MAX_DATA_URL, max_side=MAX_SIDE, label="the colour layer",
+                                   formats=("png",))
+            head, drawn = peek(layer), peek(image)  # headers only: no pixels decoded yet
+        except ImageError as e:
+            text = str(e)
+            raise RequestError("T" + text[1:] if text.startswith("the colour layer") else f"The colour layer: {text}") from None
+        if head.size != drawn.size:
+            raise RequestError(f"The colour layer is {head.width}x{head.height} px but the drawing is "
+                               f"{drawn.width}x{drawn.height}: send both at the same size")
+        if not pipeline.has_alpha(head):
+            raise RequestError(f"The colour layer must have transparency (an RGBA PNG), not mode {head.mode}")
+    return CanvasRequest(image, fit, loss, judge, colour, layer)
 
 
 def available_losses() -> list[str]:
@@ -159,7 +231,10 @@ def translate_drawing(payload) -> dict:
 
     ok: {"ok": true, "photo": JPEG data URL (DISPLAY px), "seen": PNG data URL (the model input),
     "status", "model_ms", "server_ms", "input_hash" (12 hex digits of the model input tensor: tests
-    tell by it that the input changed)}; with "loss": "all" also "photos": [{"loss", "label",
+    tell by it that the input changed), "hinted" (the shipped model takes colour hints),
+    "hints_used" (hint pixels at the model size: 0 for none; the brush's layer when it holds paint,
+    else the colour's grid) and with hints "hints_hash" (as input_hash, of the hint map)}; with
+    "loss": "all" also "photos": [{"loss", "label",
     "photo"}] in TRIO_ORDER ("photo" is then the shipped model's); with "critic": true and the
     shipped model, "critic": PNG data URL (the photo under the PatchGAN's per-patch verdicts, with a
     legend) and "critic_mean" (0..1), when the checkpoint kept its discriminator; blank paper: {"ok": true,
@@ -167,8 +242,9 @@ def translate_drawing(payload) -> dict:
     Never raises."""
     t0 = time.perf_counter()
     try:
-        raw, fit, loss, judge = _canvas_request(payload)
-        drawing = open_image(raw)
+        req = _canvas_request(payload)
+        loss, judge = req.loss, req.critic
+        drawing = open_image(req.image)
         if _is_blank(np.asarray(drawing)):
             return {"ok": True, "empty": True, "status": EMPTY}
         shipped = available_losses()
@@ -177,15 +253,32 @@ def translate_drawing(payload) -> dict:
             return _refusal(NOT_TRAINED.format(name=LOSSES["full" if loss == ALL else loss][0]))
         pipes = {key: pipeline.load(LOSSES[key][0]) for key in keys}
         first = next(iter(pipes.values()))
-        x = first.prepare(drawing, mode="sketch", fit=fit)  # one model input for all
+        hinted = [key for key, pipe in pipes.items() if pipe.hinted]
+        asked = req.colour is not None or req.layer is not None
+        hints, source = None, ""
+        if req.layer is not None and hinted:  # one model input for all, the layer framed with it
+            try:
+                layer = pipeline.open_layer(req.layer)  # header checked already: now the pixels
+            except (ImageError, ValueError) as e:
+                raise RequestError(f"The colour layer: {e}") from None
+            x, painted = first.prepare_with_layer(drawing, layer, fit=req.fit)
+            if painted[:, 3].any():
+                hints, source = painted, "your colour strokes"
+        else:
+            x = first.prepare(drawing, mode="sketch", fit=req.fit)
+        if hints is None and req.colour is not None and hinted:
+            hints, source = pipeline.colour_hints(x, req.colour), f"colour #{bytes(req.colour).hex()}"
         t1 = time.perf_counter()
-        outputs = {key: pipe.run(x)[0] for key, pipe in pipes.items()}
+        outputs = {key: pipe.run(x, hints if pipe.hinted else None)[0] for key, pipe in pipes.items()}
         verdict = None
         if judge and loss == "full" and pipes["full"].D is not None:
             verdict = pipes["full"].judge(x, outputs["full"][None])
         model_ms = (time.perf_counter() - t1) * 1000
     except NotTrainedError:  # removed since the check above (a promote swaps folders)
         return _refusal(NOT_TRAINED.format(name=NAME))
+    except RequestError as e:
+        log.info("refused a canvas request: %s", e)
+        return _refusal(f"{e}.")
     except (ImageError, ValueError) as e:
         log.info("refused a canvas drawing: %s", e)
         return _refusal(f"The drawing: {e}.")
@@ -194,7 +287,16 @@ def translate_drawing(payload) -> dict:
         return _refusal("Something went wrong on the server; please try again.")
     photos = {key: _photo_url(y) for key, y in outputs.items()}
     answer = {"ok": True, "photo": photos.get("full", next(iter(photos.values()))), "seen": _data_url(tensor_to_pil(x[0]), "PNG"),
-              "input_hash": hashlib.blake2b(x.float().contiguous().numpy().tobytes(), digest_size=6).hexdigest()}
+              "input_hash": _hash(x), "hinted": _shipped_takes_hints(pipes),
+              "hints_used": 0 if hints is None else int((hints[:, 3] > 0).sum())}
+    colour_note = ""
+    if hints is not None:
+        answer["hints_hash"] = _hash(hints)
+        colour_note = f" · {source} ({answer['hints_used']} hint px)"
+        if len(hinted) < len(pipes):
+            colour_note += f"; only {' and '.join(LOSSES[k][1] for k in hinted)} takes colour hints"
+    elif asked and not hinted:
+        colour_note = " · this model takes no colour hints" if len(pipes) == 1 else " · these models take no colour hints"
     if loss == ALL:
         answer["photos"] = [{"loss": key, "label": LOSSES[key][1], "photo": photos[key]} for key in keys]
     verdict_note = ""
@@ -208,12 +310,23 @@ def translate_drawing(payload) -> dict:
     server_ms = (time.perf_counter() - t0) * 1000
     which = f"{len(keys)} models · " if loss == ALL else "" if loss == "full" else f"{LOSSES[loss][1]} · "
     answer["status"] = plain(ok(f"{which}{model_ms:.0f} ms model, {server_ms:.0f} ms in all on "
-                                f"{first.device.type.upper()} (model input {first.image_size}px){verdict_note}"))
+                                f"{first.device.type.upper()} (model input {first.image_size}px){colour_note}{verdict_note}"))
     return {**answer, "model_ms": round(model_ms, 2), "server_ms": round(server_ms, 2)}
 
 
+def _hash(t) -> str:
+    return hashlib.blake2b(t.float().contiguous().numpy().tobytes(), digest_size=6).hexdigest()
+
+
+def _shipped_takes_hints(pipes: dict) -> bool:
+    """Whether the shipped model takes colour hints (loaded already when it answered; else from its
+    config): the page shows or hides its colour controls by it, so a model promoted while the app
+    runs gets them without a restart."""
+    return pipes["full"].hinted if "full" in pipes else _takes_hints_now()
+
+
 async def translate(payload) -> dict:
-    """The canvas's server function (`server.translate({image, fit})` in sketch_canvas.js): the
+    """The canvas's server function (`server.translate({image, fit, ...})` in sketch_canvas.js): the
     drawing's photo, or {"ok": false, "busy": true, "retry_ms"} when GATE is full (the page retries)."""
     answer = await GATE.run(translate_drawing, payload)
     if answer is None:
@@ -253,13 +366,29 @@ def _template(examples: dict[str, Image.Image]) -> str:
         f'<figure class="sk-figure"><figcaption class="sk-label">{html.escape(LOSSES[key][1])}</figcaption>'
         f'<div class="sk-frame"><img data-trio="{key}" alt="{html.escape(LOSSES[key][1])}" hidden></div></figure>'
         for key in TRIO_ORDER if key in losses)
+    swatches = "\n".join(
+        f'<button type="button" class="sk-swatch" data-colour="{hexa}" aria-pressed="false" title="{name}" '
+        f'aria-label="{name}" style="background-color: {hexa}"></button>' for name, hexa in SWATCHES)
+    hinted = _takes_hints_now()
     for key, value in {"__CANVAS__": str(CANVAS), "__SEND__": str(SEND), "__EMPTY__": html.escape(EMPTY),
+                       "__SWATCHES__": swatches, "__HINTED__": "true" if hinted else "false",
+                       "__COLOUR_HIDDEN__": "" if hinted else "hidden",
+                       "__NO_HINTS_HIDDEN__": "hidden" if hinted else "",
+                       "__NO_HINTS_NOTE__": html.escape(NO_HINTS_NOTE),
                        "__EXAMPLES__": thumbs, "__LOSSES__": radios, "__TRIO__": trio,
                        "__LOSS_HIDDEN__": "" if len(losses) > 1 else "hidden",
                        "__CRITIC_HIDDEN__": "" if pipeline.has_critic(NAME) else "hidden",
                        "__LOSS_NOTE__": html.escape(LOSS_NOTE)}.items():
         text = text.replace(key, value)
     return _check_template_text("sketch_canvas.html", text)
+
+
+def _takes_hints_now() -> bool:
+    """The shipped model's config says it takes colour hints (read, not loaded)."""
+    try:
+        return pipeline.takes_hints(NAME)
+    except (OSError, ValueError, KeyError):  # an unreadable config: the tab says so when it translates
+        return False
 
 
 def canvas_component(examples: dict[str, Image.Image]) -> gr.HTML:
@@ -304,8 +433,9 @@ def build(demo: gr.Blocks) -> None:
     # image decoding, as for the upload.
     sketch_in = gr.File(type="filepath", file_types=["image"], visible=False, label="drawing")
     sketch_fit = gr.Checkbox(value=True, visible=False, label="auto-centre")
-    sketch_in.change(on_sketch, inputs=[sketch_in, sketch_fit], outputs=[photo, seen, status], api_name="sketch",
-                     **HEAVY)
+    sketch_colour = gr.Textbox(value="", visible=False, label="colour (#rrggbb, or empty for the model's own)")
+    sketch_in.change(on_sketch, inputs=[sketch_in, sketch_fit, sketch_colour], outputs=[photo, seen, status],
+                     api_name="sketch", **HEAVY)
 
 
 if __name__ == "__main__":  # python -m demos.sketch2photo: this tab alone

@@ -10,7 +10,7 @@ from core.pipelines import face_arithmetic as pipeline
 from core.pipelines.face_arithmetic import NOISE_STD, PRESETS
 from core.pipelines.faces import clean_seed, from_array, tile, to_array
 
-from .common import HEAVY, POOL_WAIT, await_pool, face_arithmetic, notice, ok, warn
+from .common import HEAVY, POOL_WAIT, await_pool, face_arithmetic, notice, ok, on_first_open, warn
 from .inputs import number, picked, slider
 
 CUSTOM = "my own picks (from the pool below)"
@@ -329,13 +329,7 @@ def build(demo: gr.Blocks, tab: gr.Tab | None = None) -> None:
 
     if ready:
         # The pool first (its progress in the status line while it is labelled), outside the model slots.
-        first = dict(fn=await_pool, inputs=None, outputs=[pool_note], api_name=False, **POOL_WAIT)
-        if tab is None:
-            opening = demo.load(**first)
-        else:  # once per page, when the tab is first opened: its State changes only then
-            opened = gr.State(False)
-            tab.select(lambda: True, None, [opened], api_name=False)
-            opening = opened.change(**first)
+        opening = on_first_open(demo, tab, fn=await_pool, inputs=None, outputs=[pool_note], api_name=False, **POOL_WAIT)
         opening.then(draw, [preset, seed, noise], [picks, *outs], api_name=False, **HEAVY).then(
             edit, edit_in, [edited, edit_status], api_name=False, **HEAVY).then(
             pool_page, [page], [pool, page], api_name=False, **HEAVY)

@@ -11,11 +11,15 @@ from PIL import Image
 import app  # noqa: E402
 import core.registry
 from core.pipelines import sketch2photo
+from demos import inpainting
 from demos.common import OK_MARK, WARN_MARK
 from tests.apprunner import running_app
 
-TAB_KEYS = ["sketch2photo", "horse2zebra", "latent_walk", "vector_arithmetic", "gan_playground", "colorization", "admin",
-            "inpainting", "text_edit"]  # the tabs still to come last
+# The tabs still to come last: inpainting is one until its model ships (checkpoints/inpainting).
+INPAINTING = ["inpainting"]
+TAB_KEYS = ["sketch2photo", "horse2zebra", "latent_walk", "vector_arithmetic", "gan_playground", "colorization",
+            "text_edit", *(INPAINTING if inpainting.shipped() else []), "admin",
+            *([] if inpainting.shipped() else INPAINTING)]
 
 
 def test_every_tab_builds():

@@ -136,7 +136,7 @@ def test_without_the_parameter_nothing_shows_or_loads(browser, app_url):
     page.on("request", lambda r: examples.append(r.url) if ".webp" in r.url else None)
     page.goto(app_url)
     page.locator("#lecture-switch input").wait_for(timeout=90_000)
-    page.locator("#sketch-canvas canvas").wait_for(timeout=90_000)
+    page.locator("#sketch-canvas canvas.sk-paper").wait_for(timeout=90_000)
     page.wait_for_timeout(1500)
     assert not page.locator("#lecture-switch input").is_checked()
     assert not _root_has_class(page) and _body_px(page) < LARGE_PX

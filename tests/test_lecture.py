@@ -22,7 +22,7 @@ KATEX_COMMANDS = {
     "arg", "begin", "big", "Big", "bar", "cdot", "cos", "end", "epsilon", "exp", "frac", "hat", "hline",
     "in", "lambda", "left", "log", "lVert", "rVert", "mathbb", "mathcal", "mathrm", "max", "mid",
     "min", "nabla", "Omega", "propto", "qquad", "quad", "right", "sigma", "sin", "sqrt", "sum", "text", "textstyle",
-    "tfrac", "tilde", "times", "to", "approx", "Vert", "ge", "alpha", "sim",
+    "tfrac", "tilde", "times", "to", "approx", "Vert", "ge", "alpha", "sim", "odot", "perp", "Delta",
 }
 BRACES = re.compile(r"\\[{}]")
 
@@ -115,6 +115,18 @@ def test_the_formulas_use_the_numbers_the_code_trains_with():
     play = tex("gan_playground")
     assert rf"c={PRESETS['wgan'][0].clip:g}" in play and rf"\lambda={PRESETS['wgan_gp'][0].gp:g}" in play
     assert rf"\sigma={VAEConfig().decoder_sigma:g}" in play
+    from core.pipelines import gan_prior, text_edit
+    from core.train.tasks.inpainting import InpaintingParams
+
+    inp, z_dim = tex("inpainting"), get_spec("faces").nets["G"].z_dim
+    weights = [param(InpaintingParams, "inpainting", f) for f in ("lambda_hole", "lambda_valid", "lambda_gan")]
+    assert rf"\mathcal{{L}}_G={weights[0]:g}\,\lVert M" in inp
+    assert rf"+{weights[1]:g}\,\lVert (1-M)" in inp and rf"-{weights[2]:g}\cdot\mathbb{{E}}" in inp
+    assert f"{gan_prior.STEPS} steps" in inp and f"from {gan_prior.RESTARTS} starts" in inp
+    assert rf"\sqrt{{{z_dim}}}" in inp
+    edit = tex("text_edit")
+    assert rf"{text_edit.MARGIN:g}\,s" in edit and rf"z\in\mathbb{{R}}^{{{z_dim}}}" in edit
+    assert all(rf"\mathrm{{{name}}}" in edit for name in text_edit.IDENTITY)
 
 
 def test_the_examples_exist_open_and_stay_small():

@@ -35,3 +35,19 @@ def test_the_policy_is_set_before_anything_imports_torch():
         assert res.stdout.strip() == "False", f"importing {module} loads torch before the policy is set"
     text = (ROOT / "app.py").read_text()
     assert text.index('os.environ.setdefault("OMP_WAIT_POLICY"') < text.index("from demos import")
+
+
+def test_every_benchmark_sets_the_policy_before_torch_loads():
+    """Benchmarks are run as scripts (python bench/X.py): each sets the app's policy itself above its
+    first import of torch or core (bench/common.py, checked here too, sets it for those that import it
+    first), else its figures are those of spinning threads."""
+    for path in sorted((ROOT / "bench").glob("*.py")):
+        text = path.read_text()
+        loads = [i for i in (text.find("\nimport torch"), text.find("\nfrom torch"), text.find("\nfrom core"),
+                             text.find("\nimport core")) if i >= 0]
+        common = text.find("\nfrom bench.common")
+        if loads and 0 <= common < min(loads):
+            continue
+        if loads:
+            policy = text.find('os.environ.setdefault("OMP_WAIT_POLICY"')
+            assert 0 <= policy < min(loads), f"{path.name} loads torch before setting OMP_WAIT_POLICY"

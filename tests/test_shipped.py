@@ -30,7 +30,8 @@ def test_shipped_model_loads_and_has_a_card_with_figures(name):
     card = (CHECKPOINTS / name / "MODEL_CARD.md").read_text()
     figures = {"pix2pix": ("fd_eff", "ssim", "psnr"), "cyclegan": ("zebra_rate", "horse_rate", "cycle_psnr", "fd_eff"),
                "dcgan": ("fd_eff", "kid_eff", "arithmetic_success"), "attributes": ("accuracy", "baseline"),
-               "colorization": ("gap_recovered", "psnr", "colourfulness")}
+               "colorization": ("gap_recovered", "psnr", "colourfulness"),
+               "inpainting": ("hole PSNR", "FD_eff", "biharmonic", "GAN prior")}
     for key in (*figures[get_spec(name).task], "wall-clock", "licen"):
         assert re.search(key, card, re.IGNORECASE), f"model card lacks {key}"
 
@@ -118,3 +119,17 @@ def test_preset_arithmetic_beats_chance_and_mean_faces_show_their_concept():
         for i, concept in enumerate((preset.A, preset.B, preset.C)):
             shown = float(arith.satisfied(arith.judge(means[:, i]), concept.attrs).float().mean())
             assert shown >= 0.85, (concept.label, shown)
+
+
+@needs_shared_data
+@pytest.mark.skipif("inpainting" not in SHIPPED, reason="inpainting not shipped")
+def test_inpainting_beats_the_classical_baseline_on_held_out_faces():
+    from core.eval.inpainting import evaluate
+
+    m = evaluate(get_spec("inpainting"), None, CHECKPOINTS / "inpainting", limit=60, run_prior=False)
+    # 60 of the 900 held-out faces (all 900 at release: centre 19.67 vs 14.03 dB, FD_eff 9.5 vs 97.2;
+    # free-form 20.44 vs 19.96 dB). The goal: at least 3 dB better on centre squares.
+    centre, free = m["center"], m["free"]
+    assert centre["hole_psnr"] >= centre["baseline_hole_psnr"] + 3, centre
+    assert centre["fd_eff"] < centre["baseline_fd_eff"] / 2 and centre["ms_per_fill"] < 50, centre
+    assert free["hole_psnr"] > free["baseline_hole_psnr"], free

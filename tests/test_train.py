@@ -216,3 +216,28 @@ def test_warm_start_from_a_run_folder_brings_the_discriminator(tmp_path, paired_
     seen.clear()
     train(SMALL, config.with_(init_from=str(g_only / "checkpoint")), on_event=seen.append, run_dir=tmp_path / "ft3")
     assert next(e for e in seen if e["event"] == "start")["warm_started"] == ["G"]
+
+
+def test_a_run_folder_is_never_started_over_by_mistake(tmp_path, paired_folder_photo_left, monkeypatch, capsys):
+    """A finished run once lost its weights to `--promote` without `--resume`: training started
+    afresh in the same folder and overwrote them. Now train() refuses, and the CLI's --promote on a
+    finished run promotes it without training."""
+    from core.train import __main__ as cli
+
+    run = train(SMALL, _config(paired_folder_photo_left, 2), run_dir=tmp_path / "run")
+    weights = (run / "checkpoint" / "model.safetensors").read_bytes()
+    with pytest.raises(FileExistsError, match="--resume"):
+        train(SMALL, _config(paired_folder_photo_left, 2), run_dir=run)
+    monkeypatch.setattr(cli, "get_spec", lambda name: SMALL)
+    promoted = []
+    monkeypatch.setattr(cli, "promote", lambda spec, run_dir: promoted.append(run_dir) or tmp_path / "shipped")
+    args = ["sketch2photo", "--data", str(paired_folder_photo_left), "--photo-left", "--run-dir", str(run)]
+    with pytest.raises(SystemExit):
+        cli.main(args)  # no --resume, no --promote: a clear error
+    assert "already holds a run" in capsys.readouterr().err
+    assert cli.main(args + ["--promote"]) == 0 and promoted == [run]
+    assert (run / "checkpoint" / "model.safetensors").read_bytes() == weights  # nothing trained
+    (run / "events.jsonl").write_text((run / "events.jsonl").read_text().replace('"event": "end"', '"event": "stopped"'))
+    with pytest.raises(SystemExit):
+        cli.main(args + ["--promote"])  # an unfinished run is not promoted by accident either
+    assert promoted == [run]

@@ -189,22 +189,32 @@ def hint_counts(n: int, p: float = 1 / 8, free_share: float = 0.5, max_hints: in
     return torch.where(free, torch.zeros_like(k), k.clamp(max=max_hints))
 
 
-def sample_hints(ab: torch.Tensor, counts: torch.Tensor, max_size: int = 5,
-                 generator: torch.Generator | None = None, min_size: int = 1) -> torch.Tensor:
+def sample_hints(values: torch.Tensor, counts: torch.Tensor, max_size: int = 5,
+                 generator: torch.Generator | None = None, min_size: int = 1,
+                 where: torch.Tensor | None = None) -> torch.Tensor:
     """Hints from the true colours: for item i, counts[i] square patches of side min_size..max_size
-    px at uniform positions, each filled with the patch's mean true ab, plus a mask.
-    ab [B, 2, H, W] normalised -> hint map [B, 3, H, W] (a, b, mask in {0, 1})."""
-    b, _, h, w = ab.shape
-    hints = torch.zeros(b, HINT_CHANNELS, h, w, device=ab.device)
+    px, each filled with the patch's mean true colour, plus a mask. Patches sit at uniform positions,
+    or, with `where` [B, H, W] bool, centred on uniformly drawn True pixels (e.g. the object, not the
+    paper; an item with no True pixel gets none).
+    values [B, C, H, W] (ab normalised, or RGB in [-1, 1]) -> hint map [B, C + 1, H, W] (the colour
+    channels, then the mask in {0, 1}; zero where there is no hint)."""
+    b, c, h, w = values.shape
+    hints = torch.zeros(b, c + 1, h, w, device=values.device)
     for i in range(b):
+        spots = where[i].nonzero().cpu() if where is not None else None
         for _ in range(int(counts[i])):
-            s = int(torch.randint(min_size, max_size + 1, (), generator=generator))
-            s = min(s, h, w)
-            y = int(torch.randint(0, h - s + 1, (), generator=generator))
-            x = int(torch.randint(0, w - s + 1, (), generator=generator))
-            mean = ab[i, :, y:y + s, x:x + s].float().mean(dim=(1, 2))
-            hints[i, :2, y:y + s, x:x + s] = mean[:, None, None]
-            hints[i, 2, y:y + s, x:x + s] = 1.0
+            s = min(int(torch.randint(min_size, max_size + 1, (), generator=generator)), h, w)
+            if spots is None:
+                y = int(torch.randint(0, h - s + 1, (), generator=generator))
+                x = int(torch.randint(0, w - s + 1, (), generator=generator))
+            elif len(spots):
+                cy, cx = spots[int(torch.randint(0, len(spots), (), generator=generator))].tolist()
+                y, x = min(max(cy - s // 2, 0), h - s), min(max(cx - s // 2, 0), w - s)
+            else:
+                break
+            mean = values[i, :, y:y + s, x:x + s].float().mean(dim=(1, 2))
+            hints[i, :c, y:y + s, x:x + s] = mean[:, None, None]
+            hints[i, c, y:y + s, x:x + s] = 1.0
     return hints
 
 

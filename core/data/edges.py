@@ -83,16 +83,29 @@ def normalise_width(ink: torch.Tensor, target: float = TARGET_WIDTH) -> torch.Te
 def fit_to_frame(ink: torch.Tensor, margin: float = 0.06, threshold: float = 0.5) -> torch.Tensor:
     """Crop ink [1, 1, H, W] to the bounding box of its strokes and centre it in a square with
     `margin` of the side free on each edge (the dataset's objects fill the frame the same way)."""
+    box = frame_box(ink, margin, threshold)
+    return ink if box is None else in_frame(ink, box)
+
+
+def frame_box(ink: torch.Tensor, margin: float = 0.06,
+              threshold: float = 0.5) -> tuple[int, int, int, int, int, int, int] | None:
+    """`fit_to_frame`'s geometry for ink [1, 1, H, W]: (y0, y1, x0, x1) the strokes' bounding box,
+    the square's side and the crop's offset (oy, ox) in it; None when there is no stroke."""
     mask = ink[0, 0] > threshold
     if not mask.any():
-        return ink
+        return None
     ys, xs = torch.nonzero(mask, as_tuple=True)
     y0, y1, x0, x1 = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
-    crop = ink[:, :, y0:y1, x0:x1]
     side = int(round(max(y1 - y0, x1 - x0) / (1 - 2 * margin)))
-    out = torch.zeros(1, 1, side, side, dtype=ink.dtype)
-    oy, ox = (side - (y1 - y0)) // 2, (side - (x1 - x0)) // 2
-    out[:, :, oy:oy + y1 - y0, ox:ox + x1 - x0] = crop
+    return y0, y1, x0, x1, side, (side - (y1 - y0)) // 2, (side - (x1 - x0)) // 2
+
+
+def in_frame(layer: torch.Tensor, box: tuple[int, int, int, int, int, int, int]) -> torch.Tensor:
+    """Any layer [B, C, H, W] of the drawing's size cropped and centred as `frame_box` says (zeros
+    around): the ink itself, or a colour layer that must land where it was drawn."""
+    y0, y1, x0, x1, side, oy, ox = box
+    out = torch.zeros(*layer.shape[:2], side, side, dtype=layer.dtype)
+    out[:, :, oy:oy + y1 - y0, ox:ox + x1 - x0] = layer[:, :, y0:y1, x0:x1]
     return out
 
 

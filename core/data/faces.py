@@ -24,6 +24,16 @@ def read_attributes(path: Path) -> tuple[list[str], dict[str, np.ndarray]]:
     return names, table
 
 
+def face_box(width: int, height: int, crop_fraction: float = 0.72, center_y: float = 0.55) -> tuple[int, int, int]:
+    """The face square of an aligned photo: (left, top, side) of a square crop_fraction x the width,
+    centred across and at center_y of the height (moved up or down to stay inside the photo). The one
+    definition of the faces' crop: the datasets and the inpainting tab's uploads use it."""
+    side = int(round(width * crop_fraction))
+    top = int(round(height * center_y - side / 2))
+    top = min(max(0, top), height - side)
+    return (width - side) // 2, top, side
+
+
 class FaceDataset(Dataset):
     """Items {"image": [3, S, S] in [-1, 1], "attrs": [n_attrs] float 0/1 (all -1 if unknown)}.
 
@@ -64,11 +74,7 @@ class FaceDataset(Dataset):
         key = self.files[i]  # by file, so a repeated image is decoded once
         if key not in self._cache:
             im = Image.open(key).convert("RGB")
-            w, h = im.size
-            side = int(round(w * self.crop_fraction))
-            top = int(round(h * self.center_y - side / 2))
-            top = min(max(0, top), h - side)
-            left = (w - side) // 2
+            left, top, side = face_box(*im.size, self.crop_fraction, self.center_y)
             im = im.crop((left, top, left + side, top + side)).resize((self.image_size,) * 2, Image.LANCZOS)
             self._cache[key] = torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1)
         return self._cache[key]

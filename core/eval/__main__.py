@@ -1,5 +1,7 @@
 """CLI: python -m core.eval NAME --data DIR [--json FILE] [--photo-left] [--checkpoint DIR].
 colorization*: --data DIR (a folder of colour photos) is optional; without it, the held-out split.
+inpainting: --data DIR (a folder of face images) is optional; without it, the held-out faces.
+text_edit: python -m core.eval text_edit [options of core.eval.text_edit] (no data: the shipped models).
 
 Prints one JSON dict of metrics and writes the same dict to FILE.
 """
@@ -7,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import inspect
-import json
 import sys
 import time
 from pathlib import Path
@@ -15,16 +16,22 @@ from pathlib import Path
 from ..checkpoint import is_checkpoint
 from ..device import pick_device, resolve_precision, setup_threads
 from ..registry import REGISTRY, get_spec
-from . import attributes, colorization, cyclegan, faces, pix2pix
+from . import attributes, colorization, cyclegan, faces, inpainting, pix2pix
+from .report import report
 
 EVALUATORS = {"pix2pix": pix2pix.evaluate, "cyclegan": cyclegan.evaluate, "dcgan": faces.evaluate,
-              "attributes": attributes.evaluate, "colorization": colorization.evaluate}
-DEFAULT_HOLDOUT = ("colorization",)  # tasks whose eval without --data uses the registry's held-out split
+              "attributes": attributes.evaluate, "colorization": colorization.evaluate,
+              "inpainting": inpainting.evaluate}
+DEFAULT_HOLDOUT = ("colorization", "inpainting")  # tasks whose eval without --data uses the registry's held-out split
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["text_edit"]:  # not a model of its own: the faces GAN, the classifier and the sentence encoder
+        from . import text_edit
+        return text_edit.main(argv[1:])
     p = argparse.ArgumentParser(prog="python -m core.eval", description="Evaluate a registry model.")
-    p.add_argument("name", choices=sorted(REGISTRY))
+    p.add_argument("name", choices=sorted(REGISTRY), help="a registry model, or text_edit (its own options)")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--data", type=Path,
                        help="evaluation folder: pairs for sketch2photo, testA/ + testB/ for horse2zebra, "
@@ -43,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="sketch2photo: the dataset's edge maps (default) or drawing-like sketches made from them")
     p.add_argument("--classifier", type=Path,
                    help="faces: the attribute classifier that judges (default: checkpoints/face_attributes)")
+    p.add_argument("--skip-prior", action="store_true",
+                   help="inpainting: leave out the slow GAN-prior method (its figures do not depend on the net: "
+                        "to re-measure a new net, keep the prior's from an earlier run)")
     args = p.parse_args(argv)
 
     setup_threads()
@@ -55,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     if not is_checkpoint(checkpoint):
         p.error(f"no checkpoint in {checkpoint} (train first: python -m core.train {spec.name})")
     if args.holdout and spec.task not in ("cyclegan", *DEFAULT_HOLDOUT):
-        p.error("--holdout is for horse2zebra and colorization; give --data DIR")
+        p.error("--holdout is for horse2zebra, colorization and inpainting; give --data DIR")
     if args.data is not None and not args.data.is_dir():
         p.error(f"--data {args.data} is not a folder")
     t0 = time.time()
@@ -69,6 +79,10 @@ def main(argv: list[str] | None = None) -> int:
         if not is_checkpoint(args.classifier):
             p.error(f"no checkpoint in {args.classifier}")
         extra["classifier"] = args.classifier
+    if args.skip_prior:
+        if spec.task != "inpainting":
+            p.error("--skip-prior is for inpainting")
+        extra["run_prior"] = False
     if args.inputs is not None:
         if spec.task != "pix2pix":
             p.error("--inputs is for sketch2photo")
@@ -78,11 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     if isinstance(precision, str):
         metrics["precision"] = resolve_precision(pick_device(), precision)  # what ran, not what was asked
     metrics["seconds"] = round(time.time() - t0, 1)
-    text = json.dumps(metrics, indent=2)
-    print(text)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(text + "\n")
+    report(metrics, args.json)
     return 0
 
 

@@ -13,7 +13,6 @@ each domain vs the other domain's photos translated into it.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +24,7 @@ from ..pipelines.horse2zebra import HorseZebraPipeline
 from ..pipelines.sketch2photo import Sketch2PhotoPipeline
 from ..registry import get_spec
 from .cyclegan import test_files
+from .report import report as write_report
 
 
 def _summary(real: list[np.ndarray], fake: list[np.ndarray]) -> dict[str, float]:
@@ -78,11 +78,7 @@ def main(argv: list[str] | None = None) -> None:
         report = sketch2photo(checkpoint, data, photo_left, args.limit)
     else:
         report = horse2zebra(checkpoint, args.limit)
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(text + "\n")
+    write_report(report, args.json)
 
 
 if __name__ == "__main__":

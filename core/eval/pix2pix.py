@@ -5,13 +5,19 @@ from pathlib import Path
 
 import torch
 
+from ..data import colour
 from ..data.paired import PairedDataset
 from ..data.sketches import DRAWINGS, draw, outline_interior
 from ..metrics.distribution import DistributionMetrics
 from ..metrics.features import EfficientNetFeatures
 from ..metrics.paired import PairedMetrics
 from ..metrics.pixels import colourfulness, interior_fill, object_share
-from ..pipelines.sketch2photo import Sketch2PhotoPipeline
+from ..pipelines.sketch2photo import Sketch2PhotoPipeline, colour_hints
+
+# "Make it this colour" in the eval: the code drawings get these in turn (red, blue, yellow, green, brown,
+# pink: bright and dark, warm and cool), as a person would pick them in the tab.
+PALETTE = ((200, 30, 40), (30, 70, 200), (240, 200, 40), (40, 150, 60), (120, 70, 30), (230, 110, 170))
+VAL_HINTS = 5  # true-colour hints per val item for the hinted figures (hints_psnr, ...)
 
 
 def evaluate(spec, data: Path, checkpoint: Path, photo_left: bool = False, precision: str = "bf16",
@@ -35,13 +41,16 @@ def evaluate(spec, data: Path, checkpoint: Path, photo_left: bool = False, preci
     ds = PairedDataset(data, crop_size=pipe.image_size, augment=False, photo_left=photo_left,
                        input_mode=spec.data.options.get("input_mode", "rgb"), inputs=inputs)
     n = min(len(ds), limit) if limit else len(ds)
-    dist, paired = DistributionMetrics(features), PairedMetrics()
+    dist, paired, hinted = DistributionMetrics(features), PairedMetrics(), PairedMetrics()
     colour_out, colour_real, share_out, share_real = [], [], [], []
     with torch.inference_mode():
         for start in range(0, n, batch_size):
             items = [ds[i] for i in range(start, min(n, start + batch_size))]
             real_B = torch.stack([it["B"] for it in items])
-            fake_B = pipe.run(torch.stack([it["A"] for it in items]))
+            real_A = torch.stack([it["A"] for it in items])
+            fake_B = pipe.run(real_A)
+            if pipe.hinted:
+                hinted.add(_true_hints(pipe, real_A, real_B, start), real_B * 0.5 + 0.5)
             out, target = (fake_B * 0.5 + 0.5).clamp(0, 1), real_B * 0.5 + 0.5
             dist.add(real=target, fake=out)
             paired.add(out, target)
@@ -56,6 +65,8 @@ def evaluate(spec, data: Path, checkpoint: Path, photo_left: bool = False, preci
               "object_share_ratio": s_out / s_real,
               "n": n, "inputs": inputs,
               "features_precision": dist.features.precision}
+    if pipe.hinted:
+        result.update({f"hints_{k}": v for k, v in hinted.compute().items()})
     if inputs == "drawing":
         drawings, x = code_drawings(pipe)
         filled, chroma = interior_fill(drawings, outline_interior(x[:, 0] < 0))
@@ -64,7 +75,33 @@ def evaluate(spec, data: Path, checkpoint: Path, photo_left: bool = False, preci
         result["code_drawings_filled"] = float(filled.mean())
         result["code_drawings_filled_min"] = float(filled.min())
         result["code_drawings_chroma"] = float(chroma.mean())
+        if pipe.hinted:
+            result.update(_coloured_drawings(pipe, x))
     return result
+
+
+def _true_hints(pipe: Sketch2PhotoPipeline, real_A: torch.Tensor, real_B: torch.Tensor, seed: int) -> torch.Tensor:
+    """Outputs [B, 3, S, S] in [0, 1] with VAL_HINTS hints of each photo's own colours (seeded)."""
+    on_object = (real_B * 0.5 + 0.5 < 0.85).any(1)
+    hints = colour.sample_hints(real_B, torch.full((len(real_B),), VAL_HINTS), 5, torch.Generator().manual_seed(seed),
+                                min_size=5, where=on_object)
+    return (pipe.run(real_A, hints) * 0.5 + 0.5).clamp(0, 1)
+
+
+def _coloured_drawings(pipe: Sketch2PhotoPipeline, x: torch.Tensor) -> dict[str, float]:
+    """The code drawings, each "made" a PALETTE colour (in turn): how solidly they fill, and how far
+    the mean colour of the filled inside is from the one asked for (RGB distance, 0-255 scale)."""
+    asked = torch.tensor([PALETTE[i % len(PALETTE)] for i in range(len(x))], dtype=torch.float32)
+    hints = torch.cat([colour_hints(x[i:i + 1], tuple(int(v) for v in asked[i])) for i in range(len(x))])
+    out = (pipe.run(x, hints) * 0.5 + 0.5).clamp(0, 1)
+    inside = outline_interior(x[:, 0] < 0)
+    filled, chroma = interior_fill(out, inside)
+    solid = inside & (out.amin(1) < 0.75)
+    mean = (out * solid[:, None]).flatten(2).sum(2) / solid.flatten(1).sum(1, keepdim=True).clamp_min(1) * 255
+    return {"code_drawings_coloured_filled": float(filled.mean()),
+            "code_drawings_coloured_filled_min": float(filled.min()),
+            "code_drawings_coloured_chroma": float(chroma.mean()),
+            "code_drawings_coloured_rgb_error": float((mean - asked).norm(dim=1).mean())}
 
 
 def code_drawings(pipe: Sketch2PhotoPipeline) -> tuple[torch.Tensor, torch.Tensor]:

@@ -9,6 +9,7 @@ from torch import nn
 from .classifier import AttributeNet, AttributeNetConfig
 from .colorization import ColorizationNet, ColorizationNetConfig
 from .dcgan import DCGANDiscriminator, DCGANDiscriminatorConfig, DCGANGenerator, DCGANGeneratorConfig
+from .inpainting import InpaintingNet, InpaintingNetConfig
 from .patchgan import PatchGANConfig, PatchGANDiscriminator
 from .resnet import ResnetConfig, ResnetGenerator
 from .unet import UNetConfig, UNetGenerator
@@ -22,6 +23,7 @@ NET_KINDS: dict[str, tuple[type, type[nn.Module]]] = {
     "dcgan_d": (DCGANDiscriminatorConfig, DCGANDiscriminator),
     "attributes": (AttributeNetConfig, AttributeNet),
     "colorization": (ColorizationNetConfig, ColorizationNet),
+    "inpainting": (InpaintingNetConfig, InpaintingNet),
 }
 
 
@@ -58,5 +60,6 @@ __all__ = [
     "AttributeNet", "AttributeNetConfig", "ColorizationNet", "ColorizationNetConfig", "DCGANDiscriminator", "DCGANDiscriminatorConfig", "DCGANGenerator",
     "DCGANGeneratorConfig", "NET_KINDS", "PatchGANConfig", "PatchGANDiscriminator", "ResnetConfig", "ResnetGenerator", "UNetConfig",
     "UNetGenerator",
+    "InpaintingNet", "InpaintingNetConfig",
     "build_net", "config_from_dict", "config_to_dict", "kind_of",
 ]

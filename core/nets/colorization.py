@@ -15,9 +15,8 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
-from .layers import NORMS, check_choice, init_weights, norm_layer
+from .layers import NORMS, check_choice, encode_decode, init_weights, norm_layer
 
 HEADS = ("regression", "classification")
 
@@ -103,15 +102,7 @@ class ColorizationNet(nn.Module):
             self.register_buffer("bin_prior", torch.zeros(cfg.num_bins))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        skips = [self.stem(x)]
-        for down in self.downs:
-            skips.append(down(skips[-1]))
-        y = self.middle(skips.pop())
-        for i in reversed(range(len(self.ups))):
-            skip = skips[i]
-            y = F.interpolate(y, size=skip.shape[-2:], mode="bilinear", align_corners=False)
-            y = self.ups[i](torch.cat([y, skip], 1))
-        y = self.head(y)
+        y = self.head(encode_decode(x, self.stem, self.downs, self.middle, self.ups))
         return torch.tanh(y) if self.config.head == "regression" else y
 
     def decode(self, out: torch.Tensor, temperature: float = 0.38) -> torch.Tensor:

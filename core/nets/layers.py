@@ -1,7 +1,9 @@
 """Small building blocks shared by the nets."""
 from __future__ import annotations
 
+import torch
 from torch import nn
+from torch.nn import functional as F
 
 NORMS = ("batch", "instance", "none")
 
@@ -36,3 +38,19 @@ def init_weights(net: nn.Module, gain: float = 0.02) -> None:
         elif isinstance(m, nn.BatchNorm2d):
             nn.init.normal_(m.weight, 1.0, gain)
             nn.init.zeros_(m.bias)
+
+
+def encode_decode(x, stem: nn.Module, downs: nn.ModuleList, middle: nn.Module, ups: nn.ModuleList):
+    """The U-shaped body of the colorization and inpainting nets: x -> stem -> downs (each level's
+    output kept) -> middle on the deepest -> for each level from the bottom up, the result upsampled
+    (bilinear) to that level's size, concatenated with it and passed through ups[i]. Returns the
+    features at the stem's resolution (before the net's own head)."""
+    skips = [stem(x)]
+    for down in downs:
+        skips.append(down(skips[-1]))
+    y = middle(skips.pop())
+    for i in reversed(range(len(ups))):
+        skip = skips[i]
+        y = F.interpolate(y, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+        y = ups[i](torch.cat([y, skip], 1))
+    return y

@@ -6,11 +6,11 @@ from pathlib import Path
 import kornia
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageOps
 
 from ..checkpoint import is_checkpoint, load_checkpoint, read_config
 from ..data import edges
-from ..data.images import ImageError, open_image, pil_to_tensor, tensor_to_pil
+from ..data.images import UNREADABLE, ImageError, open_image, peek, pil_to_tensor, tensor_to_pil
 from ..data.sketches import all_examples
 from ..device import compute_dtype, pick_device
 from ..registry import get_spec
@@ -46,6 +46,10 @@ class Sketch2PhotoPipeline:
         on dark paper are inverted); mode "photo": edges are extracted first (Canny).
         Raises ImageError / ValueError with a message fit for the user.
         """
+        return edges.sketch_to_input(self._drawing(image, mode), self.image_size, fit=fit)
+
+    def _drawing(self, image, mode: str = "sketch") -> torch.Tensor:
+        """`prepare` up to the edge map: [1, 3, H, W] in [0, 1], dark strokes on light paper."""
         im = open_image(image)
         if min(im.size) < MIN_SIDE:
             raise ValueError(f"the image is too small ({im.width}x{im.height}); use at least {MIN_SIDE}x{MIN_SIDE} px")
@@ -59,12 +63,51 @@ class Sketch2PhotoPipeline:
                 x = 1.0 - x
         else:
             raise ValueError(f"mode must be 'sketch' or 'photo', not {mode!r}")
-        return edges.sketch_to_input(x, self.image_size, fit=fit)
+        return x
+
+    def prepare_with_layer(self, image, layer, fit: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """A drawing (as for `prepare`, mode "sketch") and a colour layer of the same size (RGBA,
+        transparent where no colour was painted: a PIL image, bytes or a path) -> (model input
+        [1, 1, S, S], hints [1, 4, S, S]). The layer goes through the drawing's own centring and
+        scaling (`edges.frame_box`), so a colour lands where it was painted on the drawing; a model
+        pixel carries a hint when any painted pixel falls in it, with their mean colour. Raises
+        ImageError / ValueError (a layer of another size or without transparency)."""
+        drawing = open_image(image)
+        rgba = open_layer(layer)
+        if rgba.size != drawing.size:
+            raise ValueError(f"the colour layer is {rgba.width}x{rgba.height} px but the drawing is "
+                             f"{drawing.width}x{drawing.height}: they must be the same size")
+        x = self._drawing(drawing, "sketch")
+        if tuple(x.shape[-2:]) != (rgba.height, rgba.width):  # the drawing was thumbnailed: so is the layer
+            rgba = rgba.convert("RGBa").resize((x.shape[-1], x.shape[-2]), Image.BOX).convert("RGBA")
+        paint = torch.from_numpy(np.asarray(rgba, dtype=np.float32).copy() / 255.0).permute(2, 0, 1)[None]
+        paint = torch.cat([paint[:, :3] * paint[:, 3:], paint[:, 3:]], 1)  # colour premultiplied by alpha
+        ink = (edges.ink_from_rgb(x) > 0.5).float()  # as edges.sketch_to_input binarises it
+        model_input = edges.sketch_to_input(x, self.image_size, fit=fit)
+        box = edges.frame_box(ink) if fit else None
+        framed = edges.in_frame(paint, box) if box is not None else edges.pad_square(paint)
+        small = torch.nn.functional.interpolate(framed, size=(self.image_size,) * 2, mode="area")
+        alpha = small[:, 3:]
+        mask = (alpha > 0).float()
+        rgb = (small[:, :3] / alpha.clamp(min=1e-6)).clamp(0, 1) * 2 - 1
+        return model_input, torch.cat([rgb * mask, mask], 1)
+
+    @property
+    def hinted(self) -> bool:
+        """True when the generator also takes colour hints (RGB + mask: sketch2photo_colour)."""
+        return self.G.config.in_channels == 1 + HINT_CHANNELS
 
     # ---- model ---------------------------------------------------------------------------
     @torch.inference_mode()
-    def run(self, x: torch.Tensor) -> torch.Tensor:
-        """Model input [B, 1, S, S] in [-1, 1] -> photos [B, 3, S, S] in [-1, 1] (float32)."""
+    def run(self, x: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
+        """Model input [B, 1, S, S] in [-1, 1] (+ colour hints [B, 4, S, S]: RGB in [-1, 1] and a
+        0/1 mask, zero where none; see `colour_hints`) -> photos [B, 3, S, S] in [-1, 1] (float32).
+        A generator without hint inputs refuses hints; a hinted one without them colours alone."""
+        if self.hinted:
+            hints = torch.zeros(x.shape[0], HINT_CHANNELS, *x.shape[-2:]) if hints is None else hints
+            x = torch.cat([x.float(), hints.float()], 1)
+        elif hints is not None:
+            raise ValueError("this model takes no colour hints")
         x = x.to(self.device, self.dtype).contiguous(memory_format=torch.channels_last)
         return self.G(x).float().cpu()
 
@@ -82,6 +125,62 @@ class Sketch2PhotoPipeline:
         """Returns (the normalised edge map the model saw, the generated photo), both PIL."""
         x = self.prepare(image, mode=mode, fit=fit)
         return tensor_to_pil(x[0]), tensor_to_pil(self.run(x)[0])
+
+
+HINT_CHANNELS = 4  # R, G, B in [-1, 1] and a 0/1 mask (core/train/tasks/pix2pix.py samples them in training)
+HINT_SPACING = 16  # px at 128: one hint per 16 x 16 cell of the drawing's inside (~15 for a shoe)
+HINT_SIZE = 5  # px: each hint a square, as in training (1..7 px)
+
+
+def colour_hints(x: torch.Tensor, rgb: tuple[int, int, int], spacing: int = HINT_SPACING,
+                 size: int = HINT_SIZE) -> torch.Tensor:
+    """"Make it this colour": model inputs x [B, 1, S, S] in [-1, 1] (dark strokes) and a colour
+    (0-255) -> hints [B, 4, S, S], squares of that colour on a grid inside each drawing's outline
+    (off the strokes); a drawing that encloses nothing gets them beside its strokes instead."""
+    from ..data.sketches import outline_interior  # scipy: loaded on first use only
+
+    r = size // 2
+    strokes = x[:, 0] < 0
+    clear = ~_grow(strokes, r)  # a square centred here does not touch a stroke
+    inside = outline_interior(strokes) & clear
+    beside = _grow(strokes, r + 3) & clear
+    hints = torch.zeros(x.shape[0], HINT_CHANNELS, *x.shape[-2:])
+    colour = torch.tensor(rgb, dtype=torch.float32) / 127.5 - 1
+    for i in range(x.shape[0]):
+        where = inside[i] if inside[i].sum() >= size * size else beside[i]
+        ys, xs = where.nonzero(as_tuple=True)
+        cells = {}
+        for y, x_ in zip(ys.tolist(), xs.tolist()):  # the pixel nearest each grid cell's centre
+            key, d = (y // spacing, x_ // spacing), abs(y % spacing - spacing // 2) + abs(x_ % spacing - spacing // 2)
+            if key not in cells or d < cells[key][0]:
+                cells[key] = (d, y, x_)
+        for _, y, x_ in cells.values():
+            hints[i, :3, max(y - r, 0):y + r + 1, max(x_ - r, 0):x_ + r + 1] = colour[:, None, None]
+            hints[i, 3, max(y - r, 0):y + r + 1, max(x_ - r, 0):x_ + r + 1] = 1.0
+    return hints
+
+
+def open_layer(source) -> Image.Image:
+    """A colour layer (a path, bytes or a PIL image with transparency) as RGBA, or ImageError /
+    ValueError with a reason (a layer without an alpha channel would paint the whole picture)."""
+    im = source if isinstance(source, Image.Image) else peek(source)  # bombs refused from the header
+    if not has_alpha(im):
+        raise ValueError(f"the colour layer must have transparency (an RGBA PNG), not mode {im.mode}")
+    try:
+        im.load()
+        return ImageOps.exif_transpose(im).convert("RGBA")
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        raise ImageError(UNREADABLE) from e
+
+
+def has_alpha(im: Image.Image) -> bool:
+    """True when an (unloaded) image has transparency: its mode says so from the header."""
+    return im.mode in ("RGBA", "RGBa", "LA", "La", "PA") or (im.mode == "P" and "transparency" in im.info)
+
+
+def _grow(mask: torch.Tensor, px: int) -> torch.Tensor:
+    """[B, H, W] bool, dilated by px (a square neighbourhood)."""
+    return torch.nn.functional.max_pool2d(mask[:, None].float(), 2 * px + 1, 1, px)[:, 0] > 0
 
 
 def photo_to_edges(rgb: torch.Tensor) -> torch.Tensor:
@@ -104,6 +203,12 @@ def has_checkpoint(name: str = "sketch2photo") -> bool:
     return is_checkpoint(get_spec(name).checkpoint_dir)
 
 
+def takes_hints(name: str = "sketch2photo") -> bool:
+    """True when the shipped generator takes colour hints (read from config.json, no loading)."""
+    folder = get_spec(name).checkpoint_dir
+    return is_checkpoint(folder) and read_config(folder)["nets"]["G"].in_channels == 1 + HINT_CHANNELS
+
+
 def has_critic(name: str = "sketch2photo") -> bool:
     """True when the shipped checkpoint kept its discriminator (read from config.json, no loading)."""
     folder = get_spec(name).checkpoint_dir
@@ -115,4 +220,5 @@ def examples(size: int = 512) -> dict[str, Image.Image]:
     return all_examples(size)
 
 
-__all__ = ["ImageError", "Sketch2PhotoPipeline", "examples", "has_checkpoint", "has_critic", "load", "photo_to_edges"]
+__all__ = ["ImageError", "Sketch2PhotoPipeline", "colour_hints", "examples", "has_checkpoint", "has_critic", "load",
+           "open_layer", "photo_to_edges", "takes_hints"]

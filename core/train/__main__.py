@@ -18,7 +18,8 @@ from tqdm import tqdm
 
 from ..registry import REGISTRY, get_spec
 from .config import config_for
-from .loop import EXPORT_DIR, STOP_FILE, default_run_dir, train
+from .events import read_events
+from .loop import EXPORT_DIR, STATE_FILE, STOP_FILE, default_run_dir, train
 from .promote import promote
 
 
@@ -96,6 +97,14 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         p.error(str(e))
     run_dir = args.run_dir or default_run_dir(spec)
+    if not args.resume and (Path(run_dir) / STATE_FILE).exists():
+        if args.promote and _finished(Path(run_dir)):
+            # "--promote" on a finished run only promotes it (it once started the run over instead).
+            target = promote(spec, run_dir)
+            print(f"promoted the finished run {run_dir} -> {target} (no training)")
+            return 0
+        p.error(f"{run_dir} already holds a run: add --resume to continue it (with --promote: "
+                f"promote it at the end), or give another --run-dir")
     bar = tqdm(total=config.steps, desc=spec.name, unit="step", dynamic_ncols=True)
 
     outcome = {}
@@ -125,6 +134,12 @@ def main(argv: list[str] | None = None) -> int:
         target = promote(spec, run_dir)
         print(f"promoted {Path(run_dir) / EXPORT_DIR} -> {target} (new model card: measure it with python -m core.eval)")
     return 0
+
+
+def _finished(run_dir: Path) -> bool:
+    """True when the run's last logged event is its end (not stopped, failed or still going)."""
+    events = read_events(run_dir / "events.jsonl")
+    return bool(events) and events[-1].get("event") == "end"
 
 
 if __name__ == "__main__":

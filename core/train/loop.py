@@ -47,9 +47,15 @@ def train(
     and checkpoint/ (the shippable nets, atomic). With resume=True training continues from
     state.pt at its step (the new config may extend `steps`). `should_stop()` is polled once per
     step; when it returns True the step finishes, everything is saved and train returns.
+    Without resume, a run folder that already holds a state.pt is refused (FileExistsError).
     Under torchrun every rank trains on its shard of each epoch; rank 0 alone writes.
     """
     run_dir = Path(run_dir or default_run_dir(spec))
+    if not resume and (run_dir / STATE_FILE).exists():
+        # Starting afresh here would overwrite a run's weights and state at its first save (hours of
+        # training lost to a forgotten --resume).
+        raise FileExistsError(f"{run_dir} already holds a run: resume it (--resume), or give another "
+                              f"--run-dir (or delete {run_dir / STATE_FILE} to start that run over)")
     setup_threads()
     dist_info = distributed.setup(pick_device(config.device))
     device = distributed.device_for(dist_info, pick_device(config.device))
@@ -228,13 +234,11 @@ def _warm_start(task, config: TrainConfig) -> list[str]:
     folder = Path(config.init_from)
     if (folder / STATE_FILE).exists() and not is_checkpoint(folder):
         # A run folder from this machine's CLI (the admin runner refuses path knobs).
-        saved = torch.load(folder / STATE_FILE, map_location="cpu", weights_only=False)["task"]["nets"]
-        copied = [name for name in task.nets if name in saved]
-        for name in copied:
-            task.nets[name].load_state_dict(saved[name])
+        states = torch.load(folder / STATE_FILE, map_location="cpu", weights_only=False)["task"]["nets"]
     else:
         nets, _ = load_checkpoint(folder)  # fp32, whatever the file stores
-        copied = task.warm_start(nets)
+        states = {name: net.state_dict() for name, net in nets.items()}
+    copied = task.warm_start(states)
     if not copied:
         raise ValueError(f"{config.init_from} holds none of this task's nets ({', '.join(task.nets)})")
     return copied

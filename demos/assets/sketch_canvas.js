@@ -1,5 +1,5 @@
-/* The sketch tab's drawing canvas: pen sizes, eraser, undo, clear, examples, and a photo that
- * follows the pen.
+/* The sketch tab's drawing canvas: pen sizes, eraser, undo, clear, examples, colour hints, and a
+ * photo that follows the pen.
  *
  * This file is the js_on_load of a gr.HTML component (demos/sketch2photo.py reads it). Gradio runs
  * it once, right after the component's HTML (sketch_canvas.html) is in the page, with `element`
@@ -13,6 +13,13 @@
  * meantime the newest drawing goes out at once. So a slow answer never piles up a backlog (there is
  * nothing to pile: each request carries the whole drawing), and Clear, which marks its own version
  * as shown, makes every older answer stale: an erased drawing's photo can never come back.
+ *
+ * Colour (a hinted model only; the server says in each answer whether the shipped model takes hints,
+ * and the colour row shows or hides by it): "auto" or a picked colour goes out as "colour"
+ * ("#rrggbb" or null); the colour brush paints on a layer of its own (the second canvas, shown
+ * semi-transparent over the paper, never drawn into the ink), sent at the same size as the drawing
+ * as "hints" (a PNG, transparent where nothing was painted) when it holds paint. Picking a colour
+ * is a change to the drawing like a stroke (same loop); undo and Clear cover both layers.
  *
  * window.__sketch records what happened, for tests/test_browser.py and
  * bench/sketch_browser_latency.py: requests sent and answered, pointer-up-to-photo latencies (ms),
@@ -47,6 +54,17 @@
   const criticBox = root.querySelector("input[data-critic]");
   const criticFigure = root.querySelector(".sk-critic");
   const criticImg = root.querySelector(".sk-critic-img");
+  const layer = root.querySelector(".sk-layer"); // the colour brush's paint
+  const layerCtx = layer.getContext("2d", { willReadFrequently: true });
+  const smallLayer = document.createElement("canvas");
+  smallLayer.width = smallLayer.height = SEND;
+  const smallLayerCtx = smallLayer.getContext("2d", { willReadFrequently: true });
+  smallLayerCtx.imageSmoothingQuality = "high";
+  const colourRow = root.querySelector(".sk-colour");
+  const colourNote = root.querySelector(".sk-colour-note");
+  const custom = root.querySelector("input[data-colour-custom]");
+  const customLabel = custom ? custom.closest(".sk-custom") : null;
+  const dot = root.querySelector(".sk-dot");
 
   /** True when the person asked to see the discriminator's verdict (and the shipped model is shown). */
   function critic() {
@@ -83,6 +101,9 @@
     shownAt: [], // performance.now() of every photo shown
     roundTrips: [], // ms from request to answer
     serverMs: [], // the server's own time per answer (decode, model, encode)
+    hintsSent: 0, // requests that carried the colour brush's layer
+    colourSent: 0, // requests that carried a colour
+    hintsUsed: [], // the answer's hint pixels (at the model size) of every photo shown
   };
   window.__sketch = stats;
   const KEEP = 2000; // entries kept per list (a long session must not grow without end)
@@ -103,16 +124,32 @@
   // ---- the paper and the tools ----------------------------------------------------------------
   let penWidth = 8;
   let erasing = false;
-  const undo = [];
+  let brush = "ink"; // "ink" (the outline) or "colour" (paint on the colour layer)
+  let colour = null; // "#rrggbb" picked for the object, or null: the model's own guess
+  let paint = "#c62828"; // the colour brush's colour: the last one picked
+  const undo = []; // {ink, paint}: ImageData of the layers a change touched (null: untouched)
 
   function paper() {
     ctx.fillStyle = "#fff";
     ctx.fillRect(0, 0, SIZE, SIZE);
   }
 
-  function snapshot() {
-    undo.push(ctx.getImageData(0, 0, SIZE, SIZE));
+  function unpaint() {
+    layerCtx.clearRect(0, 0, SIZE, SIZE);
+  }
+
+  /** Before a change: keep the layers it may touch ("ink", "paint" or "both") for undo. */
+  function snapshot(which) {
+    undo.push({
+      ink: which === "paint" ? null : ctx.getImageData(0, 0, SIZE, SIZE),
+      paint: which === "ink" ? null : layerCtx.getImageData(0, 0, SIZE, SIZE),
+    });
     if (undo.length > UNDO_DEPTH) undo.shift();
+  }
+
+  /** True when the colour controls are on (the shipped model takes hints). */
+  function hintsOn() {
+    return Boolean(colourRow) && !colourRow.hidden;
   }
 
   function changed(urgent) {
@@ -127,14 +164,19 @@
   }
 
   function segment(x0, y0, x1, y1) {
-    ctx.lineCap = "round";
-    ctx.lineJoin = "round";
-    ctx.lineWidth = erasing ? Math.max(ERASER_MIN, 3 * penWidth) : penWidth;
-    ctx.strokeStyle = erasing ? "#fff" : "#000";
-    ctx.beginPath();
-    ctx.moveTo(x0, y0);
-    ctx.lineTo(x1, y1);
-    ctx.stroke();
+    const painting = brush === "colour" && hintsOn();
+    const c = painting ? layerCtx : ctx;
+    c.lineCap = "round";
+    c.lineJoin = "round";
+    c.lineWidth = erasing ? Math.max(ERASER_MIN, 3 * penWidth) : painting ? 2 * penWidth : penWidth;
+    // The eraser rubs out the layer the brush is on: ink to white paper, paint to transparent.
+    c.globalCompositeOperation = painting && erasing ? "destination-out" : "source-over";
+    c.strokeStyle = painting ? paint : erasing ? "#fff" : "#000";
+    c.beginPath();
+    c.moveTo(x0, y0);
+    c.lineTo(x1, y1);
+    c.stroke();
+    c.globalCompositeOperation = "source-over";
   }
 
   function point(e) {
@@ -148,7 +190,7 @@
     if (stroke || (e.pointerType === "mouse" && e.button !== 0)) return;
     e.preventDefault();
     canvas.setPointerCapture(e.pointerId);
-    snapshot();
+    snapshot(brush === "colour" && hintsOn() ? "paint" : "ink");
     const [x, y] = point(e);
     stroke = { id: e.pointerId, x, y };
     segment(x, y, x, y); // a dot, for a click without a move
@@ -197,7 +239,8 @@
   function undoOne() {
     const last = undo.pop();
     if (!last) return;
-    ctx.putImageData(last, 0, 0);
+    if (last.ink) ctx.putImageData(last.ink, 0, 0);
+    if (last.paint) layerCtx.putImageData(last.paint, 0, 0);
     changed(true);
     pointerUp();
   }
@@ -210,8 +253,9 @@
   });
 
   root.querySelector("[data-clear]").addEventListener("click", () => {
-    snapshot(); // Clear can be undone
+    snapshot("both"); // Clear can be undone
     paper();
+    unpaint();
     version += 1;
     stats.version = version;
     shownVersion = version; // blank paper is what is shown now: every older answer is stale
@@ -241,6 +285,41 @@
     }),
   );
 
+  // ---- colour ---------------------------------------------------------------------------------
+  function pick(value, button) {
+    colour = value;
+    if (value) paint = value;
+    if (dot) dot.style.backgroundColor = paint;
+    root.querySelectorAll("[data-colour]").forEach((b) => b.setAttribute("aria-pressed", String(b === button)));
+    if (customLabel) customLabel.classList.toggle("sk-picked", !button && Boolean(value));
+    changed(true);
+    pointerUp();
+  }
+
+  root.querySelectorAll("[data-colour]").forEach((b) =>
+    b.addEventListener("click", () => pick(b.dataset.colour || null, b)),
+  );
+  if (custom) {
+    // "input" fires while the picker's dialog is open: the photo follows the colour as it moves.
+    custom.addEventListener("input", () => pick(custom.value.toLowerCase(), null));
+  }
+
+  function setBrush(value) {
+    brush = value === "colour" ? "colour" : "ink";
+    root.querySelectorAll("[data-brush]").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.brush === brush)));
+  }
+  root.querySelectorAll("[data-brush]").forEach((b) => b.addEventListener("click", () => setBrush(b.dataset.brush)));
+  if (dot) dot.style.backgroundColor = paint;
+
+  /** The server says whether the shipped model takes colour hints: show or hide the controls. */
+  function hintedModel(yes) {
+    if (!colourRow || hintsOn() === yes) return;
+    colourRow.hidden = !yes;
+    if (colourNote) colourNote.hidden = yes;
+    layer.hidden = !yes;
+    if (!yes) setBrush("ink");
+  }
+
   root.querySelectorAll("[data-example]").forEach((b) =>
     b.addEventListener("click", async () => {
       const img = b.querySelector("img");
@@ -249,8 +328,9 @@
       } catch (err) {
         return; // cannot happen with the embedded PNGs; nothing to draw
       }
-      snapshot();
+      snapshot("both");
       paper();
+      unpaint(); // another drawing: the old paint would land anywhere on it
       ctx.imageSmoothingEnabled = true;
       ctx.drawImage(img, 0, 0, SIZE, SIZE);
       changed(true);
@@ -270,6 +350,18 @@
       return;
     }
     send();
+  }
+
+  /** The colour layer at the size sent, as a PNG data URL, or null when it holds no paint. */
+  function paintLayer() {
+    if (!hintsOn()) return null;
+    smallLayerCtx.clearRect(0, 0, SEND, SEND);
+    smallLayerCtx.drawImage(layer, 0, 0, SEND, SEND);
+    const data = smallLayerCtx.getImageData(0, 0, SEND, SEND).data;
+    for (let i = 3; i < data.length; i += 4) {
+      if (data[i] > 0) return smallLayer.toDataURL("image/png");
+    }
+    return null;
   }
 
   /** True when the drawing (at the size sent) has no dark pixel: then no request is needed. */
@@ -293,6 +385,14 @@
       return;
     }
     const image = small.toDataURL("image/png");
+    const request = { image, fit: fit.checked, loss: loss(), critic: critic() };
+    if (hintsOn()) {
+      request.colour = colour;
+      const hints = paintLayer();
+      if (hints) request.hints = hints;
+      stats.hintsSent += hints ? 1 : 0;
+      stats.colourSent += colour ? 1 : 0;
+    }
     inFlight = true;
     lastSend = performance.now();
     stats.sent += 1;
@@ -300,7 +400,7 @@
     stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight);
     let answer;
     try {
-      answer = await server.translate({ image, fit: fit.checked, loss: loss(), critic: critic() });
+      answer = await server.translate(request);
     } catch (err) {
       answer = undefined; // Gradio's client returns undefined on HTTP errors; this is the rest
     }
@@ -351,6 +451,7 @@
       stats.dropped += 1;
       return;
     }
+    if (typeof answer.hinted === "boolean") hintedModel(answer.hinted);
     if (!answer.ok || !answer.photo) {
       // Blank paper ("empty"), an untrained model or a refused drawing: a message, no photo.
       shownVersion = v;
@@ -372,6 +473,7 @@
         photo.src = answer.photo;
         photo.dataset.inputHash = answer.input_hash;
         photo.dataset.version = String(v);
+        photo.dataset.hintsUsed = String(Number(answer.hints_used) || 0);
         photo.hidden = false;
         seen.src = answer.seen;
         seen.hidden = false;
@@ -393,6 +495,7 @@
         record(stats.inputHashes, answer.input_hash);
         record(stats.shownAt, performance.now());
         record(stats.serverMs, Number(answer.server_ms) || 0);
+        record(stats.hintsUsed, Number(answer.hints_used) || 0);
         const up = waitingUp;
         if (up && v >= up.version) {
           waitingUp = null;
@@ -406,5 +509,6 @@
   }
 
   paper();
+  layer.hidden = !hintsOn();
   showMode();
 })(element, server);

@@ -6,6 +6,7 @@ from .base import Task
 from .colorization import ColorizationTask
 from .cyclegan import CycleGANTask
 from .dcgan import DCGANTask
+from .inpainting import InpaintingTask
 from .pix2pix import Pix2PixTask
 
 TASKS: dict[str, type[Task]] = {
@@ -14,6 +15,7 @@ TASKS: dict[str, type[Task]] = {
     "dcgan": DCGANTask,
     "attributes": AttributeTask,
     "colorization": ColorizationTask,
+    "inpainting": InpaintingTask,
 }
 
 __all__ = ["TASKS", "Task"]

@@ -115,12 +115,12 @@ class Task:
         return {"nets": {k: v.state_dict() for k, v in self.nets.items()},
                 "opts": {k: v.state_dict() for k, v in self.opts.items()}}
 
-    def warm_start(self, nets: dict[str, nn.Module]) -> list[str]:
-        """Copy the weights of same-named nets (e.g. a shipped checkpoint's) into this task's;
-        returns the names copied. Optimiser state starts fresh."""
-        copied = [name for name in nets if name in self.nets]
+    def warm_start(self, states: dict[str, dict[str, Any]]) -> list[str]:
+        """Copy the weights of same-named nets (state dicts: a shipped checkpoint's nets, or a run's
+        state.pt) into this task's; returns the names copied. Optimiser state starts fresh."""
+        copied = [name for name in states if name in self.nets]
         for name in copied:
-            self.nets[name].load_state_dict(nets[name].state_dict())
+            self.nets[name].load_state_dict(states[name])
         return copied
 
     def load_state_dict(self, state: dict[str, Any]) -> None:

@@ -87,11 +87,12 @@ class DCGANTask(Task):
             m.momentum = mom
         G.eval()
 
-    def warm_start(self, nets):
-        """The shipped "G" is the moving average: it starts both G and G_ema."""
-        copied = super().warm_start(nets)
-        if "G" in nets and "G_ema" in self.nets:
-            self.nets["G_ema"].load_state_dict(nets["G"].state_dict())
+    def warm_start(self, states):
+        """The shipped "G" is the moving average: it starts both G and G_ema (a run's state.pt has
+        its own G_ema)."""
+        copied = super().warm_start(states)
+        if "G" in states and "G_ema" in self.nets and "G_ema" not in states:
+            self.nets["G_ema"].load_state_dict(states["G"])
         return copied
 
     def _d_loss(self, real_logits, fake_logits):

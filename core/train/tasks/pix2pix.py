@@ -1,4 +1,10 @@
-"""pix2pix (Isola et al. 2017): conditional GAN + lambda * L1, U-Net G, PatchGAN D."""
+"""pix2pix (Isola et al. 2017): conditional GAN + lambda * L1, U-Net G, PatchGAN D.
+
+Colour hints (as in the colorization task, Zhang et al. 2017): when G takes four channels more than
+the condition D sees (registry: `sketch2photo_colour`), G also gets a hint map (RGB of a few small
+patches of the true photo on the object, and their mask; none at all for a share of the items), so
+a person can say "a red shoe" and a sparse outline need not become the data's commonest white one.
+D still judges (sketch, photo) pairs."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torchvision.utils import make_grid
 
+from ...data import colour
 from ...data.paired import PairedDataset
 from ...device import autocast
 from ...nets import build_net
@@ -23,6 +30,13 @@ class Pix2PixParams(GANParams):
                                                       "sketches (simplified edges, outlines)")
     d_warmup: int = knob(0, 0, 10_000_000, help="the first N steps train D alone, against G as the app runs it "
                                                  "(eval mode, frozen): a discriminator for a finished G")
+    hint_free_share: float = knob(0.3, 0.0, 1.0, help="colour-hinted G only: share of the items without any hint")
+    hint_p: float = knob(0.125, 0.01, 1.0, help="colour-hinted G only: number of hints 1 + Geometric(p)")
+    hint_max_size: int = knob(7, 1, 32, help="colour-hinted G only: hints are squares of 1..N px (mean true colour)")
+
+
+HINT_SAMPLES = 6  # hints in the sample grid's hinted column
+PAPER = 0.85  # a photo pixel with every channel above this (in [0, 1]) is paper, not object: no hint there
 
 
 class _PairD(torch.nn.Module):
@@ -52,6 +66,25 @@ class Pix2PixTask(Task):
         self.opts = {"G": self.adam(self.nets["G"].parameters(), self.params.lr_G),
                      "D": self.adam(self.nets["D"].parameters(), self.params.lr_D)}
         self.G_step, self.D_pair = self.nets["G"], _PairD(self.nets["D"])
+        condition = spec.nets["D"].in_channels - 3  # what D sees beside the photo: the sketch
+        self.hinted = spec.nets["G"].in_channels == condition + colour_hint_channels()
+        if not self.hinted and spec.nets["G"].in_channels != condition:
+            raise ValueError(f"G takes {spec.nets['G'].in_channels} channels: the sketch's {condition} "
+                             f"(as D sees it), or those plus {colour_hint_channels()} of colour hints")
+
+    def G_input(self, real_A: torch.Tensor, real_B: torch.Tensor, free_share: float | None = None,
+                generator: torch.Generator | None = None, counts: torch.Tensor | None = None) -> torch.Tensor:
+        """real_A [B, c, S, S] (+ colour hints sampled from real_B [B, 3, S, S], both in [-1, 1],
+        for a colour-hinted G) -> G's input [B, c (+ 4), S, S]."""
+        if not self.hinted:
+            return real_A
+        p = self.params
+        if counts is None:
+            counts = colour.hint_counts(len(real_B), p.hint_p, p.hint_free_share if free_share is None else free_share,
+                                        generator=generator)
+        on_object = (real_B.float() * 0.5 + 0.5 < PAPER).any(1)
+        hints = colour.sample_hints(real_B.float(), counts, p.hint_max_size, generator, where=on_object)
+        return torch.cat([real_A, hints.to(real_A.dtype)], 1).contiguous(memory_format=torch.channels_last)
 
     def distribute(self, info) -> None:
         self.G_step = distributed.wrap(self.nets["G"], info, self.device)
@@ -79,7 +112,7 @@ class Pix2PixTask(Task):
         use_gan = self.params.lambda_gan > 0  # 0: the "L1 only" ablation, no D at all
         losses = {}
         with autocast(self.device, self.amp_dtype):
-            fake_B = self.G_step(real_A)
+            fake_B = self.G_step(self.G_input(real_A, real_B))
         if use_gan:
             losses = self._D_step(D, real_A, real_B, fake_B)
 
@@ -106,7 +139,7 @@ class Pix2PixTask(Task):
         real_A, real_B = batch["A"], batch["B"]
         self.set_lr(step)
         with torch.no_grad(), autocast(self.device, self.amp_dtype):
-            fake_B = G(real_A)
+            fake_B = G(self.G_input(real_A, real_B))
         return self._D_step(D, real_A, real_B, fake_B)
 
     def _D_step(self, D, real_A, real_B, fake_B) -> dict[str, float]:
@@ -126,20 +159,59 @@ class Pix2PixTask(Task):
     def quick_eval(self, batch, make_metrics):
         G = self.nets["G"].eval()
         batch = self.to_device(batch)
-        with autocast(self.device, self.amp_dtype):
-            fake_B = G(batch["A"]).float().cpu()
+        with autocast(self.device, self.amp_dtype):  # without hints: comparable with an unhinted model
+            fake_B = G(self.G_input(batch["A"], batch["B"], free_share=1.0)).float().cpu()
         metrics = make_metrics()
         metrics.add(real=batch["B"].float().cpu() * 0.5 + 0.5, fake=(fake_B * 0.5 + 0.5).clamp(0, 1))
         return metrics.compute()
 
     @torch.no_grad()
     def sample_grid(self, batch):
+        """Per item: sketch | G's photo | truth, two items a row; a colour-hinted G adds its hints
+        drawn on the sketch and its photo with them (HINT_SAMPLES, seeded), one item a row."""
         G = self.nets["G"].eval()
         batch = self.to_device(batch)
         real_A, real_B = batch["A"], batch["B"]
+        free = self.G_input(real_A, real_B, free_share=1.0)
         with autocast(self.device, self.amp_dtype):
-            fake_B = G(real_A).float()
+            fake_B = G(free).float()
         rows = []
-        for a, f, b in zip(real_A, fake_B, real_B):
-            rows += [a.float().expand(3, -1, -1), f, b.float()]
-        return make_grid(torch.stack(rows).cpu() * 0.5 + 0.5, nrow=6, padding=2, pad_value=1.0).clamp(0, 1)
+        if not self.hinted:
+            for a, f, b in zip(real_A, fake_B, real_B):
+                rows += [a.float().expand(3, -1, -1), f, b.float()]
+            return make_grid(torch.stack(rows).cpu() * 0.5 + 0.5, nrow=6, padding=2, pad_value=1.0).clamp(0, 1)
+        counts = torch.full((len(real_A),), HINT_SAMPLES)
+        hinted = self.G_input(real_A, real_B, generator=torch.Generator().manual_seed(0), counts=counts)
+        with autocast(self.device, self.amp_dtype):
+            fake_hinted = G(hinted).float()
+        for a, f, h, fh, b in zip(real_A, fake_B, hinted[:, -4:].float(), fake_hinted, real_B):
+            sketch = a.float().expand(3, -1, -1)
+            shown = torch.where(h[3:] > 0, h[:3], sketch)  # the hints, painted over the sketch
+            rows += [sketch, f, shown, fh, b.float()]
+        return make_grid(torch.stack(rows).cpu() * 0.5 + 0.5, nrow=5, padding=2, pad_value=1.0).clamp(0, 1)
+
+    def warm_start(self, states) -> list[str]:
+        """As Task.warm_start, but a colour-hinted G may start from an unhinted one: the first conv's
+        weights for the hint channels start at zero, so step 0 draws exactly what that G drew."""
+        if self.hinted and "G" in states:
+            states = {**states, "G": _with_inputs(states["G"], self.nets["G"].state_dict())}
+        return super().warm_start(states)
+
+
+def colour_hint_channels() -> int:
+    """RGB + mask (colour.sample_hints on a 3-channel photo)."""
+    return 3 + 1
+
+
+def _with_inputs(source: dict[str, torch.Tensor], target: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """`source` (a state dict) made to fit `target`'s shapes: a weight that takes fewer input
+    channels (dim 1) than target's is zero-padded; anything else that does not fit raises."""
+    out = {}
+    for k, v in source.items():
+        t = target[k]
+        if v.shape != t.shape:
+            if v.dim() < 2 or v.shape[0] != t.shape[0] or v.shape[2:] != t.shape[2:] or v.shape[1] > t.shape[1]:
+                raise ValueError(f"{k}: {tuple(v.shape)} does not fit {tuple(t.shape)}")
+            v = torch.cat([v, v.new_zeros(v.shape[0], t.shape[1] - v.shape[1], *v.shape[2:])], 1)
+        out[k] = v
+    return out

@@ -17,6 +17,7 @@ import argparse
 import json
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
@@ -218,8 +219,55 @@ def colorization() -> list[tuple[str, str]]:
     return out
 
 
+def text_edit() -> list[tuple[str, str]]:
+    """Faces of fixed seeds before and after the tab's example prompts, with the classifier's verdicts."""
+    from core.pipelines import text_edit as pipeline
+
+    editor = pipeline.load()  # the labelled pool first (read from the disk cache, else labelled: minutes)
+    out = []
+    for seed, prompts in ((1, ("make her smile", "add glasses", "older")),
+                          (11, ("not smiling", "blond hair", "a man"))):
+        z = editor.faces.z(seed)
+        results = [editor.edit(z, prompt, size=144) for prompt in prompts]
+        labels = ["before"] + [f"“{prompt}” " + ", ".join(f"p {pb:.2f}→{pa:.2f}" for _, pb, pa, _ in r.verdicts())
+                               for prompt, r in zip(prompts, results)]  # one asked attribute each: two lines
+        im = strip([results[0].before, *(r.after for r in results)], labels, 144)
+        parses = "; ".join(f"“{prompt}” → {r.parsed}" for prompt, r in zip(prompts, results))
+        out.append((save(im, f"text_edit_{seed}.webp"),
+                    f"Seed {seed} and three prompts, strength 1 (the tab's default): {parses}. Above each face, the "
+                    "classifier's probability of the asked attribute before → after."))
+    return out
+
+
+def inpainting() -> list[tuple[str, str]]:
+    """Faces of fixed seeds with a hole (the centre square; brush strokes), filled the three ways."""
+    from core.data.masks import eval_mask
+    from core.pipelines import inpainting as pipeline
+
+    pipe = pipeline.load()
+    faces, side = pipe.faces, pipe.image_size
+    out = []
+    for seed, kind, what in ((7, "center", "the centre square"), (11, "free", "brush strokes")):
+        face = faces.images(faces.z(seed), side)[0]
+        hole = eval_mask(kind, side, seed)
+        prepared = pipe.prepare(face, hole)
+        fills = [pipe.fill(prepared), pipe.prior(prepared), pipe.baseline(prepared)]
+        holed = np.asarray(face).copy()
+        holed[hole] = 128
+        labels = ["the hole (grey)", f"ours: {fills[0].seconds * 1000:.0f} ms",
+                  f"GAN prior: {fills[1].seconds:.1f} s", f"biharmonic: {fills[2].seconds * 1000:.0f} ms",
+                  "the GAN's face"]
+        im = strip([Image.fromarray(holed), *(f.image for f in fills), face], labels, 128)
+        out.append((save(im, f"inpainting_{kind}.webp"),
+                    f"Seed {seed} of our faces GAN with {what} as the hole: our net (sharp, milliseconds), the faces "
+                    "GAN's prior (a plausible face, not quite this one; seconds) and the biharmonic baseline (smooth "
+                    "smear); times on this machine."))
+    return out
+
+
 MAKERS = {"sketch2photo": sketch2photo, "horse2zebra": horse2zebra, "latent_walk": latent_walk,
-          "vector_arithmetic": vector_arithmetic, "gan_playground": gan_playground, "colorization": colorization}
+          "vector_arithmetic": vector_arithmetic, "gan_playground": gan_playground, "colorization": colorization,
+          "text_edit": text_edit, "inpainting": inpainting}
 
 
 def main() -> None:

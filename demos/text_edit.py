@@ -1,0 +1,195 @@
+"""Text-guided edit tab: type what to change in a generated face ("make her smile", "older, without the
+moustache"); a sentence encoder reads the prompt, the face's latent moves across attribute boundaries
+fitted on classifier-labelled faces, and the classifier says whether it worked."""
+from __future__ import annotations
+
+import gradio as gr
+
+from core.pipelines import NotTrainedError
+from core.pipelines import text_edit as pipeline
+from core.pipelines.faces import MAX_SEED, clean_seed
+
+from .common import HEAVY, POOL_WAIT, await_pool, notice, ok, on_first_open, wait, warn
+from .inputs import number, picked, slider
+
+EXAMPLES = ["make her smile", "add glasses", "older, without the moustache", "not smiling", "a bit more smile",
+            "turn into a woman", "more masculine", "dark hair", "put on a hat", "she is smiling and wears glasses"]
+GALLERY_SIZE = 12
+BIG, THUMB = 256, 96
+START = "Pick a face, then type what to change (or click an example prompt)."
+NEEDS = ("This tab needs two trained models: the faces GAN (`python -m core.train faces --promote`) and the "
+         "attribute classifier (`python -m core.train face_attributes --promote`).")
+MAX_PROMPT = 300  # characters the box takes (the pipeline refuses longer ones with a message too)
+
+
+def _label(name: str) -> str:
+    return name.replace("_", " ").lower()
+
+
+def _faces():
+    return pipeline.load_faces()
+
+
+def readout(result) -> str:
+    """The classifier's verdicts before and after, as a Markdown table (asked attributes first, in bold)."""
+    asked = result.parsed.as_dict()
+    names = list(asked) + [n for n in result.probs_before if n not in asked]
+    lines = ["| attribute (classifier) | before | after | asked |", "|---|---|---|---|"]
+    for n in names:
+        pb, pa = result.probs_before[n], result.probs_after[n]
+        if n in asked:
+            met = (pa > 0.5) if asked[n] > 0 else (pa < 0.5)
+            want = f"{'add' if asked[n] > 0 else 'remove'} {abs(asked[n]):.1f}: {'**met**' if met else '**not met**'}"
+            lines.append(f"| **{_label(n)}** | {pb:.2f} | **{pa:.2f}** | {want} |")
+        else:
+            changed = (pa > 0.5) != (pb > 0.5)
+            lines.append(f"| {_label(n)} | {pb:.2f} | {pa:.2f} | {'changed too' if changed else ''} |")
+    return "\n".join(lines)
+
+
+def verdict(result) -> str:
+    """The status line: the parse, the classifier's verdict on each asked attribute, notes."""
+    parts, all_met = [], True
+    for name, pb, pa, met in result.verdicts():
+        all_met &= met
+        parts.append(f"{_label(name)} p {pb:.2f} → {pa:.2f} ({'met' if met else 'not met'})")
+    line = f"**{result.parsed}** · the classifier: {'; '.join(parts)} · {result.seconds * 1000:.0f} ms"
+    if result.notes:
+        line += " · Note: " + "; ".join(result.notes)
+    return (ok if all_met else warn)(line)
+
+
+def face_pair(seed):
+    """The seed's face on both sides of the slider (before any edit); None when untrained."""
+    try:
+        faces = _faces()
+    except NotTrainedError:
+        return None
+    face = faces.images(faces.z(clean_seed(seed)), BIG)[0]
+    return face, face
+
+
+def edit(seed, prompt, strength):
+    """(seed, prompt, strength) -> (before/after pair, parsed edit, status, readout)."""
+    if prompt is None or (isinstance(prompt, str) and not prompt.strip()):
+        return face_pair(seed), "", START if pipeline.has_checkpoints() else warn(NEEDS), ""
+    try:
+        editor = pipeline.load()
+    except NotTrainedError:
+        return None, "", warn(NEEDS), ""
+    except pipeline.EncoderMissing as e:
+        return None, "", warn(str(e)), ""
+    try:
+        result = editor.edit(editor.faces.z(clean_seed(seed)), prompt, strength, size=BIG)
+    except ValueError as e:
+        message = str(e)
+        return face_pair(seed), "", warn(message[:1].upper() + message[1:] + "."), ""
+    return (result.before, result.after), str(result.parsed), verdict(result), readout(result)
+
+
+def prepare():
+    """Before the first edit: the labelled pool (its progress while it is labelled, the first time on
+    a machine), then the sentence encoder and the boundaries (seconds, once per process)."""
+    yield from await_pool()
+    if pipeline.loaded():
+        return
+    yield wait("Loading the sentence encoder and the attribute boundaries (once, a few seconds)…")
+    try:
+        pipeline.load()
+    except (NotTrainedError, pipeline.EncoderMissing):
+        pass  # edit() says what is missing
+    yield ""
+
+
+def gallery(start):
+    """A page of sample faces: (gallery items, cleaned start seed)."""
+    try:
+        faces = _faces()
+    except NotTrainedError:
+        return [], 0
+    s = clean_seed(start)
+    seeds = [(s + i) % (MAX_SEED + 1) for i in range(GALLERY_SIZE)]
+    return [(im, f"seed {sd}") for im, sd in zip(faces.images(faces.zs(seeds), THUMB), seeds)], s
+
+
+def shipped() -> bool:
+    """Whether the models are there (else app.py keeps the "coming" tab in its place)."""
+    return pipeline.has_checkpoints()
+
+
+def _enclosing_tab() -> gr.Tab | None:
+    """The gr.Tab this tab is being built in (app.py builds it inside one), so that its first faces
+    are drawn when a person opens it rather than at every page load; None when it runs alone."""
+    from gradio.context import Context
+
+    block = Context.block
+    return block if isinstance(block, gr.Tab) else None
+
+
+def build(demo: gr.Blocks, tab: gr.Tab | None = None) -> None:
+    """The tab; its first faces are drawn when `tab` is first selected (in the whole app), or at page
+    load (this tab alone)."""
+    tab = tab or _enclosing_tab()
+    trained = pipeline.has_checkpoints()
+    if not trained:
+        notice("Text-guided edit", NEEDS)
+    gr.Markdown(
+        "## Text-guided edit (InterFaceGAN directions, read from English)\n"
+        "A sentence encoder (MiniLM, 22 M parameters) matches your words to the attributes our classifier "
+        "knows; negations (\"not\", \"without\", \"remove\") and intensities (\"slightly\", \"very\") are read "
+        "off the sentence. The face's 100 latent numbers then move across straight **boundaries** fitted on "
+        "12,000 generated faces the classifier labelled, and only across the asked ones: the step keeps the face "
+        "on its side of the other attributes' boundaries (*conditional manipulation*, Shen et al. 2020), so "
+        "\"smile\" should not also change gender or age. The classifier then judges the result.\n\n"
+        "*Coming next*: uploaded photos (inverted into the GAN's latent space) and a second mode that optimises "
+        "the face against a small image-text model trained here, as StyleCLIP does.")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=2):
+            seed = number(1, label="Face: seed", precision=0, elem_id="te-seed")
+            samples = gr.Gallery(label="Or click a face", columns=4, allow_preview=False, object_fit="contain",
+                                 height="auto", elem_id="te-gallery", elem_classes=["lab-fit"])
+            with gr.Row():
+                page = number(100, label="Faces from seed", precision=0, elem_id="te-page", min_width=120)
+                more = gr.Button("Other faces", elem_id="te-more", min_width=120)
+            prompt = gr.Textbox(label="What to change", placeholder="make her smile", max_length=MAX_PROMPT,
+                                lines=1, elem_id="te-prompt")
+            examples = gr.Radio(EXAMPLES, value=None, label="Examples (click one)", elem_id="te-examples")
+            strength = slider(0, pipeline.MAX_STRENGTH, value=1.0, step=0.05, elem_id="te-strength",
+                              label="Strength: how far the face moves (0 none, 1 as the prompt says, 2 twice as far)")
+            go = gr.Button("Edit", variant="primary", elem_id="te-go")
+        with gr.Column(scale=3):
+            pair = gr.ImageSlider(label="Before ↔ after (drag)", type="pil", format="png", elem_id="te-slider")
+            parsed = gr.Textbox(label="Parsed edit", interactive=False, elem_id="te-parsed")
+            status = gr.Markdown(START, elem_id="te-status")
+            table = gr.Markdown("", elem_id="te-readout")
+
+    inputs, outputs = [seed, prompt, strength], [pair, parsed, status, table]
+    go.click(prepare, None, [status], api_name=False, **POOL_WAIT).then(
+        edit, inputs, outputs, api_name="text_edit", **HEAVY)
+    for trigger in (prompt.submit, strength.release, seed.change):
+        trigger(prepare, None, [status], api_name=False, **POOL_WAIT).then(edit, inputs, outputs, api_name=False,
+                                                                          **HEAVY)
+    # The prompt takes the example; the choice is cleared so that the same example can be clicked again.
+    examples.input(lambda text: (text, None) if isinstance(text, str) else (gr.skip(), gr.skip()), [examples],
+                   [prompt, examples], api_name=False).then(prepare, None, [status], api_name=False, **POOL_WAIT).then(
+        edit, inputs, outputs, api_name=False, **HEAVY)
+    more.click(lambda p: (clean_seed(p) + GALLERY_SIZE) % (MAX_SEED + 1), [page], [page], api_name=False)
+    page.change(gallery, [page], [samples, page], api_name=False, **HEAVY)
+
+    def pick(evt: gr.SelectData, start):
+        i = picked(evt, GALLERY_SIZE)
+        return gr.skip() if i is None else (clean_seed(start) + i) % (MAX_SEED + 1)
+
+    samples.select(pick, [page], [seed], api_name=False)
+
+    if trained:
+        def first(sd, p):
+            return gallery(p)[0], face_pair(sd)
+
+        on_first_open(demo, tab, fn=first, inputs=[seed, page], outputs=[samples, pair], api_name=False, **HEAVY)
+
+
+if __name__ == "__main__":  # python -m demos.text_edit: this tab alone
+    from .server import serve_tab
+
+    serve_tab(build, "Text-guided edit")
