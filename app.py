@@ -21,6 +21,12 @@ import gradio as gr  # noqa: E402
 
 from core.device import setup_threads  # noqa: E402
 
+# The tabs shown once their models ship (each module's shipped()); until then a "coming" tab
+# (demos/placeholder.py) stands in for each, at the end.
+SHIPPABLE = {"colorization": ("Colorization", colorization), "text_edit": ("Text-guided edit", text_edit),
+             "inpainting": ("Inpainting", inpainting)}
+READY = {key for key, (_, module) in SHIPPABLE.items() if module.shipped()}
+
 # Working tabs first; the ones whose models are still to come last, so clicking through the app
 # never runs into a dead end between two demos.
 TABS = [
@@ -29,14 +35,10 @@ TABS = [
     ("Latent walk", "latent_walk", latent_walk.build),
     ("Vector arithmetic", "vector_arithmetic", vector_arithmetic.build),
     ("GAN playground", "gan_playground", gan_playground.build),
-    *([("Colorization", "colorization", colorization.build)] if colorization.shipped() else []),
-    *([("Text-guided edit", "text_edit", text_edit.build)] if text_edit.shipped() else []),
-    *([("Inpainting", "inpainting", inpainting.build)] if inpainting.shipped() else []),
+    *[(title, key, module.build) for key, (title, module) in SHIPPABLE.items() if key in READY],
     ("Admin", "admin", admin.build),
     *[(f"{title} (coming)", key, lambda demo, key=key: placeholder.build(key, demo))
-      for key, (title, _, _) in placeholder.COMING.items()
-      if not (key == "colorization" and colorization.shipped()) and not (key == "text_edit" and text_edit.shipped())
-      and not (key == "inpainting" and inpainting.shipped())],
+      for key, (title, _, _) in placeholder.COMING.items() if key not in READY],
 ]
 
 

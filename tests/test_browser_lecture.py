@@ -13,8 +13,8 @@ from urllib.parse import urlparse
 import pytest
 
 from demos import lecture
-from tests.apprunner import ROOT, running_app
-from tests.test_browser import ARGS, CHROMIUM, SHOTS, Path
+from tests.apprunner import ROOT
+from tests.test_browser import ARGS, CHROMIUM, SHOTS, Path, app_url, browser  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs /usr/bin/chromium"),
               pytest.mark.browser, pytest.mark.slow]  # markers: pytest.ini
@@ -62,22 +62,6 @@ def _check_panel(page, key: str) -> None:
     _wait(lambda: images.count() == wanted and all(
         images.nth(i).evaluate("im => im.complete && im.naturalWidth > 0") for i in range(wanted)), 30,
         f"{key}'s {wanted} examples to load")
-
-
-@pytest.fixture(scope="module")
-def app_url():
-    with running_app() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 def test_lecture_mode_from_the_address_then_the_switch(browser, app_url):

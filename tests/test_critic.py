@@ -19,7 +19,6 @@ from core.pipelines import critic
 from core.pipelines.horse2zebra import HorseZebraPipeline
 from core.pipelines.sketch2photo import Sketch2PhotoPipeline
 from core.pipelines.base import NotTrainedError
-from core.registry import get_spec
 from core.train import config_for, train
 from core.train.events import read_events
 from tests.test_train import SMALL, _config
@@ -64,13 +63,9 @@ def test_d_alone_against_a_finished_generator_leaves_it_untouched(tmp_path, pair
 
 
 def test_cyclegan_ds_alone_leave_both_generators_untouched(tmp_path):
-    from tests.test_cyclegan import _folder
+    from tests.test_cyclegan import tiny_cyclegan
 
-    root = tmp_path / "data"
-    _folder(root / "trainA", 4, (80, 80), "brown")
-    _folder(root / "trainB", 4, (80, 80), "white")
-    g, d = ResnetConfig(base_channels=8, num_blocks=1), PatchGANConfig(in_channels=3, base_channels=8, norm="instance")
-    spec = dataclasses.replace(get_spec("horse2zebra"), nets={"G_A": g, "G_B": g, "D_A": d, "D_B": d})
+    spec, root = tiny_cyclegan(tmp_path)
     config = _config(root, 2).with_(batch_size=1)
     first = train(spec, config, run_dir=tmp_path / "first")
     before = load_checkpoint(first / "checkpoint")[0]

@@ -60,12 +60,17 @@ def test_image_pool_mixes_old_fakes(monkeypatch):
     assert 10 <= len(old) <= 30  # about half the time (p = 0.5): 20 +- 3 sd for 40 queries
 
 
-def test_two_cyclegan_steps_write_both_generators(tmp_path):
+def tiny_cyclegan(tmp_path):
+    """(a 1-block CycleGAN spec, a data root of 4 brown and 4 white 80 px pictures): for training tests."""
     root = tmp_path / "data"
     _folder(root / "trainA", 4, (80, 80), "brown")
     _folder(root / "trainB", 4, (80, 80), "white")
     g, d = ResnetConfig(base_channels=8, num_blocks=1), PatchGANConfig(in_channels=3, base_channels=8, norm="instance")
-    spec = dataclasses.replace(get_spec("horse2zebra"), nets={"G_A": g, "G_B": g, "D_A": d, "D_B": d})
+    return dataclasses.replace(get_spec("horse2zebra"), nets={"G_A": g, "G_B": g, "D_A": d, "D_B": d}), root
+
+
+def test_two_cyclegan_steps_write_both_generators(tmp_path):
+    spec, root = tiny_cyclegan(tmp_path)
     config = TrainConfig(steps=2, batch_size=1, image_size=64, log_every=1, sample_every=2, checkpoint_every=2,
                          data_root=str(root))
     run = train(spec, config, run_dir=tmp_path / "run")

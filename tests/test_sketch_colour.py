@@ -22,7 +22,7 @@ HINTED = dataclasses.replace(
 def test_hints_sit_on_the_object_with_its_mean_colour():
     photo = torch.ones(2, 3, 32, 32)  # white paper
     photo[0, :, 8:24, 8:24] = torch.tensor([0.5, -0.5, 0.0])[:, None, None]  # a flat red-ish square
-    where = (photo * 0.5 + 0.5 < 0.85).any(1)
+    where = colour.on_object(photo)
     assert where[1].sum() == 0  # item 1: white paper only
     hints = colour.sample_hints(photo, torch.tensor([5, 5]), max_size=3, min_size=3, where=where,
                                 generator=torch.Generator().manual_seed(0))

@@ -29,6 +29,7 @@ AB_SCALE = 110.0  # ab units per unit of the nets' normalised ab
 BIN_SIZE = 10  # ab units between bin centres (Zhang et al. 2016)
 GAMUT_LEVELS = 64  # levels per RGB channel sampled to find the in-gamut bins
 HINT_CHANNELS = 3  # a, b (normalised, the patch's mean colour) and a 0/1 mask
+RGB_HINT_CHANNELS = 4  # sketch -> photo's hints: R, G, B in [-1, 1] and a 0/1 mask (sample_hints on a photo)
 
 
 # ---- conversions ---------------------------------------------------------------------------
@@ -216,6 +217,13 @@ def sample_hints(values: torch.Tensor, counts: torch.Tensor, max_size: int = 5,
             hints[i, :c, y:y + s, x:x + s] = mean[:, None, None]
             hints[i, c, y:y + s, x:x + s] = 1.0
     return hints
+
+
+def on_object(photo: torch.Tensor, paper: float = 0.85) -> torch.Tensor:
+    """Where a product photo shows the object, not the white paper around it: photo [B, 3, H, W] in
+    [-1, 1] -> [B, H, W] bool, True where some channel is below `paper` (on the [0, 1] scale). Hints
+    for sketch -> photo sit there."""
+    return (photo.float() * 0.5 + 0.5 < paper).any(1)
 
 
 def place_hints(points: list[tuple[float, float, float, float]], height: int, width: int,

@@ -82,9 +82,8 @@ def evaluate(spec, data: Path, checkpoint: Path, photo_left: bool = False, preci
 
 def _true_hints(pipe: Sketch2PhotoPipeline, real_A: torch.Tensor, real_B: torch.Tensor, seed: int) -> torch.Tensor:
     """Outputs [B, 3, S, S] in [0, 1] with VAL_HINTS hints of each photo's own colours (seeded)."""
-    on_object = (real_B * 0.5 + 0.5 < 0.85).any(1)
     hints = colour.sample_hints(real_B, torch.full((len(real_B),), VAL_HINTS), 5, torch.Generator().manual_seed(seed),
-                                min_size=5, where=on_object)
+                                min_size=5, where=colour.on_object(real_B))
     return (pipe.run(real_A, hints) * 0.5 + 0.5).clamp(0, 1)
 
 

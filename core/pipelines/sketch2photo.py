@@ -9,7 +9,7 @@ import torch
 from PIL import Image, ImageOps
 
 from ..checkpoint import is_checkpoint, load_checkpoint, read_config
-from ..data import edges
+from ..data import colour, edges
 from ..data.images import UNREADABLE, ImageError, open_image, peek, pil_to_tensor, tensor_to_pil
 from ..data.sketches import all_examples
 from ..device import compute_dtype, pick_device
@@ -127,7 +127,7 @@ class Sketch2PhotoPipeline:
         return tensor_to_pil(x[0]), tensor_to_pil(self.run(x)[0])
 
 
-HINT_CHANNELS = 4  # R, G, B in [-1, 1] and a 0/1 mask (core/train/tasks/pix2pix.py samples them in training)
+HINT_CHANNELS = colour.RGB_HINT_CHANNELS  # R, G, B in [-1, 1] and a 0/1 mask, as pix2pix training samples them
 HINT_SPACING = 16  # px at 128: one hint per 16 x 16 cell of the drawing's inside (~15 for a shoe)
 HINT_SIZE = 5  # px: each hint a square, as in training (1..7 px)
 

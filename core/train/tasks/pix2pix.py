@@ -36,7 +36,6 @@ class Pix2PixParams(GANParams):
 
 
 HINT_SAMPLES = 6  # hints in the sample grid's hinted column
-PAPER = 0.85  # a photo pixel with every channel above this (in [0, 1]) is paper, not object: no hint there
 
 
 class _PairD(torch.nn.Module):
@@ -67,10 +66,10 @@ class Pix2PixTask(Task):
                      "D": self.adam(self.nets["D"].parameters(), self.params.lr_D)}
         self.G_step, self.D_pair = self.nets["G"], _PairD(self.nets["D"])
         condition = spec.nets["D"].in_channels - 3  # what D sees beside the photo: the sketch
-        self.hinted = spec.nets["G"].in_channels == condition + colour_hint_channels()
+        self.hinted = spec.nets["G"].in_channels == condition + colour.RGB_HINT_CHANNELS
         if not self.hinted and spec.nets["G"].in_channels != condition:
             raise ValueError(f"G takes {spec.nets['G'].in_channels} channels: the sketch's {condition} "
-                             f"(as D sees it), or those plus {colour_hint_channels()} of colour hints")
+                             f"(as D sees it), or those plus {colour.RGB_HINT_CHANNELS} of colour hints")
 
     def G_input(self, real_A: torch.Tensor, real_B: torch.Tensor, free_share: float | None = None,
                 generator: torch.Generator | None = None, counts: torch.Tensor | None = None) -> torch.Tensor:
@@ -82,8 +81,7 @@ class Pix2PixTask(Task):
         if counts is None:
             counts = colour.hint_counts(len(real_B), p.hint_p, p.hint_free_share if free_share is None else free_share,
                                         generator=generator)
-        on_object = (real_B.float() * 0.5 + 0.5 < PAPER).any(1)
-        hints = colour.sample_hints(real_B.float(), counts, p.hint_max_size, generator, where=on_object)
+        hints = colour.sample_hints(real_B.float(), counts, p.hint_max_size, generator, where=colour.on_object(real_B))
         return torch.cat([real_A, hints.to(real_A.dtype)], 1).contiguous(memory_format=torch.channels_last)
 
     def distribute(self, info) -> None:
@@ -196,11 +194,6 @@ class Pix2PixTask(Task):
         if self.hinted and "G" in states:
             states = {**states, "G": _with_inputs(states["G"], self.nets["G"].state_dict())}
         return super().warm_start(states)
-
-
-def colour_hint_channels() -> int:
-    """RGB + mask (colour.sample_hints on a 3-channel photo)."""
-    return 3 + 1
 
 
 def _with_inputs(source: dict[str, torch.Tensor], target: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
