@@ -13,7 +13,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads: see c
 
 # demos first: importing it gives the process its own Gradio cache folder (before Gradio loads).
 from demos import (admin, colorization, gan_playground, horse2zebra, inpainting, latent_walk, lecture, placeholder,
-                   sketch2photo, text_edit, vector_arithmetic)
+                   sketch2photo, text_edit, timelapse, vector_arithmetic)
 from demos.common import share
 from demos.server import arguments, blocks, launch, prepare
 
@@ -36,6 +36,9 @@ TABS = [
     ("Vector arithmetic", "vector_arithmetic", vector_arithmetic.build),
     ("GAN playground", "gan_playground", gan_playground.build),
     *[(title, key, module.build) for key, (title, module) in SHIPPABLE.items() if key in READY],
+    # After the models, a teaching view over them: each shipped model's training as a time-lapse. Always
+    # there (it says how to make one when no model has any yet).
+    ("How it learned", "timelapse", timelapse.build),
     ("Admin", "admin", admin.build),
     *[(f"{title} (coming)", key, lambda demo, key=key: placeholder.build(key, demo))
       for key, (title, _, _) in placeholder.COMING.items() if key not in READY],

@@ -22,6 +22,7 @@ from .nets import build_net, config_from_dict, config_to_dict
 
 FORMAT = 1
 TOP_KEYS = {"format", "nets", "meta"}
+KEPT_FOLDERS = ("timelapse",)  # what a checkpoint folder holds besides its weights and card, kept on re-save
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -64,7 +65,8 @@ def save_checkpoint(
     """Write nets (each with a `.config` dataclass) to `folder`, replacing it atomically.
 
     Floating tensors are cast to `dtype` (fp16 by default: half the size, quality checked in
-    each model card); integer buffers (BatchNorm's counter) keep theirs.
+    each model card); integer buffers (BatchNorm's counter) keep theirs. The folder's model card
+    (unless `card` gives a new one) and its KEPT_FOLDERS (the training time-lapse) are kept.
     """
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -88,9 +90,12 @@ def save_checkpoint(
             (tmp / "MODEL_CARD.md").write_text(card)
         elif (folder / "MODEL_CARD.md").exists():
             shutil.copy2(folder / "MODEL_CARD.md", tmp / "MODEL_CARD.md")
+        for extra in KEPT_FOLDERS:  # new weights for the same model (a D attached) keep its time-lapse
+            if (folder / extra).is_dir() and not (folder / extra).is_symlink():
+                shutil.copytree(folder / extra, tmp / extra, symlinks=True)
         os.chmod(tmp, 0o755)  # mkdtemp makes 0700 folders
-        for f in tmp.iterdir():
-            os.chmod(f, 0o644)
+        for f in tmp.rglob("*"):
+            os.chmod(f, 0o755 if f.is_dir() else 0o644)
         _fsync_tree(tmp)
         swap_folder(tmp, folder)
     except BaseException:
@@ -100,9 +105,10 @@ def save_checkpoint(
 
 
 def _fsync_tree(folder: Path) -> None:
-    for f in folder.iterdir():
-        with open(f, "rb") as fh:
-            os.fsync(fh.fileno())
+    for f in folder.rglob("*"):
+        if f.is_file():
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
 
 
 def swap_folder(new: Path, target: Path) -> None:

@@ -12,6 +12,8 @@ from typing import Any
 
 from .nets import (AttributeNetConfig, ColorizationNetConfig, DCGANDiscriminatorConfig, DCGANGeneratorConfig, PatchGANConfig,
                    ResnetConfig, UNetConfig)
+from .nets.encoder import FaceEncoderConfig, LatentGaussianConfig
+from .nets.face_text import FaceTextNetConfig
 from .nets.inpainting import InpaintingNetConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,22 +57,29 @@ _SKETCH_G = UNetConfig(in_channels=1, out_channels=3, base_channels=32, max_chan
                        upsample="transpose")
 _SKETCH_D = PatchGANConfig(in_channels=1 + 3, base_channels=32, num_layers=3)
 
+# Colour hints against the "pale ghosts" (issue #19): a sparse outline leaves the colour open and the model
+# answers with the data's commonest shoe (white or grey); with a hint map (RGB + mask; washes of colour over
+# the object or brush strokes of it, core/train/tasks/pix2pix.py) a person says the colour. G takes the sketch
+# and the 4 hint channels; 30 % of the items come without hints, so "auto" still works. The shipped weights
+# were made in two stages (its model card): 14,000 steps without hints (G with in_channels=1), then 3,000
+# with them from those weights (hint weights starting at zero: Pix2PixTask.warm_start), lr_D 1e-4:
+#   python -m core.train sketch2photo --steps 3000 --set init_from=RUN_OF_STAGE_1 --set lr_D=1e-4
 SKETCH2PHOTO = ModelSpec(
     name="sketch2photo",
-    title="Sketch to photo (pix2pix)",
+    title="Sketch to photo (pix2pix, with colour hints)",
     task="pix2pix",
     # Sized for the CPU (bench/train_precision.py, docs/RESULTS.md): 4.8 M params = 9.5 MB fp16.
-    nets={"G": _SKETCH_G, "D": _SKETCH_D},
+    nets={"G": replace(_SKETCH_G, in_channels=1 + 4), "D": _SKETCH_D},
     shipped=("G", "D"),  # D (0.7 M params, 1.4 MB fp16) for the tab's per-patch verdicts (issue 18)
     data=_SKETCH_DATA,
     train_defaults={"image_size": 128, "batch_size": 8, "steps": 14_000, "num_workers": 1, "eval_every": 500},
     # Half the inputs look like a person's drawing (core/data/drawing_style.py), half are the dataset's maps.
-    task_params={"drawing_share": 0.5},
+    task_params={"drawing_share": 0.5, "hint_free_share": 0.3, "hint_wash_share": 0.7},
 )
 
 # The lecture's ablation (pix2pix paper, fig. 4): the same nets and data with one loss term
 # switched off. Shorter runs: the point (L1 alone is blurry and grey, the cGAN alone sharp but
-# wrong) shows long before the full schedule.
+# wrong) shows long before the full schedule. Without colour hints (they are not the point here).
 def _sketch_ablation(name: str, title: str, **task_params: float) -> ModelSpec:
     return ModelSpec(
         name=name, title=title, task="pix2pix",
@@ -83,20 +92,6 @@ def _sketch_ablation(name: str, title: str, **task_params: float) -> ModelSpec:
 
 SKETCH2PHOTO_L1 = _sketch_ablation("sketch2photo_l1", "Sketch to photo, L1 loss only (ablation)", lambda_gan=0.0)
 SKETCH2PHOTO_CGAN = _sketch_ablation("sketch2photo_cgan", "Sketch to photo, cGAN loss only (ablation)", lambda_L1=0.0)
-# Colour hints against the pale ghosts (issue #19): a sparse outline leaves the colour open and the model
-# answers with the data's commonest shoe (white); with a hint map (RGB + mask, core/train/tasks/pix2pix.py)
-# a person says the colour. The shipped G and D start it (their hint weights at zero):
-#   python -m core.train sketch2photo_colour --set init_from=checkpoints/sketch2photo
-SKETCH2PHOTO_COLOUR = ModelSpec(
-    name="sketch2photo_colour",
-    title="Sketch to photo with colour hints (pix2pix + hints)",
-    task="pix2pix",
-    nets={"G": replace(_SKETCH_G, in_channels=1 + 4), "D": _SKETCH_D},
-    shipped=("G", "D"),
-    data=_SKETCH_DATA,
-    train_defaults={"image_size": 128, "batch_size": 8, "steps": 4_000, "num_workers": 1, "eval_every": 500},
-    task_params={"drawing_share": 0.5, "hint_free_share": 0.3, "lr_G": 1e-4, "lr_D": 1e-4},  # a fine-tune
-)
 # The reference recipe (junyanz/pytorch-CycleGAN-and-pix2pix defaults) in this project's code:
 # U-Net 256 with 64 base filters, batch 1, fp32, Adam 2e-4 / beta1 0.5, lambda_L1 100, 70x70
 # PatchGAN with 64 filters, 286 -> 256 jitter. Trained only for the equal-time comparison
@@ -154,6 +149,23 @@ FACES = ModelSpec(
                     "eval_every": 1000, "eval_images": 256, "num_workers": 1},
     task_params={"diffaug": "color,translation,cutout"},
 )
+# Faces v2 (issue #17): a VAE-GAN (Larsen et al. 2016) so that a real photo has a latent; the DCGAN's G as its
+# decoder, an encoder shaped like its D, and the code Gaussian fitted after the fact ("P", core/nets/encoder.py).
+# 10 % of the faces (the last files) are held out for the eval.
+FACES_V2 = ModelSpec(
+    name="faces_v2",
+    title="Faces v2 (VAE-GAN: encoder + generator)",
+    task="vaegan",
+    nets={"E": FaceEncoderConfig(z_dim=128, base_channels=32),  # 1.7 M params; with G 5.4 M = 10.8 MB fp16
+          "G": DCGANGeneratorConfig(z_dim=128, base_channels=64),
+          "D": DCGANDiscriminatorConfig(base_channels=64, norm="none", spectral=True),
+          "P": LatentGaussianConfig(z_dim=128)},
+    shipped=("E", "G", "P"),
+    data=DataSpec(train=_CELEBA / "img", options={**FACES.data.options, "holdout": 0.1}),
+    train_defaults={"image_size": 64, "batch_size": 64, "steps": 8_000, "decay_from": 0.5, "sample_every": 250,
+                    "eval_every": 500, "eval_images": 256, "num_workers": 1},
+    task_params={"diffaug": "color,translation,cutout"},
+)
 FACE_ATTRIBUTES = ModelSpec(
     name="face_attributes",
     title="Face attribute classifier",
@@ -166,6 +178,25 @@ FACE_ATTRIBUTES = ModelSpec(
     # faces lost a tenth of the held-out accuracy, with it almost none (docs/RESULTS.md).
     train_defaults={"image_size": 64, "batch_size": 64, "steps": 2000, "decay_from": 0.5, "sample_every": 1000,
                     "eval_every": 500, "eval_images": 600},
+    task_params={"degrade": 0.5},
+)
+# Text-score edit (issue 16, phase 3): a face encoder trained contrastively (CLIP's loss, the text side frozen:
+# MiniLM embeddings of captions built from the CelebA attributes, core/data/face_captions.py) on the classifier's
+# labelled faces, cut as the faces GAN's, with the same held-out 10 %. 1.5 M params (3.0 MB fp16).
+FACE_TEXT = ModelSpec(
+    name="face_text",
+    title="Face-text encoder (contrastive, for the text-score edit)",
+    task="face_text",
+    nets={"E": FaceTextNetConfig(base_channels=32, embed_dim=384)},
+    shipped=("E",),
+    data=DataSpec(train=_CELEBA / "img",
+                  options={"attributes": _CELEBA / "list_attr_celeba.txt", "holdout": 0.1,
+                           "crop_fraction": FACES.data.options["crop_fraction"],
+                           "center_y": FACES.data.options["center_y"]}),
+    # degrade (as the classifier): the edit scores generated faces, which are blurrier than photos. 2,200 steps:
+    # 22 min on one thread of a busy 2-core machine (bf16, 1.5-2 steps/s).
+    train_defaults={"image_size": 64, "batch_size": 64, "steps": 2200, "decay_from": 0.5, "beta1": 0.9,
+                    "sample_every": 550, "eval_every": 220, "eval_images": 613, "num_workers": 1},
     task_params={"degrade": 0.5},
 )
 
@@ -213,7 +244,8 @@ COLORIZATION = replace(COLORIZATION_CLS, name="colorization", title="Colorizatio
                        comparison_only=False)
 
 REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in [
-    SKETCH2PHOTO, SKETCH2PHOTO_L1, SKETCH2PHOTO_CGAN, SKETCH2PHOTO_COLOUR, SKETCH2PHOTO_REFERENCE, HORSE2ZEBRA, FACES, FACE_ATTRIBUTES,
+    SKETCH2PHOTO, SKETCH2PHOTO_L1, SKETCH2PHOTO_CGAN, SKETCH2PHOTO_REFERENCE, HORSE2ZEBRA, FACES, FACES_V2, FACE_ATTRIBUTES,
+    FACE_TEXT,
     COLORIZATION, COLORIZATION_L2, COLORIZATION_CLS, COLORIZATION_CGAN]}
 
 

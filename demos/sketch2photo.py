@@ -14,10 +14,10 @@ requests to the route before Gradio sees them.
 Colour (issue 19, the "pale ghosts": a bare outline became the data's commonest, near-white shoe):
 when the shipped generator takes colour hints (`pipe.hinted`, as in interactive colorization), the
 canvas offers "auto" (the model's own guess), swatches and a colour picker ("colour": "#rrggbb":
-small squares of it on a grid inside the drawing's outline, core colour_hints) and a colour brush,
+washed over what the drawing's outline encloses, core colour_hints) and a colour brush,
 whose strokes live on a layer of their own (never in the ink) and go out as a second PNG ("hints":
 transparent where nothing was painted), turned into hints where they were painted
-(Sketch2PhotoPipeline.prepare_with_layer); brush strokes replace the swatch's grid. With an
+(Sketch2PhotoPipeline.prepare_with_layer); brush strokes replace the swatch's wash. With an
 unhinted model the controls are hidden and a note says why.
 
 For scripts, the named endpoints stay: /sketch (an image file and an optional colour in; photo, what
@@ -62,9 +62,12 @@ UPLOAD_HINT = "Upload a black-on-white edge map, or a photo with “photo → ed
 
 # Colour hints (a hinted generator only): "auto" lets the model choose; a swatch or the picker says
 # "make it this colour"; the brush paints colours where they belong. Swatches are photo-like colours
-# (the hints a model learns from are mean colours of real photos' patches), not pure RGB.
+# (the hints a model learns from are mean colours of real photos), not pure RGB.
 SWATCHES = (("red", "#c62828"), ("blue", "#1e4fc2"), ("yellow", "#f2c230"), ("green", "#2e7d32"),
             ("brown", "#7a4a28"), ("black", "#1c1c1c"), ("white", "#f4f4f4"), ("pink", "#f08cb4"))
+# The colour a new page starts with: a plain outline left to the model alone mostly comes out the data's
+# commonest shoe, a pale grey or white one (issue 19's "pale ghosts"); "auto" shows that, one click away.
+DEFAULT_SWATCH = "brown"
 HEX = re.compile(r"#[0-9a-fA-F]{6}")
 NO_HINTS_NOTE = "Colour: this model picks its own colours (it was trained without colour hints)."
 
@@ -233,7 +236,7 @@ def translate_drawing(payload) -> dict:
     "status", "model_ms", "server_ms", "input_hash" (12 hex digits of the model input tensor: tests
     tell by it that the input changed), "hinted" (the shipped model takes colour hints),
     "hints_used" (hint pixels at the model size: 0 for none; the brush's layer when it holds paint,
-    else the colour's grid) and with hints "hints_hash" (as input_hash, of the hint map)}; with
+    else the colour's wash) and with hints "hints_hash" (as input_hash, of the hint map)}; with
     "loss": "all" also "photos": [{"loss", "label",
     "photo"}] in TRIO_ORDER ("photo" is then the shipped model's); with "critic": true and the
     shipped model, "critic": PNG data URL (the photo under the PatchGAN's per-patch verdicts, with a
@@ -367,11 +370,13 @@ def _template(examples: dict[str, Image.Image]) -> str:
         f'<div class="sk-frame"><img data-trio="{key}" alt="{html.escape(LOSSES[key][1])}" hidden></div></figure>'
         for key in TRIO_ORDER if key in losses)
     swatches = "\n".join(
-        f'<button type="button" class="sk-swatch" data-colour="{hexa}" aria-pressed="false" title="{name}" '
+        f'<button type="button" class="sk-swatch" data-colour="{hexa}" '
+        f'aria-pressed="{str(name == DEFAULT_SWATCH).lower()}" title="{name}" '
         f'aria-label="{name}" style="background-color: {hexa}"></button>' for name, hexa in SWATCHES)
     hinted = _takes_hints_now()
     for key, value in {"__CANVAS__": str(CANVAS), "__SEND__": str(SEND), "__EMPTY__": html.escape(EMPTY),
                        "__SWATCHES__": swatches, "__HINTED__": "true" if hinted else "false",
+                       "__AUTO_PRESSED__": "false" if DEFAULT_SWATCH else "true",
                        "__COLOUR_HIDDEN__": "" if hinted else "hidden",
                        "__NO_HINTS_HIDDEN__": "hidden" if hinted else "",
                        "__NO_HINTS_NOTE__": html.escape(NO_HINTS_NOTE),

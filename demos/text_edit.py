@@ -1,6 +1,7 @@
 """Text-guided edit tab: type what to change in a generated face ("make her smile", "older, without the
 moustache"); a sentence encoder reads the prompt, the face's latent moves across attribute boundaries
-fitted on classifier-labelled faces, and the classifier says whether it worked."""
+fitted on classifier-labelled faces, and the classifier says whether it worked. A second mode ("Text
+score") optimises the latent against a small image-text model trained here, as StyleCLIP does."""
 from __future__ import annotations
 
 import gradio as gr
@@ -20,6 +21,9 @@ START = "Pick a face, then type what to change (or click an example prompt)."
 NEEDS = ("This tab needs two trained models: the faces GAN (`python -m core.train faces --promote`) and the "
          "attribute classifier (`python -m core.train face_attributes --promote`).")
 MAX_PROMPT = 300  # characters the box takes (the pipeline refuses longer ones with a message too)
+DIRECTIONS, SCORE = "directions", "score"  # the mode switch's values
+SCORE_NEEDS = ("The text-score mode is unavailable: it needs the image-text model (`python -m core.train face_text "
+               "--promote`) besides the faces GAN and the attribute classifier.")
 
 
 def _label(name: str) -> str:
@@ -32,7 +36,7 @@ def _faces():
 
 def readout(result) -> str:
     """The classifier's verdicts before and after, as a Markdown table (asked attributes first, in bold)."""
-    asked = result.parsed.as_dict()
+    asked = result.parsed.as_dict() if result.parsed is not None else {}
     names = list(asked) + [n for n in result.probs_before if n not in asked]
     lines = ["| attribute (classifier) | before | after | asked |", "|---|---|---|---|"]
     for n in names:
@@ -87,18 +91,87 @@ def edit(seed, prompt, strength):
     return (result.before, result.after), str(result.parsed), verdict(result), readout(result)
 
 
+def score(seed, prompt, strength, progress=gr.Progress()):
+    """The text-score mode: (seed, prompt, strength) -> (before/after pair, parsed edit, status, readout),
+    the latent optimised with a progress bar (a few seconds)."""
+    if prompt is None or (isinstance(prompt, str) and not prompt.strip()):
+        return face_pair(seed), "", START if pipeline.has_checkpoints() else warn(NEEDS), ""
+    if not pipeline.has_score_model():
+        return face_pair(seed), "", warn(SCORE_NEEDS), ""
+    try:
+        scorer = pipeline.load_scorer()
+    except NotTrainedError:
+        return None, "", warn(NEEDS), ""
+    except pipeline.EncoderMissing as e:
+        return None, "", warn(str(e)), ""
+    try:
+        result = scorer.edit(scorer.faces.z(clean_seed(seed)), prompt, strength, size=BIG,
+                             progress=lambda done, steps: progress((done, steps), desc="Text score: optimising"))
+    except ValueError as e:
+        message = str(e)
+        return face_pair(seed), "", warn(message[:1].upper() + message[1:] + "."), ""
+    parsed = str(result.parsed) if result.parsed is not None else ""
+    return (result.before, result.after), parsed, score_verdict(result), readout(result)
+
+
+def score_verdict(result) -> str:
+    """The text-score mode's status line: the score before and after, the classifier's verdict on what
+    the prompt asks (when the parser reads it), notes."""
+    parts, all_met = [], True
+    for name, pb, pa, met in result.verdicts():
+        all_met &= met
+        parts.append(f"{_label(name)} p {pb:.2f} → {pa:.2f} ({'met' if met else 'not met'})")
+    line = (f"**text score {result.score_before:.2f} → {result.score_after:.2f}** ({result.steps} steps)"
+            + (f" · the classifier: {'; '.join(parts)}" if parts else "") + f" · {result.seconds:.1f} s")
+    if result.notes:
+        line += " · Note: " + "; ".join(result.notes)
+    return (ok if all_met and parts else warn)(line)
+
+
+def edit_in(seed, prompt, strength, mode):
+    """The direction mode's edit when the switch is on it (else nothing changes)."""
+    if mode == SCORE:
+        return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+    return edit(seed, prompt, strength)
+
+
+def score_in(seed, prompt, strength, mode, progress=gr.Progress()):
+    """The text-score mode's edit when the switch is on it (else nothing changes)."""
+    if mode != SCORE:
+        return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+    return score(seed, prompt, strength, progress)
+
+
+def _load_once(load, what: str):
+    """A mode's models, loaded before its first edit with a note while they load (seconds, once per
+    process); a missing model is left for the edit itself to explain."""
+    yield wait(f"Loading {what} (once, a few seconds)…")
+    try:
+        load()
+    except (NotTrainedError, pipeline.EncoderMissing):
+        pass
+    yield ""
+
+
+def prepare_score():
+    """Before the first text-score edit: the image-text model, the sentence encoder (seconds, once)."""
+    if not pipeline.has_score_model() or pipeline.scorer_loaded():
+        yield gr.skip()
+        return
+    yield from _load_once(pipeline.load_scorer, "the image-text model and the sentence encoder")
+
+
+def prepare_for(mode):
+    """What the mode needs before its first edit (see prepare and prepare_score)."""
+    yield from (prepare_score() if mode == SCORE else prepare())
+
+
 def prepare():
     """Before the first edit: the labelled pool (its progress while it is labelled, the first time on
     a machine), then the sentence encoder and the boundaries (seconds, once per process)."""
     yield from await_pool()
-    if pipeline.loaded():
-        return
-    yield wait("Loading the sentence encoder and the attribute boundaries (once, a few seconds)…")
-    try:
-        pipeline.load()
-    except (NotTrainedError, pipeline.EncoderMissing):
-        pass  # edit() says what is missing
-    yield ""
+    if not pipeline.loaded():
+        yield from _load_once(pipeline.load, "the sentence encoder and the attribute boundaries")
 
 
 def gallery(start):
@@ -141,8 +214,13 @@ def build(demo: gr.Blocks, tab: gr.Tab | None = None) -> None:
         "12,000 generated faces the classifier labelled, and only across the asked ones: the step keeps the face "
         "on its side of the other attributes' boundaries (*conditional manipulation*, Shen et al. 2020), so "
         "\"smile\" should not also change gender or age. The classifier then judges the result.\n\n"
-        "*Coming next*: uploaded photos (inverted into the GAN's latent space) and a second mode that optimises "
-        "the face against a small image-text model trained here, as StyleCLIP does.")
+        "**Text score** (the mode switch): no attribute boundaries. A small image-text model trained here "
+        "(a face encoder taught to put each face near the MiniLM embeddings of captions made from its CelebA "
+        "attributes, CLIP's contrastive loss) scores how well the face fits your words, and the face's latent is "
+        "optimised for about 40 steps to raise that score while the classifier's features keep who it is "
+        "(StyleCLIP's latent optimisation, Patashnik et al. 2021, with our model in place of CLIP). Any description "
+        "of a face may be tried; the strength is the weight of the text score.\n\n"
+        "*Coming next*: uploaded photos (inverted into the GAN's latent space).")
     with gr.Row(equal_height=False):
         with gr.Column(scale=2):
             seed = number(1, label="Face: seed", precision=0, elem_id="te-seed")
@@ -156,7 +234,14 @@ def build(demo: gr.Blocks, tab: gr.Tab | None = None) -> None:
             examples = gr.Radio(EXAMPLES, value=None, label="Examples (click one)", elem_id="te-examples")
             strength = slider(0, pipeline.MAX_STRENGTH, value=1.0, step=0.05, elem_id="te-strength",
                               label="Strength: how far the face moves (0 none, 1 as the prompt says, 2 twice as far)")
+            scored = pipeline.has_score_model()
+            mode = gr.Radio([("Directions", DIRECTIONS),
+                             ("Text score" if scored else "Text score (unavailable: not trained)", SCORE)],
+                            value=DIRECTIONS, label="Mode", elem_id="te-mode",
+                            info=("Directions: boundaries, milliseconds. Text score: optimise against our image-text "
+                                  "model, a few seconds." if scored else SCORE_NEEDS))
             go = gr.Button("Edit", variant="primary", elem_id="te-go")
+            score_go = gr.Button("Optimise the text score", variant="primary", elem_id="te-score-go", visible=False)
         with gr.Column(scale=3):
             pair = gr.ImageSlider(label="Before ↔ after (drag)", type="pil", format="png", elem_id="te-slider")
             parsed = gr.Textbox(label="Parsed edit", interactive=False, elem_id="te-parsed")
@@ -166,13 +251,25 @@ def build(demo: gr.Blocks, tab: gr.Tab | None = None) -> None:
     inputs, outputs = [seed, prompt, strength], [pair, parsed, status, table]
     go.click(prepare, None, [status], api_name=False, **POOL_WAIT).then(
         edit, inputs, outputs, api_name="text_edit", **HEAVY)
+    # The text-score mode: its own event (a few seconds, with a progress bar) in the same model slots.
+    score_go.click(prepare_score, None, [status], api_name=False, **POOL_WAIT).then(
+        score, inputs, outputs, api_name="text_score", **HEAVY)
+    mode.change(lambda m: (gr.update(visible=m != SCORE), gr.update(visible=m == SCORE)), [mode], [go, score_go],
+                api_name=False)
+
+    with_mode = [*inputs, mode]
+
+    def then_edit(prepared):
+        """After `prepared` (what the mode needs is loaded): the edit of the mode the switch is on."""
+        return prepared.then(edit_in, with_mode, outputs, api_name=False, **HEAVY).then(
+            score_in, with_mode, outputs, api_name=False, **HEAVY)
+
     for trigger in (prompt.submit, strength.release, seed.change):
-        trigger(prepare, None, [status], api_name=False, **POOL_WAIT).then(edit, inputs, outputs, api_name=False,
-                                                                          **HEAVY)
+        then_edit(trigger(prepare_for, [mode], [status], api_name=False, **POOL_WAIT))
     # The prompt takes the example; the choice is cleared so that the same example can be clicked again.
-    examples.input(lambda text: (text, None) if isinstance(text, str) else (gr.skip(), gr.skip()), [examples],
-                   [prompt, examples], api_name=False).then(prepare, None, [status], api_name=False, **POOL_WAIT).then(
-        edit, inputs, outputs, api_name=False, **HEAVY)
+    then_edit(examples.input(lambda text: (text, None) if isinstance(text, str) else (gr.skip(), gr.skip()),
+                             [examples], [prompt, examples], api_name=False).then(
+        prepare_for, [mode], [status], api_name=False, **POOL_WAIT))
     more.click(lambda p: (clean_seed(p) + GALLERY_SIZE) % (MAX_SEED + 1), [page], [page], api_name=False)
     page.change(gallery, [page], [samples, page], api_name=False, **HEAVY)
 

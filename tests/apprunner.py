@@ -20,15 +20,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_app(env: dict | None = None, timeout: float = 120, log: Path | None = None):
-    """The app on a free port; its output goes to `log` if given (else runs/test_app_PORT.log
-    when runs/ exists)."""
+def running_app(env: dict | None = None, timeout: float = 120, log: Path | None = None,
+                command: tuple[str, ...] = ("app.py",)):
+    """The app (or `command`, e.g. ("-m", "demos.text_edit") for one tab served alone) on a free
+    port; its output goes to `log` if given (else runs/test_app_PORT.log when runs/ exists)."""
     port = free_port()
     if log is not None:
         log = open(log, "w")
     else:
         log = open(ROOT / "runs" / f"test_app_{port}.log", "w") if (ROOT / "runs").exists() else subprocess.DEVNULL
-    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, *command, "--port", str(port)], cwd=ROOT,
                             # No start-up warm-up: it would take CPU from every test app; the tabs build the
                             # arithmetic pool on first use (read from the tests' disk cache: conftest.py).
                             env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "LAB_WARMUP": "0", **(env or {})},

@@ -138,21 +138,35 @@ def _is_sign_out(c: RawClient, dep) -> bool:
     return comps[dep["targets"][0][0]]["props"].get("elem_id") == "admin-sign-out"
 
 
+def _during_flood(admin: RawClient, sign_in: int, senders: list[RawClient], password, full: bool = False):
+    """The admin's own sign-in timed while each sender signs in with password(i) at once: the
+    seconds it took (and, with full, the admin's answer and the senders' answers)."""
+    with ThreadPoolExecutor(len(senders) + 4) as pool:
+        flood = [pool.submit(c.call, sign_in, [password(i)]) for i, c in enumerate(senders)]
+        time.sleep(0.2)
+        t0 = time.perf_counter()
+        answer = admin.call(sign_in, [PASSWORD])
+        took = time.perf_counter() - t0
+        results = [f.result() for f in flood]
+    return (took, answer, results) if full else took
+
+
 @pytest.mark.slow
 def test_wrong_password_floods_delay_nobody_and_lock_the_guesser_out(app):
     url, log = app
     attacker = [RawClient(url, client_ip="10.66.0.1") for _ in range(20)]
     admin = RawClient(url, client_ip="10.0.0.13")
     sign_in = _deps(admin)["admin_sign_in"]
-    with ThreadPoolExecutor(24) as pool:
-        flood = [pool.submit(a.call, sign_in, [f"guess-{i}"]) for i, a in enumerate(attacker)]
-        time.sleep(0.2)
-        t0 = time.perf_counter()
-        answer = admin.call(sign_in, [PASSWORD])
-        took = time.perf_counter() - t0
-        results = [f.result() for f in flood]
+    # The same flood with the right password from 20 other addresses first: on a loaded machine (CI
+    # beside other jobs) 20 requests at once slow any request; only what the wrong passwords add
+    # beyond that (a lock, a sleep, a slow path) is the fault this test looks for.
+    control = [RawClient(url, client_ip=f"10.77.0.{i + 1}") for i in range(20)]
+    baseline = _during_flood(admin, sign_in, control, lambda i: PASSWORD)
+    limit = max(1.0, 2 * baseline + 0.3)
+    took, answer, results = _during_flood(admin, sign_in, attacker, lambda i: f"guess-{i}", full=True)
     assert answer.ok and "Signed in" in answer.output[2]
-    assert took < 1.0, f"the admin's sign-in took {took:.2f} s during the flood"
+    assert took < limit, f"the admin's sign-in took {took:.2f} s during the flood (during a right-password flood: " \
+                         f"{baseline:.2f} s)"
     texts = [r.output[2] for r in results]
     assert all("Wrong password" in t or "Too many" in t for t in texts)
     assert sum("Too many" in t for t in texts) >= 10  # locked out after a few

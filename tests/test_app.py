@@ -18,7 +18,7 @@ from tests.apprunner import running_app
 # The tabs still to come last: inpainting is one until its model ships (checkpoints/inpainting).
 INPAINTING = ["inpainting"]
 TAB_KEYS = ["sketch2photo", "horse2zebra", "latent_walk", "vector_arithmetic", "gan_playground", "colorization",
-            "text_edit", *(INPAINTING if inpainting.shipped() else []), "admin",
+            "text_edit", *(INPAINTING if inpainting.shipped() else []), "timelapse", "admin",
             *([] if inpainting.shipped() else INPAINTING)]
 
 

@@ -78,3 +78,18 @@ def test_model_card_survives_a_resave(tmp_path):
     ckpt.save_checkpoint(tmp_path / "m", {"G": _net()}, card="# card\n")
     ckpt.save_checkpoint(tmp_path / "m", {"G": _net()})
     assert (tmp_path / "m" / "MODEL_CARD.md").read_text() == "# card\n"
+
+
+def test_the_time_lapse_survives_a_resave_and_a_symlinked_one_is_not_followed(tmp_path):
+    ckpt.save_checkpoint(tmp_path / "m", {"G": _net()}, card="# card\n")
+    (tmp_path / "m" / "timelapse").mkdir()
+    (tmp_path / "m" / "timelapse" / "timelapse.json").write_text("{}")
+    ckpt.save_checkpoint(tmp_path / "m", {"G": _net()})  # e.g. a D attached to the shipped G
+    assert (tmp_path / "m" / "timelapse" / "timelapse.json").read_text() == "{}"
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("x")
+    ckpt.save_checkpoint(tmp_path / "n", {"G": _net()})
+    (tmp_path / "n" / "timelapse").symlink_to(outside)
+    ckpt.save_checkpoint(tmp_path / "n", {"G": _net()})
+    assert not (tmp_path / "n" / "timelapse").exists()

@@ -26,7 +26,9 @@ def test_two_process_gloo_run_completes_and_rank0_alone_writes(tmp_path, paired_
     assert events[0]["world_size"] == 2
     assert events[0]["data_options"]["photo_left"] is True  # --photo-left, as the eval's option says
     assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_0000002.png", "step_0000003.png"]
-    assert sorted(p.name for p in run.iterdir()) == ["checkpoint", "events.jsonl", "samples", "state.pt"]
+    assert sorted(p.name for p in run.iterdir()) == ["checkpoint", "events.jsonl", "samples", "state.pt", "timelapse"]
+    frames = sorted(p.name for p in (run / "timelapse").glob("step_*.png"))
+    assert frames == ["step_0000002.png", "step_0000003.png"]  # rank 0 alone makes them
     assert load_checkpoint(run / "checkpoint")[1]["step"] == 3
 
 

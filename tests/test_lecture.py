@@ -14,7 +14,7 @@ from PIL import Image
 import app
 from demos import lecture
 
-KEYS_WITHOUT_NOTES = {"admin"}
+KEYS_WITHOUT_NOTES = {"admin", "timelapse"}  # views over the other models
 MAX_ASSETS_BYTES = 1_500_000
 # Every command the formulas may use: all of them KaTeX functions (https://katex.org/docs/supported).
 # A command outside this list is a typo or one KaTeX may not render: add it here only after checking.

@@ -31,7 +31,8 @@ def test_shipped_model_loads_and_has_a_card_with_figures(name):
     figures = {"pix2pix": ("fd_eff", "ssim", "psnr"), "cyclegan": ("zebra_rate", "horse_rate", "cycle_psnr", "fd_eff"),
                "dcgan": ("fd_eff", "kid_eff", "arithmetic_success"), "attributes": ("accuracy", "baseline"),
                "colorization": ("gap_recovered", "psnr", "colourfulness"),
-               "inpainting": ("hole PSNR", "FD_eff", "biharmonic", "GAN prior")}
+               "inpainting": ("hole PSNR", "FD_eff", "biharmonic", "GAN prior"),
+               "face_text": ("zero-shot", "retrieval", "target_success")}
     for key in (*figures[get_spec(name).task], "wall-clock", "licen"):
         assert re.search(key, card, re.IGNORECASE), f"model card lacks {key}"
 

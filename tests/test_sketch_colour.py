@@ -15,7 +15,7 @@ from core.train.tasks import TASKS
 
 G_SMALL = UNetConfig(in_channels=1, base_channels=8, max_channels=16, num_downs=6)
 HINTED = dataclasses.replace(
-    get_spec("sketch2photo_colour"),
+    get_spec("sketch2photo"),
     nets={"G": dataclasses.replace(G_SMALL, in_channels=5), "D": PatchGANConfig(in_channels=4, base_channels=8)})
 
 
@@ -34,6 +34,26 @@ def test_hints_sit_on_the_object_with_its_mean_colour():
     on = hints[0, :3, 10:22, 10:22][:, mask[0, 10:22, 10:22]]  # from patches wholly on the square
     assert on.shape[1] > 0
     assert torch.allclose(on, torch.tensor([0.5, -0.5, 0.0])[:, None], atol=1e-6)
+
+
+def test_washes_paint_the_object_with_its_colours_and_nothing_else():
+    photo = torch.ones(4, 3, 64, 64)  # white paper
+    photo[:, :, 8:56, 8:32] = torch.tensor([0.8, -0.8, -0.8])[:, None, None]  # red left half ...
+    photo[:, :, 8:56, 32:56] = torch.tensor([-0.8, -0.8, 0.8])[:, None, None]  # ... blue right half
+    photo[3] = 1.0  # item 3: paper only
+    where = colour.on_object(photo)
+    g = torch.Generator().manual_seed(0)
+    whole = colour.sample_washes(photo, where, g, whole_share=1.0, flat_share=0.0, cell=8)
+    assert whole.shape == (4, 4, 64, 64)
+    assert torch.equal(whole[:3, 3] > 0, where[:3]) and not whole[3].any()
+    assert torch.allclose(whole[0, :3, 30, 12], torch.tensor([0.8, -0.8, -0.8]))  # the layout keeps red ...
+    assert torch.allclose(whole[0, :3, 30, 44], torch.tensor([-0.8, -0.8, 0.8]))  # ... and blue apart
+    flat = colour.sample_washes(photo, where, g, whole_share=1.0, flat_share=1.0)
+    assert torch.allclose(flat[0, :3, 30, 12], torch.tensor([0.0, -0.8, 0.0]))  # one mean colour
+    strokes = colour.sample_washes(photo, where, g, whole_share=0.0)
+    mask = strokes[:3, 3] > 0
+    assert mask.any(dim=(1, 2)).all() and not (mask & ~where[:3]).any()  # strokes on the object only
+    assert (mask.flatten(1).sum(1) < where[:3].flatten(1).sum(1)).any()  # and not all of it
 
 
 def test_an_unhinted_model_starts_the_hinted_one_exactly(tmp_path):
@@ -66,18 +86,18 @@ def test_the_hinted_model_trains_and_its_samples_show_the_hints(tmp_path, paired
     assert pipe.run(x, colour_hints(x, (200, 30, 40))).shape == (1, 3, 64, 64)
 
 
-def test_make_it_red_puts_red_inside_the_outline_and_off_the_strokes():
+def test_make_it_red_washes_red_over_what_the_outline_encloses():
     pipe = Sketch2PhotoPipeline(build_net(G_SMALL), 128, torch.device("cpu"))
     x = pipe.prepare(draw("sneaker", width=4, seed=0))
     hints = colour_hints(x, (255, 0, 0))
     mask = hints[0, 3] > 0
     inside = outline_interior(x[:, 0] < 0)[0]
-    assert 5 <= int((hints[0, 3] > 0).sum()) // 25 <= 60  # a grid of 5 x 5 squares inside a shoe
-    assert not (mask & ~inside).any() and not (mask & (x[0, 0] < 0)).any()
+    assert torch.equal(mask, inside) and int(mask.sum()) > 2000  # the whole shoe, strokes included
     assert torch.equal(hints[0, :3][:, mask], torch.tensor([1.0, -1.0, -1.0])[:, None].expand(3, int(mask.sum())))
+    assert not hints[0, :3][:, ~mask].any()
     scribble = torch.ones(1, 1, 128, 128)  # white paper ...
     scribble[0, 0, 60:63, 10:110] = -1.0  # ... and one open stroke: nothing enclosed
     beside = colour_hints(scribble, (0, 0, 255))[0, 3] > 0
-    assert beside.any() and not (beside & (scribble[0, 0] < 0)).any()
+    assert beside[54:69, 10:110].all() and not beside[:50].any() and not beside[75:].any()
     with pytest.raises(ValueError, match="no colour hints"):
         pipe.run(x, hints)  # an unhinted model

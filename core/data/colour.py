@@ -219,6 +219,56 @@ def sample_hints(values: torch.Tensor, counts: torch.Tensor, max_size: int = 5,
     return hints
 
 
+def sample_washes(photo: torch.Tensor, where: torch.Tensor, generator: torch.Generator | None = None,
+                  whole_share: float = 0.5, flat_share: float = 0.4, cell: int = 16, max_strokes: int = 4
+                  ) -> torch.Tensor:
+    """Dense hints, as a person paints them: colour washed over the object, not a few dots (a net
+    fine-tuned on dots learned light and dark from them, not hue). Per item the washed region is the
+    whole object (`whole_share` of the items) or 1..max_strokes thick brush strokes on it, and its
+    colour the object's coarse colour layout (its mean over `cell`-px cells, bilinear) or, for a
+    `flat_share`, its one mean colour ("make it red").
+    photo [B, C, H, W] (RGB in [-1, 1]), where [B, H, W] bool (the object) -> [B, C + 1, H, W]
+    (the colour, then the 0/1 mask; zero where there is no hint; an item with no object gets none)."""
+    b, c, h, w = photo.shape
+    m = where[:, None].to(photo.device, torch.float32)
+    x = photo.float() * m
+    mean = x.sum((2, 3)) / m.sum((2, 3)).clamp_min(1.0)  # [B, C], the object's mean colour
+    cells = F.avg_pool2d(m, cell, ceil_mode=True)
+    coarse = torch.where(cells > 0, F.avg_pool2d(x, cell, ceil_mode=True) / cells.clamp_min(1e-6),
+                         mean[:, :, None, None])
+    layout = F.interpolate(coarse, size=(h, w), mode="bilinear", align_corners=False)
+    flat = (torch.rand(b, generator=generator) < flat_share).to(photo.device)[:, None, None, None]
+    paint = torch.where(flat, mean[:, :, None, None].expand_as(layout), layout)
+    whole = (torch.rand(b, generator=generator) < whole_share).tolist()
+    region = torch.zeros(b, h, w, dtype=torch.bool, device=photo.device)
+    for i in range(b):
+        region[i] = True if whole[i] else _brush_strokes(where[i], max_strokes, generator)
+    region &= where.to(photo.device)
+    return torch.cat([paint * region[:, None], region[:, None].float()], 1)
+
+
+def _brush_strokes(where: torch.Tensor, max_strokes: int, generator: torch.Generator | None) -> torch.Tensor:
+    """1..max_strokes straight strokes (capsules: a segment and a radius) starting on uniformly drawn
+    True pixels of where [H, W] -> [H, W] bool. Sizes scale with the picture (at 128 px: radius 3-12
+    px, length up to 48 px)."""
+    h, w = where.shape
+    spots = where.nonzero().cpu()
+    out = torch.zeros(h, w, dtype=torch.bool)
+    if not len(spots):
+        return out.to(where.device)
+    scale = min(h, w) / 128
+    ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32),
+                            indexing="ij")
+    for _ in range(int(torch.randint(1, max_strokes + 1, (), generator=generator))):
+        p = spots[int(torch.randint(0, len(spots), (), generator=generator))].float()
+        q = p + (torch.rand(2, generator=generator) * 2 - 1) * 48 * scale
+        r = (3 + 9 * float(torch.rand((), generator=generator))) * scale
+        d = q - p
+        t = (((ys - p[0]) * d[0] + (xs - p[1]) * d[1]) / d.square().sum().clamp_min(1e-6)).clamp(0, 1)
+        out |= (ys - p[0] - t * d[0]).square() + (xs - p[1] - t * d[1]).square() <= r * r
+    return out.to(where.device)
+
+
 def on_object(photo: torch.Tensor, paper: float = 0.85) -> torch.Tensor:
     """Where a product photo shows the object, not the white paper around it: photo [B, 3, H, W] in
     [-1, 1] -> [B, H, W] bool, True where some channel is below `paper` (on the [0, 1] scale). Hints

@@ -10,8 +10,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy import ndimage
-from skimage.morphology import skeletonize
 
 WORK_SIZE = 256  # edge maps are binarised and re-stroked at this side, then downsampled
 TARGET_WIDTH = 3.0  # stroke width (px at WORK_SIZE) that inference normalises drawings to
@@ -63,6 +61,9 @@ def normalise_width(ink: torch.Tensor, target: float = TARGET_WIDTH) -> torch.Te
     the drawing's median stroke width) becomes its outline, as a dark patch does in the dataset's
     edge maps, instead of a skeleton "X".
     """
+    from scipy import ndimage  # scipy and scikit-image load on the first drawing, not at the app's start
+    from skimage.morphology import skeletonize
+
     mask = ink[0, 0].numpy() > 0.5
     if not mask.any():
         return ink

@@ -1,6 +1,6 @@
 """CLI: python -m core.eval NAME --data DIR [--json FILE] [--photo-left] [--checkpoint DIR].
 colorization*: --data DIR (a folder of colour photos) is optional; without it, the held-out split.
-inpainting: --data DIR (a folder of face images) is optional; without it, the held-out faces.
+inpainting, faces_v2, face_text: --data DIR (a folder of face images) is optional; without it, the held-out faces.
 text_edit: python -m core.eval text_edit [options of core.eval.text_edit] (no data: the shipped models).
 
 Prints one JSON dict of metrics and writes the same dict to FILE.
@@ -16,13 +16,13 @@ from pathlib import Path
 from ..checkpoint import is_checkpoint
 from ..device import pick_device, resolve_precision, setup_threads
 from ..registry import REGISTRY, get_spec
-from . import attributes, colorization, cyclegan, faces, inpainting, pix2pix
+from . import attributes, colorization, cyclegan, face_text, faces, faces_v2, inpainting, pix2pix
 from .report import report
 
 EVALUATORS = {"pix2pix": pix2pix.evaluate, "cyclegan": cyclegan.evaluate, "dcgan": faces.evaluate,
               "attributes": attributes.evaluate, "colorization": colorization.evaluate,
-              "inpainting": inpainting.evaluate}
-DEFAULT_HOLDOUT = ("colorization", "inpainting")  # tasks whose eval without --data uses the registry's held-out split
+              "inpainting": inpainting.evaluate, "vaegan": faces_v2.evaluate, "face_text": face_text.evaluate}
+DEFAULT_HOLDOUT = ("colorization", "inpainting", "vaegan", "face_text")  # tasks whose eval without --data uses the registry's held-out split
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     precision = getattr(precision, "default", precision)
     extra = {"precision": args.precision} if args.precision else {}
     if args.classifier is not None:
-        if spec.task != "dcgan":
+        if spec.task not in ("dcgan", "vaegan"):
             p.error("--classifier is for faces")
         if not is_checkpoint(args.classifier):
             p.error(f"no checkpoint in {args.classifier}")

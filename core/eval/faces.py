@@ -20,9 +20,11 @@ COVERAGE_ATTRIBUTES = ("Male", "Eyeglasses", "Smiling", "Young", "Blond_Hair", "
 
 def evaluate(spec, data: Path, checkpoint: Path, precision: str = "fp32", limit: int | None = None,
              samples: int = 5000, batch_size: int = 250, seed: int = 0, draws: int = RECORD_DRAWS,
-             classifier: Path | None = None, features: EfficientNetFeatures | None = None, **_) -> dict[str, float]:
+             classifier: Path | None = None, features: EfficientNetFeatures | None = None, split: str = "all",
+             pool_size: int | None = None, **_) -> dict[str, float]:
     """FD_eff and KID_eff between `samples` generated faces (fixed seed) and the faces in `data`
-    (cut and resized exactly like the training images; at most `limit` of them); then, when the
+    (cut and resized exactly like the training images; at most `limit` of them; `split` "val": only
+    the registry's held-out part of the folder); then, when the
     attribute classifier is trained, attribute coverage (rate_real_X / rate_fake_X: the share of
     real and of generated faces the classifier calls X; a GAN that drops modes makes fewer men or
     glasses than the data holds) and arithmetic_success: the share of `draws` random exemplar
@@ -30,9 +32,7 @@ def evaluate(spec, data: Path, checkpoint: Path, precision: str = "fp32", limit:
     pipe = FacesPipeline.from_checkpoint(checkpoint, precision=precision)
     clf_dir = classifier or get_spec("face_attributes").checkpoint_dir
     clf = AttributeClassifier.from_checkpoint(clf_dir) if is_checkpoint(clf_dir) else None
-    opts = spec.data.options
-    ds = FaceDataset(data, augment=False, crop_fraction=opts.get("crop_fraction", 0.72),
-                     center_y=opts.get("center_y", 0.55))
+    ds = eval_faces(spec, data, split)
     n_real = min(len(ds), limit) if limit else len(ds)
     dist = DistributionMetrics(features)
     probs = {"real": [], "fake": []}
@@ -53,8 +53,16 @@ def evaluate(spec, data: Path, checkpoint: Path, precision: str = "fp32", limit:
     if clf is not None:
         for kind, chunks in probs.items():
             out.update({f"rate_{kind}_{n}": v for n, v in clf.shares(torch.cat(chunks), COVERAGE_ATTRIBUTES).items()})
-        out.update(arithmetic(FaceArithmetic(pipe, clf), draws, seed))
+        out.update(arithmetic(FaceArithmetic(pipe, clf, pool_size=pool_size), draws, seed))
     return out
+
+
+def eval_faces(spec, folder: Path, split: str = "all") -> FaceDataset:
+    """The faces of `folder` cut and resized exactly as `spec` trains on them, un-augmented (`split`
+    "val": only the registry's held-out part)."""
+    opts = spec.data.options
+    return FaceDataset(folder, augment=False, crop_fraction=opts.get("crop_fraction", 0.72),
+                       center_y=opts.get("center_y", 0.55), split=split, holdout=opts.get("holdout", 0.1))
 
 
 def arithmetic(arith: FaceArithmetic, draws: int = RECORD_DRAWS, seed: int = 0) -> dict[str, float]:

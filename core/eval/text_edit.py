@@ -1,6 +1,9 @@
-"""Evaluate the text-guided edit (issue 16, direction mode) on generated faces; no data needed.
+"""Evaluate the text-guided edit (issue 16: direction and text-score modes) on generated faces.
+
+No data needed: the shipped faces GAN, attribute classifier (and, for --mode score, face-text model).
 
     python -m core.eval.text_edit [--faces 100] [--json FILE] [--grid docs/img/text_edit_grid.jpg] [--compare]
+    python -m core.eval.text_edit --mode score [--faces 100] [--json FILE] [--grid FILE]
 
 A fixed prompt set (PROMPTS: each reported attribute added and removed, paraphrases, negations,
 intensities, two-attribute prompts), each applied end to end (parse, then edit) to the same seeded
@@ -16,6 +19,12 @@ faces (seeds 0..N-1), judged by the attribute classifier:
 
 Also the same edits without the conditional projection (`without_projection`), and with --compare
 every mode x conditioning set. Prompts that do not parse count as failed edits (the face unchanged).
+
+`--mode score` runs the text-score mode instead (`core/pipelines/text_score.py`: the latent optimised
+against the face-text model's score of the prompt as typed) on the same prompts and faces, judged the
+same way (what was asked is read from the prompt's parse, as for the direction mode), so the two modes
+compare at equal counts; it adds the text score (cosine of face and prompt in the face-text model)
+before and after, and its settings (steps, weights, strength).
 """
 from __future__ import annotations
 
@@ -29,7 +38,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..data.images import tensor_to_pil
 from ..device import setup_threads
-from ..pipelines.text_edit import CONDITIONS, MODES, EditSettings, TextEditor, judge_with_features, load
+from ..pipelines.text_edit import (CONDITIONS, MODES, EditSettings, ScoreSettings, TextEditor, judge_with_features,
+                                   load, load_scorer)
 from .report import report
 
 # (prompt, the parse it should give). Two prompts per attribute at least (add and remove), paraphrases,
@@ -117,9 +127,12 @@ def parse_accuracy(editor: TextEditor, table) -> tuple[float, list[dict]]:
     return sum(r["ok"] for r in rows) / len(rows), rows
 
 
-def measure(editor: TextEditor, z: torch.Tensor, before: tuple[torch.Tensor, torch.Tensor],
-            prompts=PROMPTS) -> dict:
-    """The metrics of `editor` on latents z [N, D] for `prompts`; before = (probs, features) of z."""
+def measure(editor, z: torch.Tensor, before: tuple[torch.Tensor, torch.Tensor], prompts=PROMPTS,
+            apply=None) -> dict:
+    """The metrics of `editor` on latents z [N, D] for `prompts`; before = (probs, features) of z.
+    apply(z, prompt, parsed) -> edited z [N, D] (default: the direction mode's editor.apply(z, parsed));
+    `editor` gives the parse (what was asked), the classifier, the faces and the attribute list (a
+    TextEditor, or a TextScorer for the text-score mode)."""
     names = editor.attributes
     cols = [editor.classifier.index(n) for n in names]
     p0, f0 = before[0][:, cols], before[1]
@@ -132,7 +145,7 @@ def measure(editor: TextEditor, z: torch.Tensor, before: tuple[torch.Tensor, tor
             already = target.clone()
             kept, identity, step = torch.ones(len(z)), torch.ones(len(z)), torch.zeros(len(z))
         else:
-            z1 = editor.apply(z, parsed)
+            z1 = editor.apply(z, parsed) if apply is None else apply(z, prompt, parsed)
             p1, f1 = judge_with_features(editor.classifier, editor.faces.decode(z1))
             p1 = p1[:, cols]
             asked = {names.index(a): v for a, v in parsed.edits}
@@ -173,15 +186,18 @@ def _font(size: int):
         return ImageFont.load_default()
 
 
-def grid(editor: TextEditor, out: Path, prompts=GRID_PROMPTS, seeds=GRID_SEEDS, size: int = 128) -> Path:
-    """A figure: one row per prompt, its text (and parse) and then before | after for each seed."""
+def grid(editor, out: Path, prompts=GRID_PROMPTS, seeds=GRID_SEEDS, size: int = 128, apply=None) -> Path:
+    """A figure: one row per prompt, its text (and parse) and then before | after for each seed.
+    apply(z, prompt, parsed) -> edited z (default: the direction mode's, as in `measure`)."""
     z = editor.faces.zs(seeds)
     label_w, gap, font, small = 360, 6, _font(18), _font(14)
     rows = []
     for prompt in prompts:
         parsed = editor.parse(prompt)
-        images = editor.faces.decode(torch.cat([z, editor.apply(z, parsed)]))
-        rows.append((prompt, str(parsed), [tensor_to_pil(x).resize((size, size), Image.LANCZOS) for x in images]))
+        z1 = editor.apply(z, parsed) if apply is None else apply(z, prompt, parsed)
+        images = editor.faces.decode(torch.cat([z, z1]))
+        rows.append((prompt, str(parsed) if parsed is not None else "",
+                     [tensor_to_pil(x).resize((size, size), Image.LANCZOS) for x in images]))
     n = len(seeds)
     width = label_w + n * (2 * size + gap) + n * 10
     head = 28
@@ -232,21 +248,80 @@ def evaluate(faces: int = 100, compare: bool = False, editor: TextEditor | None 
     return out
 
 
+SCORE_KEYS = ("target_success", "target_flip", "others_kept", "identity_cosine", "latent_step")
+
+
+def evaluate_score(faces: int = 100, scorer=None, strength: float = 1.0, first_seed: int = 0,
+                   prompts=PROMPTS) -> dict:
+    """The text-score mode's metrics on the direction mode's prompts and faces (seeds first_seed ..
+    first_seed + faces - 1): the same keys as `evaluate`, plus the text score before / after."""
+    scorer = scorer or load_scorer()
+    z = scorer.faces.zs(range(first_seed, first_seed + faces))
+    before = judge_with_features(scorer.classifier, scorer.faces.decode(z))
+    made: dict[str, torch.Tensor] = {}
+
+    def apply(z, prompt, parsed):
+        try:
+            made[prompt] = scorer.apply(z, prompt, strength)
+        except ValueError:  # a prompt the mode refuses (none of PROMPTS is): the face stays as it is
+            return z
+        return made[prompt]
+
+    t0 = time.perf_counter()
+    main = measure(scorer, z, before, prompts, apply=apply)
+    seconds = time.perf_counter() - t0
+    rise = {}
+    for prompt, z1 in made.items():
+        _, emb = scorer.embed_prompt(prompt)
+        s0 = scorer.encoder.scores(scorer.faces.decode(z), emb)
+        s1 = scorer.encoder.scores(scorer.faces.decode(z1), emb)
+        rise[prompt] = (float(s0.mean()), float(s1.mean()))
+    for row in main["per_prompt"]:
+        if row["prompt"] in rise:
+            row["text_score_before"], row["text_score_after"] = (round(v, 4) for v in rise[row["prompt"]])
+    return {"faces": faces, "first_seed": first_seed, "prompts": len(prompts), "mode": "score",
+            "settings": {**scorer.settings.__dict__, "strength": strength, "precision": str(scorer.dtype)},
+            **{k: main[k] for k in SCORE_KEYS},
+            "text_score_before": sum(a for a, _ in rise.values()) / max(1, len(rise)),
+            "text_score_after": sum(b for _, b in rise.values()) / max(1, len(rise)),
+            "batched_seconds_per_face": seconds / max(1, len(made) * faces),  # optimised 100 at a time
+            "others_changed": main["others_changed"], "per_prompt": main["per_prompt"]}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m core.eval.text_edit", description=__doc__.splitlines()[0])
     p.add_argument("--faces", type=int, default=100, help="seeded faces (seeds 0..N-1)")
     p.add_argument("--json", type=Path, help="also write the metrics here")
     p.add_argument("--grid", type=Path, help="write the prompt | before | after figure here")
     p.add_argument("--compare", action="store_true", help="also every mode x conditioning set")
-    p.add_argument("--mode", choices=MODES, default=EditSettings.mode)
+    p.add_argument("--mode", choices=[*MODES, "score"], default=EditSettings.mode,
+                   help="the direction mode's reach or step, or score: the text-score mode")
     p.add_argument("--condition", choices=list(CONDITIONS), default=EditSettings.condition)
     p.add_argument("--margin", type=float, default=EditSettings.margin)
     p.add_argument("--step", type=float, default=EditSettings.step)
+    p.add_argument("--first-seed", type=int, default=0, help="faces are seeds FIRST .. FIRST + faces - 1")
+    p.add_argument("--strength", type=float, default=1.0, help="--mode score: the strength (text weight)")
+    p.add_argument("--score-steps", type=int, default=ScoreSettings.steps, help="--mode score: Adam steps")
+    p.add_argument("--identity", type=float, default=ScoreSettings.identity, help="--mode score: identity weight")
+    p.add_argument("--latent", type=float, default=ScoreSettings.latent, help="--mode score: latent L2 weight")
     args = p.parse_args(argv)
     if args.faces < 1:
         p.error("--faces must be at least 1")
     setup_threads()
     t0 = time.time()
+    if args.mode == "score":
+        if args.compare:
+            p.error("--compare is for the direction mode")
+        scorer = load_scorer(ScoreSettings(args.score_steps, ScoreSettings.lr, args.identity, args.latent))
+        metrics = evaluate_score(args.faces, scorer, args.strength, args.first_seed)
+        if args.grid:
+            grid(scorer, args.grid, apply=lambda z, prompt, parsed: scorer.apply(z, prompt, args.strength))
+            metrics["grid"] = str(args.grid)
+        metrics["seconds"] = round(time.time() - t0, 1)
+        report(metrics, args.json)
+        return 0
+    if args.first_seed:
+        p.error("--first-seed is for --mode score (the direction mode's figures are on seeds 0..N-1)")
     editor = load(EditSettings(args.mode, args.condition, args.margin, args.step))
     metrics = evaluate(args.faces, args.compare, editor)
     if args.grid:

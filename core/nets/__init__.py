@@ -9,6 +9,8 @@ from torch import nn
 from .classifier import AttributeNet, AttributeNetConfig
 from .colorization import ColorizationNet, ColorizationNetConfig
 from .dcgan import DCGANDiscriminator, DCGANDiscriminatorConfig, DCGANGenerator, DCGANGeneratorConfig
+from .encoder import FaceEncoder, FaceEncoderConfig, LatentGaussian, LatentGaussianConfig
+from .face_text import FaceTextNet, FaceTextNetConfig
 from .inpainting import InpaintingNet, InpaintingNetConfig
 from .patchgan import PatchGANConfig, PatchGANDiscriminator
 from .resnet import ResnetConfig, ResnetGenerator
@@ -24,6 +26,9 @@ NET_KINDS: dict[str, tuple[type, type[nn.Module]]] = {
     "attributes": (AttributeNetConfig, AttributeNet),
     "colorization": (ColorizationNetConfig, ColorizationNet),
     "inpainting": (InpaintingNetConfig, InpaintingNet),
+    "face_encoder": (FaceEncoderConfig, FaceEncoder),
+    "latent_gaussian": (LatentGaussianConfig, LatentGaussian),
+    "face_text": (FaceTextNetConfig, FaceTextNet),
 }
 
 
@@ -60,6 +65,7 @@ __all__ = [
     "AttributeNet", "AttributeNetConfig", "ColorizationNet", "ColorizationNetConfig", "DCGANDiscriminator", "DCGANDiscriminatorConfig", "DCGANGenerator",
     "DCGANGeneratorConfig", "NET_KINDS", "PatchGANConfig", "PatchGANDiscriminator", "ResnetConfig", "ResnetGenerator", "UNetConfig",
     "UNetGenerator",
-    "InpaintingNet", "InpaintingNetConfig",
+    "InpaintingNet", "InpaintingNetConfig", "FaceEncoder", "FaceEncoderConfig", "LatentGaussian", "LatentGaussianConfig",
+    "FaceTextNet", "FaceTextNetConfig",
     "build_net", "config_from_dict", "config_to_dict", "kind_of",
 ]

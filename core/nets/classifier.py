@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .layers import init_weights
+from .layers import init_weights, vgg_stages
 
 
 @dataclass(frozen=True)
@@ -28,15 +28,7 @@ class AttributeNet(nn.Module):
     def __init__(self, config: AttributeNetConfig):
         super().__init__()
         self.config = cfg = config
-        layers: list[nn.Module] = []
-        cin = cfg.in_channels
-        for i in range(cfg.num_stages):
-            cout = cfg.base_channels * 2**i
-            layers += [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(True),
-                       nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(True),
-                       nn.MaxPool2d(2)]
-            cin = cout
-        self.features = nn.Sequential(*layers)
+        self.features, cin = vgg_stages(cfg.in_channels, cfg.base_channels, cfg.num_stages)
         self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(cfg.dropout),
                                   nn.Linear(cin, cfg.num_outputs))
         init_weights(self)

@@ -75,3 +75,8 @@ class DCGANDiscriminator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x [B, in_channels, 64, 64] in [-1, 1] -> logits [B]."""
         return self.model(x).flatten()
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """x [B, in_channels, 64, 64] -> the last hidden layer [B, 8c, 4, 4] (what the logit reads;
+        the VAE-GAN's reconstruction is judged there, Larsen et al. 2016)."""
+        return self.model[:-1](x)

@@ -54,3 +54,17 @@ def encode_decode(x, stem: nn.Module, downs: nn.ModuleList, middle: nn.Module, u
         y = F.interpolate(y, size=skip.shape[-2:], mode="bilinear", align_corners=False)
         y = ups[i](torch.cat([y, skip], 1))
     return y
+
+
+def vgg_stages(in_channels: int, base_channels: int, num_stages: int) -> tuple[nn.Sequential, int]:
+    """Stages of two 3x3 conv + batch norm + ReLU, then 2x max pooling; channels base, 2 base, 4 base,
+    ... (the attribute classifier's and the face-text encoder's body). Returns (body, channels out)."""
+    layers: list[nn.Module] = []
+    cin = in_channels
+    for i in range(num_stages):
+        cout = base_channels * 2**i
+        layers += [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(True),
+                   nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(True),
+                   nn.MaxPool2d(2)]
+        cin = cout
+    return nn.Sequential(*layers), cin

@@ -98,19 +98,43 @@ def orthogonal_directions(z_dim: int, seed) -> tuple[torch.Tensor, torch.Tensor]
 
 
 class FacesPipeline:
-    """The DCGAN generator, fp32 by default: at 64 px it is milliseconds either way, and fp32
-    keeps small latent moves (walks, noise grids) free of rounding jitter."""
+    """A faces generator, fp32 by default: at 64 px it is milliseconds either way, and fp32
+    keeps small latent moves (walks, noise grids) free of rounding jitter.
 
-    def __init__(self, generator: torch.nn.Module, device: torch.device, dtype: torch.dtype, meta: dict):
+    The DCGAN decodes z ~ N(0, I) directly. Faces v2 (a VAE-GAN) also has an encoder E and its
+    code Gaussian P: its latent here is P's whitened one (u ~ N(0, I), code = P(u)), so seeds,
+    walks, the shell and the arithmetic mean the same for both, and `encode` gives a photo's u."""
+
+    def __init__(self, generator: torch.nn.Module, device: torch.device, dtype: torch.dtype, meta: dict,
+                 encoder: torch.nn.Module | None = None, prior: torch.nn.Module | None = None):
         self.device, self.dtype, self.meta = device, dtype, meta
         self.G = generator.to(device=device, dtype=dtype).eval()
         self.z_dim = generator.config.z_dim
+        self.E = encoder.to(device=device, dtype=dtype).eval() if encoder is not None else None
+        self.P = prior.to(device=device, dtype=torch.float32).eval() if prior is not None else None
 
     @classmethod
     def from_checkpoint(cls, folder: Path, device: str = "auto", precision: str = "fp32") -> "FacesPipeline":
         dev = pick_device(device)
         nets, meta = load_checkpoint(folder)
-        return cls(nets["G"], dev, compute_dtype(dev, precision), meta)
+        return cls(nets["G"], dev, compute_dtype(dev, precision), meta, nets.get("E"), nets.get("P"))
+
+    @property
+    def can_encode(self) -> bool:
+        """True when the model has an encoder (a photo can be given a latent)."""
+        return self.E is not None
+
+    @torch.inference_mode()
+    def encode(self, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+        """Faces [N, 3, 64, 64] in [-1, 1] (cut as the training faces) -> latents [N, z_dim]
+        (the code's mean, whitened by P), float32 on the CPU."""
+        if self.E is None:
+            raise ValueError("this faces model has no encoder")
+        out = []
+        for chunk in torch.as_tensor(images, dtype=torch.float32).split(batch_size):
+            mu = self.E(chunk.to(self.device, self.dtype))[0].float()
+            out.append((self.P.whiten(mu) if self.P is not None else mu).cpu())
+        return torch.cat(out)
 
     def z(self, seed) -> torch.Tensor:
         return z_from_seed(seed, self.z_dim)
@@ -128,8 +152,13 @@ class FacesPipeline:
         if z.shape[-1] != self.z_dim:
             raise ValueError(f"latents must have {self.z_dim} values, got {z.shape[-1]}")
         z = torch.nan_to_num(z).clamp(-50, 50)  # absurd inputs give an odd face, never NaN pixels
-        out = [self.G(chunk.to(self.device, self.dtype)).float().cpu() for chunk in z.split(batch_size)]
+        out = [self.G(self._codes(chunk)).float().cpu() for chunk in z.split(batch_size)]
         return torch.cat(out).clamp(-1, 1)
+
+    def _codes(self, z: torch.Tensor) -> torch.Tensor:
+        """Latents [N, z_dim] (CPU, float32) -> G's input on its device and dtype."""
+        z = z.to(self.device)
+        return (self.P(z) if self.P is not None else z).to(self.dtype)
 
     def images(self, z: torch.Tensor, size: int = 192) -> list[Image.Image]:
         """Decoded faces as PIL images upscaled to size x size (the net makes 64 px)."""

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import torch
 
-from . import sentence_encoder
+from ..data import sentence_encoder
 
 MAX_CHARS = 300  # a prompt is a sentence or two; longer ones are refused with a message, not truncated
 MAX_CLAUSES = 12
@@ -259,3 +259,28 @@ def parser(attributes) -> PromptParser:
         if key not in _PARSERS:
             _PARSERS[key] = PromptParser(key)
         return _PARSERS[key]
+
+
+MAX_STRENGTH = 3.0  # the edit modes' strength slider: 0 (no edit) to 3 x the parsed amounts
+
+
+def clean_strength(value, default: float = 1.0) -> float:
+    """Anything -> a strength in [0, MAX_STRENGTH] (None, NaN, text -> default)."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return default
+    return default if v != v else min(max(v, 0.0), MAX_STRENGTH)
+
+
+def verdicts(parsed: "ParsedEdit | None", probs_before: dict[str, float],
+             probs_after: dict[str, float]) -> list[tuple[str, float, float, bool]]:
+    """For each attribute the parse asked for: (name, p before, p after, whether the classifier now
+    sees it as asked: p > 0.5 for an addition, < 0.5 for a removal); [] without a parse."""
+    if parsed is None:
+        return []
+    out = []
+    for name, value in parsed.edits:
+        pb, pa = probs_before[name], probs_after[name]
+        out.append((name, pb, pa, pa > 0.5 if value > 0 else pa < 0.5))
+    return out

@@ -94,7 +94,7 @@ class Sketch2PhotoPipeline:
 
     @property
     def hinted(self) -> bool:
-        """True when the generator also takes colour hints (RGB + mask: sketch2photo_colour)."""
+        """True when the generator also takes colour hints (RGB + mask: the shipped sketch2photo)."""
         return self.G.config.in_channels == 1 + HINT_CHANNELS
 
     # ---- model ---------------------------------------------------------------------------
@@ -128,36 +128,23 @@ class Sketch2PhotoPipeline:
 
 
 HINT_CHANNELS = colour.RGB_HINT_CHANNELS  # R, G, B in [-1, 1] and a 0/1 mask, as pix2pix training samples them
-HINT_SPACING = 16  # px at 128: one hint per 16 x 16 cell of the drawing's inside (~15 for a shoe)
-HINT_SIZE = 5  # px: each hint a square, as in training (1..7 px)
+BESIDE = 6  # px at 128: how far a wash reaches from the strokes of a drawing that encloses nothing
 
 
-def colour_hints(x: torch.Tensor, rgb: tuple[int, int, int], spacing: int = HINT_SPACING,
-                 size: int = HINT_SIZE) -> torch.Tensor:
+def colour_hints(x: torch.Tensor, rgb: tuple[int, int, int]) -> torch.Tensor:
     """"Make it this colour": model inputs x [B, 1, S, S] in [-1, 1] (dark strokes) and a colour
-    (0-255) -> hints [B, 4, S, S], squares of that colour on a grid inside each drawing's outline
-    (off the strokes); a drawing that encloses nothing gets them beside its strokes instead."""
+    (0-255) -> hints [B, 4, S, S]: the colour washed over what each drawing's outline encloses,
+    strokes included (the net was trained on washes of the object's mean colour,
+    core.data.colour.sample_washes); a drawing that encloses nothing gets a band along its strokes."""
     from ..data.sketches import outline_interior  # scipy: loaded on first use only
 
-    r = size // 2
     strokes = x[:, 0] < 0
-    clear = ~_grow(strokes, r)  # a square centred here does not touch a stroke
-    inside = outline_interior(strokes) & clear
-    beside = _grow(strokes, r + 3) & clear
-    hints = torch.zeros(x.shape[0], HINT_CHANNELS, *x.shape[-2:])
-    colour = torch.tensor(rgb, dtype=torch.float32) / 127.5 - 1
-    for i in range(x.shape[0]):
-        where = inside[i] if inside[i].sum() >= size * size else beside[i]
-        ys, xs = where.nonzero(as_tuple=True)
-        cells = {}
-        for y, x_ in zip(ys.tolist(), xs.tolist()):  # the pixel nearest each grid cell's centre
-            key, d = (y // spacing, x_ // spacing), abs(y % spacing - spacing // 2) + abs(x_ % spacing - spacing // 2)
-            if key not in cells or d < cells[key][0]:
-                cells[key] = (d, y, x_)
-        for _, y, x_ in cells.values():
-            hints[i, :3, max(y - r, 0):y + r + 1, max(x_ - r, 0):x_ + r + 1] = colour[:, None, None]
-            hints[i, 3, max(y - r, 0):y + r + 1, max(x_ - r, 0):x_ + r + 1] = 1.0
-    return hints
+    inside = outline_interior(strokes)
+    enclosed = (inside & ~strokes).flatten(1).sum(1) >= 25  # [B]: an outline with room inside
+    beside = _grow(strokes, max(1, round(BESIDE * x.shape[-1] / 128)))
+    region = torch.where(enclosed[:, None, None], inside, beside).float()[:, None]
+    colour = (torch.tensor(rgb, dtype=torch.float32) / 127.5 - 1).view(1, 3, 1, 1)
+    return torch.cat([colour * region, region], 1)
 
 
 def open_layer(source) -> Image.Image:

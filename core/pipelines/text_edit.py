@@ -15,6 +15,9 @@ does not move (nothing to do: "remove the moustache" from a face without one). M
 plain InterFaceGAN edit z + strength × STEP × n, whatever the face. The tab's strength slider scales
 the move (0: none; 2: twice as far). Both modes and the conditioning sets are compared in
 docs/RESULTS.md ("Text-guided edit").
+
+The text-score mode (`text_score`, StyleCLIP's latent optimisation against the `face_text` image-text
+model trained here) is offered beside it: `load_scorer().edit(z, prompt, strength)`.
 """
 from __future__ import annotations
 
@@ -32,9 +35,14 @@ from .face_arithmetic import load as load_arithmetic
 from .face_attributes import AttributeClassifier
 from .faces import load as load_faces  # noqa: F401 - the tab's faces before any edit
 from .faces import upscale
-from .prompt_edits import ParsedEdit, PromptParser
+from .prompt_edits import MAX_STRENGTH, ParsedEdit, PromptParser, clean_strength, verdicts  # noqa: F401 - MAX_STRENGTH: the tab
 from .prompt_edits import parser as load_parser
-from .sentence_encoder import EncoderMissing  # noqa: F401 - for the tab
+from ..data.sentence_encoder import EncoderMissing  # noqa: F401 - for the tab
+# The second mode (phase 3): the latent optimised against our own image-text model's score, as StyleCLIP does.
+from .text_score import ScoreResult, ScoreSettings  # noqa: F401 - for the tab and the eval
+from .text_score import has_checkpoint as has_score_model  # noqa: F401 - for the tab
+from .text_score import load as load_scorer  # noqa: F401 - for the tab and the eval
+from .text_score import loaded as scorer_loaded  # noqa: F401 - for the tab
 
 MODES = ("reach", "step")
 # Which boundaries an edit keeps its distance to (InterFaceGAN's conditional manipulation), besides the
@@ -46,7 +54,6 @@ MARGIN = 1.25  # mode "reach": latent units past the boundary per unit of streng
 # uses: docs/RESULTS.md, "Text-guided edit")
 STEP = 3.0  # mode "step": latent units along the (conditioned) normal per unit of strength
 MAX_STEP = 12.0  # a longer move is shortened to this (|z| of a sample is ~10): it would leave the faces
-MAX_STRENGTH = 3.0
 
 
 @dataclass(frozen=True)
@@ -80,20 +87,7 @@ class EditResult:
 
     def verdicts(self) -> list[tuple[str, float, float, bool]]:
         """For each asked attribute: (name, p before, p after, whether the classifier now sees it as asked)."""
-        out = []
-        for name, value in self.parsed.edits:
-            pb, pa = self.probs_before[name], self.probs_after[name]
-            out.append((name, pb, pa, pa > 0.5 if value > 0 else pa < 0.5))
-        return out
-
-
-def clean_strength(value, default: float = 1.0) -> float:
-    """Anything -> a strength in [0, MAX_STRENGTH] (None, NaN, text -> default)."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError, OverflowError):
-        return default
-    return default if v != v else min(max(v, 0.0), MAX_STRENGTH)
+        return verdicts(self.parsed, self.probs_before, self.probs_after)
 
 
 @torch.inference_mode()

@@ -17,7 +17,7 @@ from torchvision.utils import save_image
 from ..checkpoint import atomic_torch_save, is_checkpoint, load_checkpoint, recover_swap, save_checkpoint
 from ..device import pick_device, resolve_precision, setup_threads
 from ..registry import ROOT, ModelSpec
-from . import distributed
+from . import distributed, timelapse
 from .config import TrainConfig
 from .events import EventLog, truncate_after
 from .tasks import TASKS
@@ -43,8 +43,9 @@ def train(
 ) -> Path:
     """Train `spec` for `config.steps` steps; return the run folder.
 
-    The run folder gets events.jsonl, samples/step_N.png, state.pt (full resume state, atomic)
-    and checkpoint/ (the shippable nets, atomic). With resume=True training continues from
+    The run folder gets events.jsonl, samples/step_N.png, timelapse/step_N.png (the model's own
+    outputs on fixed inputs made in code: core/train/timelapse.py), state.pt (full resume state,
+    atomic) and checkpoint/ (the shippable nets, atomic). With resume=True training continues from
     state.pt at its step (the new config may extend `steps`). `should_stop()` is polled once per
     step; when it returns True the step finishes, everything is saved and train returns.
     Without resume, a run folder that already holds a state.pt is refused (FileExistsError).
@@ -86,6 +87,7 @@ def train(
     root = Path(config.data_root) if config.data_root else spec.data.train  # None: the task knows
     dataset = task.make_dataset(root, augment=True)
     fixed = _fixed_batch(task, root, NUM_SAMPLES) if dist_info.is_main else None
+    lapse = _timelapse_inputs(task, run_dir) if dist_info.is_main else None
     eval_batch = _fixed_batch(task, root, config.eval_images) if dist_info.is_main and config.eval_every else None
     emit("start", step, model=spec.name, config=config.to_dict(), live_metrics=list(task.live_metrics),
          device=str(device),
@@ -129,7 +131,7 @@ def train(
                 path = run_dir / "samples" / f"step_{step:07d}.png"
                 path.parent.mkdir(exist_ok=True)
                 save_image(task.sample_grid(fixed), path)
-                emit("sample", step, path=str(path))
+                emit("sample", step, path=str(path), **_timelapse_frame(task, lapse, run_dir, step))
             if eval_batch is not None and (step % config.eval_every == 0 or last):
                 figures = task.quick_eval(eval_batch, metrics)
                 emit("eval", step, n=len(next(iter(eval_batch.values()))),
@@ -150,12 +152,41 @@ def train(
     return run_dir
 
 
+def _timelapse_inputs(task, run_dir: Path):
+    """The task's fixed time-lapse inputs (None: this task makes no frames), made once per run, with
+    their caption and picture written beside the frames. Made under a forked RNG: building a net to
+    make them (the faces GAN) draws random initial weights, which must not change the run's own
+    random stream (a run with frames trains exactly as one without)."""
+    with torch.random.fork_rng(devices=[]):
+        inputs = task.timelapse_inputs()
+    if inputs is not None:
+        timelapse.record_inputs(run_dir, inputs.caption, inputs.view)
+    return inputs
+
+
+def _timelapse_frame(task, inputs, run_dir: Path, step: int) -> dict[str, Any]:
+    """Save the time-lapse frame of `step` (the model's own outputs on the fixed inputs, no_grad, eval
+    mode with every net's mode restored after); returns the sample event's extra fields: the frame's
+    path and what it cost (ms)."""
+    if inputs is None:
+        return {}
+    t0 = time.perf_counter()
+    try:
+        with torch.no_grad(), torch.random.fork_rng(devices=[]):
+            path = timelapse.record_frame(run_dir, step, task.timelapse_frame(inputs))
+    except Exception as e:  # noqa: BLE001  a frame is a nicety: it must never end hours of training
+        return {"timelapse_error": f"{type(e).__name__}: {e}"}
+    return {"timelapse": str(path), "timelapse_ms": round((time.perf_counter() - t0) * 1000, 1)}
+
+
 def _remove_partial_writes(run_dir: Path) -> None:
     """Temp files/folders left by a process killed mid-write (the real files are intact)."""
     recover_swap(run_dir / EXPORT_DIR)
     for p in run_dir.glob(".*"):
         if ".tmp" in p.name or ".old." in p.name:
             shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+    for p in (run_dir / timelapse.DIR).glob(".*.tmp"):  # a frame being written
+        p.unlink(missing_ok=True)
 
 
 class _MetricsFactory:

@@ -9,13 +9,15 @@ import tempfile
 from pathlib import Path
 
 from ..checkpoint import is_checkpoint, read_config, recover_swap, swap_folder
+from . import timelapse
 from .events import live_figures, read_events
 from .loop import EXPORT_DIR
 
 
 def promote(spec, run_dir: Path) -> Path:
     """Copy `run_dir`/checkpoint over `spec.checkpoint_dir` in one atomic folder swap, with a new
-    model card: the previous card's figures describe other weights. A running app picks the new
+    model card (the previous card's figures describe other weights) and the run's thinned time-lapse
+    (`timelapse/`, core/train/timelapse.py), when the run saved frames. A running app picks the new
     weights up on its next request. Returns the checkpoint folder."""
     if spec.comparison_only:
         raise ValueError(f"{spec.name} is trained for a comparison only and is never served")
@@ -31,6 +33,9 @@ def promote(spec, run_dir: Path) -> Path:
         for name in ("config.json", "model.safetensors"):
             shutil.copy2(src / name, tmp / name)
         (tmp / "MODEL_CARD.md").write_text(promoted_card(spec, run_dir, read_config(src)["meta"]))
+        # The run's thinned time-lapse goes in the same swap (none for a run without frames: the
+        # previous weights' time-lapse describes another run, so it goes with them).
+        timelapse.write_into(run_dir, tmp / timelapse.DIR, model=spec.name)
         os.chmod(tmp, 0o755)
         swap_folder(tmp, target)
     except BaseException:

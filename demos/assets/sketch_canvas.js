@@ -125,8 +125,10 @@
   let penWidth = 8;
   let erasing = false;
   let brush = "ink"; // "ink" (the outline) or "colour" (paint on the colour layer)
-  let colour = null; // "#rrggbb" picked for the object, or null: the model's own guess
-  let paint = "#c62828"; // the colour brush's colour: the last one picked
+  // "#rrggbb" picked for the object, or null: the model's own guess. It starts as the swatch the
+  // server marks pressed (a plain outline left to the model alone comes out a pale, greyish ghost).
+  let colour = root.querySelector('[data-colour][aria-pressed="true"]')?.dataset.colour || null;
+  let paint = colour || "#c62828"; // the colour brush's colour: the last one picked
   const undo = []; // {ink, paint}: ImageData of the layers a change touched (null: untouched)
 
   function paper() {

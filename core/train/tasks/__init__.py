@@ -6,8 +6,10 @@ from .base import Task
 from .colorization import ColorizationTask
 from .cyclegan import CycleGANTask
 from .dcgan import DCGANTask
+from .face_text import FaceTextTask
 from .inpainting import InpaintingTask
 from .pix2pix import Pix2PixTask
+from .vaegan import VAEGANTask
 
 TASKS: dict[str, type[Task]] = {
     "pix2pix": Pix2PixTask,
@@ -16,6 +18,8 @@ TASKS: dict[str, type[Task]] = {
     "attributes": AttributeTask,
     "colorization": ColorizationTask,
     "inpainting": InpaintingTask,
+    "vaegan": VAEGANTask,
+    "face_text": FaceTextTask,
 }
 
 __all__ = ["TASKS", "Task"]

@@ -1,6 +1,7 @@
 """What the training loop needs from a task: nets, a data set, one step, samples, state."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,18 @@ class Task:
         """A picture of the current model on a fixed batch: [3, H, W] in [0, 1]."""
         raise NotImplementedError
 
+    def timelapse_inputs(self) -> "TimelapseInputs | None":
+        """The fixed inputs of this task's time-lapse frames, made in code (never dataset images:
+        frames are committed), or None: no frame (a task without an image output, or inputs that
+        cannot be made here). Called once per run, on the main process."""
+        return None
+
+    @torch.no_grad()
+    def timelapse_frame(self, inputs: "TimelapseInputs") -> torch.Tensor:
+        """The current model's own outputs on `inputs`, in eval mode (each net's mode restored
+        after): one row [3, H, W] in [0, 1] (`timelapse_row`)."""
+        raise NotImplementedError
+
     # --- shared -------------------------------------------------------------------------
     def shipped_nets(self) -> dict[str, nn.Module]:
         return {name: self.nets[name] for name in self.spec.shipped}
@@ -133,3 +146,75 @@ class Task:
 def set_requires_grad(net: nn.Module, flag: bool) -> None:
     for p in net.parameters():
         p.requires_grad_(flag)
+
+
+# ---- training time-lapse (issue 18, part 4) --------------------------------------------------------
+# A frame shows ONLY the model's own outputs on fixed inputs this project's code makes (drawings, the
+# faces GAN's faces, painted scenes, seeded latents): frames are committed with the checkpoint, and
+# dataset images (or anything cut from them) never may be.
+TIMELAPSE_MAX_TILES = 8
+TIMELAPSE_MAX_TILE = 128  # px a side
+
+
+@dataclass
+class TimelapseInputs:
+    """What a task's time-lapse frames are made from, once per run.
+
+    tensors: the model inputs (task-specific keys), on the CPU; view: a picture of them
+    [N, 3, s, s] in [0, 1] for the tab (None when there is nothing to show, e.g. latents);
+    caption: one line saying what the frames show and where the inputs come from."""
+
+    tensors: dict[str, torch.Tensor]
+    caption: str
+    view: torch.Tensor | None = None
+
+
+def timelapse_row(tiles: torch.Tensor) -> torch.Tensor:
+    """Tiles [N, 3, s, s] in [0, 1] (N <= TIMELAPSE_MAX_TILES, s <= TIMELAPSE_MAX_TILE) -> one row
+    [3, s + 4, N * (s + 2) + 2] in [0, 1] on white, as the sample grids are laid out."""
+    from torchvision.utils import make_grid
+
+    n, _, h, w = tiles.shape
+    if n > TIMELAPSE_MAX_TILES or max(h, w) > TIMELAPSE_MAX_TILE:
+        raise ValueError(f"a time-lapse frame holds at most {TIMELAPSE_MAX_TILES} tiles of "
+                         f"{TIMELAPSE_MAX_TILE} px; got {n} of {w}x{h}")
+    return make_grid(tiles.float().cpu().clamp(0, 1), nrow=n, padding=2, pad_value=1.0)
+
+
+@contextmanager
+def evaluating(*nets: nn.Module):
+    """The nets in eval mode for the block, then every submodule's own train/eval flag back as it
+    was: a frame made between two steps must not change how the next step trains."""
+    flags = [(m, m.training) for net in nets for m in net.modules()]
+    for net in nets:
+        net.eval()
+    try:
+        yield
+    finally:
+        for m, flag in flags:
+            m.train(flag)
+
+
+def seeded_latents(seeds, z_dim: int) -> torch.Tensor:
+    """Latents [len(seeds), z_dim] ~ N(0, I), one per seed, as the faces tabs make them
+    (core.pipelines.faces.z_from_seed), so a frame's face can be redone live."""
+    return torch.stack([torch.randn(z_dim, generator=torch.Generator().manual_seed(int(s))) for s in seeds])
+
+
+@torch.no_grad()
+def gan_faces(seeds, size: int) -> torch.Tensor | None:
+    """Faces [len(seeds), 3, size, size] in [0, 1] from the shipped faces GAN (fp32, eval mode),
+    resized from its 64 px with antialiasing when `size` differs; None when checkpoints/faces is
+    absent (no frame then). Made in code from seeds: no dataset pixel."""
+    from ...checkpoint import is_checkpoint, load_checkpoint
+    from ...registry import get_spec
+
+    folder = get_spec("faces").checkpoint_dir
+    if not is_checkpoint(folder):
+        return None
+    G = load_checkpoint(folder)[0]["G"].eval()
+    faces = (G(seeded_latents(seeds, G.config.z_dim)).float() * 0.5 + 0.5).clamp(0, 1)
+    if faces.shape[-1] != size:
+        faces = torch.nn.functional.interpolate(faces, size=(size, size), mode="bicubic", antialias=True,
+                                                align_corners=False).clamp(0, 1)
+    return faces

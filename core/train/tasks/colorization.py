@@ -26,9 +26,11 @@ from ...metrics.pixels import colourfulness, psnr
 from ...nets import build_net
 from ..config import knob
 from .base import GANParams, Task, set_requires_grad
+from .base import TimelapseInputs, evaluating, gan_faces, timelapse_row
 
 LOSSES = ("classification", "cgan", "l2")
 SAMPLE_HINTS = 5  # hints in the sample grid's hinted column
+TIMELAPSE_FACES = 6  # tiles of a time-lapse frame (128 px each)
 
 
 @dataclass(frozen=True)
@@ -223,6 +225,28 @@ class ColorizationTask(Task):
                  colour.lab_to_rgb(real_L, self.colorize(hinted)), colour.lab_to_rgb(real_L, real_ab)]
         tiles = torch.stack(views, 1).flatten(0, 1).cpu()
         return make_grid(tiles, nrow=8, padding=2, pad_value=1.0).clamp(0, 1)
+
+    # ---- training time-lapse ---------------------------------------------------------------------
+    def timelapse_inputs(self) -> TimelapseInputs | None:
+        """Grey versions (L only) of TIMELAPSE_FACES faces of the shipped faces GAN at the model size;
+        None without that checkpoint."""
+        faces = gan_faces(range(TIMELAPSE_FACES), self.config.image_size)
+        if faces is None:
+            return None
+        L, _ = colour.rgb_to_lab(faces)
+        return TimelapseInputs({"L": L}, view=colour.gray_rgb(L),
+                               caption=f"G's colours (no hints) for grey versions of {len(L)} faces of the "
+                                       f"shipped faces GAN (seeds 0-{len(L) - 1})")
+
+    @torch.no_grad()
+    def timelapse_frame(self, inputs: TimelapseInputs) -> torch.Tensor:
+        """The grey faces colorized without hints (L kept, ab from G), one row."""
+        L = inputs.tensors["L"].to(self.device)
+        hints = L.new_zeros(len(L), colour.HINT_CHANNELS, *L.shape[-2:])
+        x = torch.cat([L, hints], 1).contiguous(memory_format=torch.channels_last)
+        with evaluating(self.nets["G"]):
+            rgb = colour.lab_to_rgb(L, self.colorize(x))
+        return timelapse_row(rgb)
 
 
 def _gan_loss(logits: torch.Tensor, real: bool) -> torch.Tensor:

@@ -7,13 +7,17 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from PIL import Image, ImageOps
 from torchvision.utils import make_grid
 
+from ...data.images import pil_to_tensor
+from ...data.scenes import paint_horse
 from ...data.unpaired import UnpairedDataset, cyclegan_folders
 from ...device import autocast
 from ...nets import build_net
 from ..config import knob
 from .base import GANParams, Task, set_requires_grad
+from .base import TimelapseInputs, evaluating, timelapse_row
 
 
 @dataclass(frozen=True)
@@ -178,3 +182,38 @@ class CycleGANTask(Task):
         cols = self._translate(batch)
         tiles = [t for row in zip(*cols) for t in row]
         return make_grid(torch.stack(tiles) * 0.5 + 0.5, nrow=6, padding=2, pad_value=1.0).clamp(0, 1)
+
+    # ---- training time-lapse ---------------------------------------------------------------------
+    def timelapse_inputs(self) -> TimelapseInputs:
+        """Horse scenes painted in code (core/data/scenes.py, the tab's examples): a TOY input, a
+        brown horse shape on grass under a sky, not a photo (no horse photo is this project's own)."""
+        x = torch.stack([pil_to_tensor(im) for im in toy_horses(self.config.image_size)])
+        return TimelapseInputs({"A": x * 2 - 1}, view=x,
+                               caption=f"G_A (horse -> zebra) on {len(x)} toy horse scenes painted in code "
+                                       f"(core/data/scenes.py; not photos)")
+
+    @torch.no_grad()
+    def timelapse_frame(self, inputs: TimelapseInputs) -> torch.Tensor:
+        """G_A's zebras of the painted horses, one row."""
+        G = self.nets["G_A"]
+        with evaluating(G), autocast(self.device, self.amp_dtype):
+            fake_B = G(inputs.tensors["A"].to(self.device).contiguous(memory_format=self.memory_format)).float()
+        return timelapse_row(fake_B * 0.5 + 0.5)
+
+
+# Coats of the toy horses (bay, chestnut, grey, black, palomino, dun): seeded variants, every other one
+# facing left.
+TOY_COATS = ((120, 72, 40), (175, 95, 45), (170, 165, 160), (45, 38, 34), (215, 175, 105), (150, 120, 80))
+
+
+def toy_horses(size: int) -> list[Image.Image]:
+    """len(TOY_COATS) square RGB scenes of `size` px painted in code (paint_horse at twice the size
+    and a little wider, so the whole horse fits, then downsampled as the pipeline shrinks a photo).
+    A toy input: the project has no horse photo of its own, and dataset photos may never be in a
+    committed frame."""
+    out = []
+    for i, coat in enumerate(TOY_COATS):
+        painted = paint_horse((round(2.4 * size), 2 * size), coat=coat, seed=i)
+        im = painted.resize((size, size), Image.LANCZOS)
+        out.append(ImageOps.mirror(im) if i % 2 else im)
+    return out

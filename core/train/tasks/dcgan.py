@@ -15,6 +15,7 @@ from ...nets import build_net
 from ..diffaug import diff_augment, parse_policy
 from ..config import knob
 from .base import GANParams, Task, set_requires_grad
+from .base import TIMELAPSE_MAX_TILES, TimelapseInputs, evaluating, seeded_latents, timelapse_row
 
 NUM_SAMPLE_Z = 64
 
@@ -72,7 +73,11 @@ class DCGANTask(Task):
         mismatch grey-washes the samples (docs/DESIGN.md, "Faces GAN")."""
         G = self.nets["G_ema"]
         norms = [m for m in G.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-        if not norms:
+        # Weights unchanged since the last recalibration (the sample grid's, then the time-lapse frame's, at
+        # the same step): the statistics would come out the same, so skip the 8 batches. Every in-place change
+        # of a weight (the EMA update, a state load) bumps its version counter.
+        weights = tuple(p._version for p in G.parameters())
+        if not norms or weights == getattr(self, "_calibrated_for", None):
             return
         saved = [m.momentum for m in norms]
         for m in norms:
@@ -86,6 +91,7 @@ class DCGANTask(Task):
         for m, mom in zip(norms, saved):
             m.momentum = mom
         G.eval()
+        self._calibrated_for = weights
 
     def warm_start(self, states):
         """The shipped "G" is the moving average: it starts both G and G_ema (a run's state.pt has
@@ -162,3 +168,19 @@ class DCGANTask(Task):
     @torch.no_grad()
     def sample_grid(self, batch):
         return make_grid(self._generate(NUM_SAMPLE_Z) * 0.5 + 0.5, nrow=8, padding=2, pad_value=1.0).clamp(0, 1)
+
+    # ---- training time-lapse ---------------------------------------------------------------------
+    def timelapse_inputs(self) -> TimelapseInputs:
+        """Fixed latents, one per seed 0..7 (as the faces tabs make a seed's face)."""
+        z = seeded_latents(range(TIMELAPSE_MAX_TILES), self.spec.nets["G"].z_dim)
+        net = "the moving average of G (the shipped net)" if "G_ema" in self.nets else "G"
+        return TimelapseInputs({"z": z}, caption=f"Faces from {net} at seeds 0-{len(z) - 1} (fixed latents)")
+
+    @torch.no_grad()
+    def timelapse_frame(self, inputs: TimelapseInputs) -> torch.Tensor:
+        """The faces of the fixed latents from the net as shipped (the EMA generator with its standing
+        batch-norm statistics, when the task keeps one), in eval mode."""
+        G = self.shipped_nets()["G"]
+        with evaluating(G), autocast(self.device, self.amp_dtype):
+            faces = G(inputs.tensors["z"].to(self.device)).float()
+        return timelapse_row(faces * 0.5 + 0.5)

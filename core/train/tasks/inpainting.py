@@ -18,12 +18,13 @@ import torch.nn.functional as F
 from torchvision.utils import make_grid
 
 from ...data.faces import FaceDataset
-from ...data.masks import CENTER_FRACTION, MaskedFaceDataset
+from ...data.masks import CENTER_FRACTION, MaskedFaceDataset, center_mask
 from ...device import autocast
 from ...metrics.masked import hole_psnr
 from ...nets import build_net
 from ..config import knob
 from .base import GANParams, Task, set_requires_grad
+from .base import TIMELAPSE_MAX_TILES, TimelapseInputs, evaluating, gan_faces, timelapse_row
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,27 @@ class InpaintingTask(Task):
         masked = real * (1 - mask) + mask
         tiles = torch.stack([masked, fake, real], 1).flatten(0, 1)
         return make_grid(tiles, nrow=6, padding=2, pad_value=1.0).clamp(0, 1)
+
+    # ---- training time-lapse ---------------------------------------------------------------------
+    def timelapse_inputs(self) -> TimelapseInputs | None:
+        """Faces of the shipped faces GAN (seeds 0..7) with the centre-square hole; None without
+        that checkpoint."""
+        faces = gan_faces(range(TIMELAPSE_MAX_TILES), self.config.image_size)
+        if faces is None:
+            return None
+        mask = torch.from_numpy(center_mask(self.config.image_size)).float()[None, None].expand(len(faces), -1, -1, -1)
+        image = faces * 2 - 1
+        view = faces * (1 - mask) + mask  # the hole white, as in the sample grid
+        return TimelapseInputs({"image": image, "mask": mask.contiguous()}, view=view,
+                               caption=f"G's fills of the centre square in {len(faces)} faces of the shipped "
+                                       f"faces GAN (seeds 0-{len(faces) - 1})")
+
+    @torch.no_grad()
+    def timelapse_frame(self, inputs: TimelapseInputs) -> torch.Tensor:
+        """The completed faces (known pixels kept, the hole from G), one row."""
+        with evaluating(self.nets["G"]):
+            fake, _, _ = self.complete(inputs.tensors)
+        return timelapse_row(fake)
 
 
 __all__ = ["InpaintingParams", "InpaintingTask", "masked_l1"]

@@ -1,10 +1,11 @@
 """pix2pix (Isola et al. 2017): conditional GAN + lambda * L1, U-Net G, PatchGAN D.
 
 Colour hints (as in the colorization task, Zhang et al. 2017): when G takes four channels more than
-the condition D sees (registry: `sketch2photo_colour`), G also gets a hint map (RGB of a few small
-patches of the true photo on the object, and their mask; none at all for a share of the items), so
-a person can say "a red shoe" and a sparse outline need not become the data's commonest white one.
-D still judges (sketch, photo) pairs."""
+the condition D sees (registry: `sketch2photo`), G also gets a hint map drawn from the true photo,
+on the object: washes (its coarse colour layout, or its one mean colour, over all of it or along a
+few brush strokes) or a few small squares, plus their mask; none at all for a share of the items.
+So a person can say "a red shoe" and a sparse outline need not become the data's commonest white
+one. D still judges (sketch, photo) pairs."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,12 +15,16 @@ import torch.nn.functional as F
 from torchvision.utils import make_grid
 
 from ...data import colour
+from ...data import edges
+from ...data.images import pil_to_tensor
 from ...data.paired import PairedDataset
+from ...data.sketches import DRAWINGS, draw
 from ...device import autocast
 from ...nets import build_net
 from .. import distributed
 from ..config import knob
 from .base import GANParams, Task, set_requires_grad
+from .base import TIMELAPSE_MAX_TILES, TimelapseInputs, evaluating, timelapse_row  # the time-lapse frames
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,9 @@ class Pix2PixParams(GANParams):
     hint_free_share: float = knob(0.3, 0.0, 1.0, help="colour-hinted G only: share of the items without any hint")
     hint_p: float = knob(0.125, 0.01, 1.0, help="colour-hinted G only: number of hints 1 + Geometric(p)")
     hint_max_size: int = knob(7, 1, 32, help="colour-hinted G only: hints are squares of 1..N px (mean true colour)")
+    hint_wash_share: float = knob(0.7, 0.0, 1.0, help="colour-hinted G only: share of the hinted items whose hints "
+                                                       "are washes (the object's colours painted over it or strokes "
+                                                       "of it) instead of squares")
 
 
 HINT_SAMPLES = 6  # hints in the sample grid's hinted column
@@ -72,16 +80,26 @@ class Pix2PixTask(Task):
                              f"(as D sees it), or those plus {colour.RGB_HINT_CHANNELS} of colour hints")
 
     def G_input(self, real_A: torch.Tensor, real_B: torch.Tensor, free_share: float | None = None,
-                generator: torch.Generator | None = None, counts: torch.Tensor | None = None) -> torch.Tensor:
+                generator: torch.Generator | None = None, counts: torch.Tensor | None = None,
+                washes: torch.Tensor | None = None, **wash_options) -> torch.Tensor:
         """real_A [B, c, S, S] (+ colour hints sampled from real_B [B, 3, S, S], both in [-1, 1],
-        for a colour-hinted G) -> G's input [B, c (+ 4), S, S]."""
+        for a colour-hinted G) -> G's input [B, c (+ 4), S, S]. Hints: `counts` squares per item,
+        or, for items where `washes` [B] bool holds, washes (colour.sample_washes with
+        `wash_options`); by default both drawn at random (hint_free_share, hint_wash_share)."""
         if not self.hinted:
             return real_A
         p = self.params
-        if counts is None:
+        drawn = counts is None  # hints drawn at random (training), not asked for (samples, evals)
+        if drawn:
             counts = colour.hint_counts(len(real_B), p.hint_p, p.hint_free_share if free_share is None else free_share,
                                         generator=generator)
-        hints = colour.sample_hints(real_B.float(), counts, p.hint_max_size, generator, where=colour.on_object(real_B))
+        where = colour.on_object(real_B)
+        hints = colour.sample_hints(real_B.float(), counts, p.hint_max_size, generator, where=where)
+        if washes is None and drawn and p.hint_wash_share > 0:
+            washes = (torch.rand(len(real_B), generator=generator) < p.hint_wash_share) & (counts > 0)
+        if washes is not None and washes.any():
+            washed = colour.sample_washes(real_B.float(), where, generator, **wash_options)
+            hints = torch.where(washes.to(hints.device)[:, None, None, None], washed, hints)
         return torch.cat([real_A, hints.to(real_A.dtype)], 1).contiguous(memory_format=torch.channels_last)
 
     def distribute(self, info) -> None:
@@ -179,7 +197,10 @@ class Pix2PixTask(Task):
                 rows += [a.float().expand(3, -1, -1), f, b.float()]
             return make_grid(torch.stack(rows).cpu() * 0.5 + 0.5, nrow=6, padding=2, pad_value=1.0).clamp(0, 1)
         counts = torch.full((len(real_A),), HINT_SAMPLES)
-        hinted = self.G_input(real_A, real_B, generator=torch.Generator().manual_seed(0), counts=counts)
+        # Odd items: squares; even ones: the object's mean colour over all of it (the tab's swatch).
+        washes = torch.arange(len(real_A)) % 2 == 0
+        hinted = self.G_input(real_A, real_B, generator=torch.Generator().manual_seed(0), counts=counts,
+                              washes=washes, whole_share=1.0, flat_share=1.0)
         with autocast(self.device, self.amp_dtype):
             fake_hinted = G(hinted).float()
         for a, f, h, fh, b in zip(real_A, fake_B, hinted[:, -4:].float(), fake_hinted, real_B):
@@ -194,6 +215,31 @@ class Pix2PixTask(Task):
         if self.hinted and "G" in states:
             states = {**states, "G": _with_inputs(states["G"], self.nets["G"].state_dict())}
         return super().warm_start(states)
+
+    # ---- training time-lapse ---------------------------------------------------------------------
+    def timelapse_inputs(self) -> TimelapseInputs:
+        """The example drawings made in code (core/data/sketches.py, the code drawings of the eval),
+        prepared as the pipeline prepares a canvas drawing: [N, 1, S, S] in [-1, 1]."""
+        drawings = [draw(name, width=TIMELAPSE_STROKE, seed=seed) for seed, name in enumerate(DRAWINGS)]
+        x = torch.cat([edges.sketch_to_input(pil_to_tensor(im)[None], self.config.image_size) for im in drawings])
+        x = x[:TIMELAPSE_MAX_TILES]
+        return TimelapseInputs({"A": x}, view=(x.expand(-1, 3, -1, -1) * 0.5 + 0.5),
+                               caption=f"G's photos of the {len(x)} example drawings made in code "
+                                       f"(core/data/sketches.py){', without colour hints' if self.hinted else ''}")
+
+    @torch.no_grad()
+    def timelapse_frame(self, inputs: TimelapseInputs) -> torch.Tensor:
+        """G's photos of the drawings, one row; a colour-hinted G gets no hints (zeros)."""
+        G = self.nets["G"]
+        x = inputs.tensors["A"].to(self.device)
+        if self.hinted:
+            x = torch.cat([x, x.new_zeros(len(x), colour.RGB_HINT_CHANNELS, *x.shape[-2:])], 1)
+        with evaluating(G), autocast(self.device, self.amp_dtype):
+            fake_B = G(x.contiguous(memory_format=torch.channels_last)).float()
+        return timelapse_row(fake_B * 0.5 + 0.5)
+
+
+TIMELAPSE_STROKE = 8  # px on draw()'s 512 px paper: between the eval's 4 and 12
 
 
 def _with_inputs(source: dict[str, torch.Tensor], target: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

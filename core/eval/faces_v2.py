@@ -1,0 +1,133 @@
+"""Evaluate faces v2 (a VAE-GAN, issue 17): the faces GAN's figures (FD_eff / KID_eff of samples,
+coverage, arithmetic on the generated pool) plus what an encoder makes possible, on faces it never
+saw: reconstruction (PSNR, the classifier's attribute agreement), walks between two encoded faces
+(FD_eff of the midpoints against that of the endpoints), and the arithmetic with exemplars that
+are real faces (encoded), labelled by the folder's attribute list or by the classifier."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..checkpoint import is_checkpoint
+from ..data.faces import FaceDataset
+from ..metrics.distribution import DistributionMetrics
+from ..metrics.features import EfficientNetFeatures
+from ..pipelines.face_arithmetic import CONFIDENT, PRESETS, RECORD_DRAWS, Concept, FaceArithmetic
+from ..pipelines.face_attributes import REPORTED_ATTRIBUTES, AttributeClassifier
+from ..pipelines.faces import FacesPipeline, slerp
+from ..registry import get_spec
+from . import faces
+
+EXEMPLARS = 3  # faces per concept in an arithmetic draw, as in the pool's figures
+
+
+def evaluate(spec, data: Path | None, checkpoint: Path, precision: str = "fp32", limit: int | None = None,
+             samples: int = 5000, seed: int = 0, draws: int = RECORD_DRAWS, classifier: Path | None = None,
+             pool_size: int | None = None, **_) -> dict[str, float]:
+    """All figures on `data` (a folder of faces), or without it on the registry's held-out faces
+    (`pool_size`: generated faces behind the pool's arithmetic; default the tabs' POOL_SIZE)."""
+    features = EfficientNetFeatures()
+    folder, split = (data, "all") if data is not None else (spec.data.train, "val")
+    out = faces.evaluate(spec, folder, checkpoint, precision=precision, limit=limit, samples=samples, seed=seed,
+                         draws=draws, classifier=classifier, features=features, split=split,
+                         pool_size=pool_size)
+    pipe = FacesPipeline.from_checkpoint(checkpoint, precision=precision)
+    clf_dir = classifier or get_spec("face_attributes").checkpoint_dir
+    clf = AttributeClassifier.from_checkpoint(clf_dir) if is_checkpoint(clf_dir) else None
+    ds = faces.eval_faces(spec, folder, split)
+    n = min(len(ds), limit) if limit else len(ds)
+    real = torch.stack([ds[i]["image"] for i in range(n)])
+    u = pipe.encode(real)
+    rec = pipe.decode(u)
+    out.update(reconstruction(real, rec, clf))
+    out.update(midpoints(pipe, u, real, features))
+    if clf is not None:
+        labels = folder_labels(ds, n, clf, real)
+        arith = FaceArithmetic(pipe, clf, pool_size=pool_size)
+        out.update({f"{k}_real": v for k, v in real_arithmetic(arith, u, labels, draws, seed).items()})
+    return out
+
+
+def reconstruction(real: torch.Tensor, rec: torch.Tensor, clf: AttributeClassifier | None) -> dict[str, float]:
+    """Faces and their reconstructions [N, 3, 64, 64] in [-1, 1] -> PSNR (dB, on [0, 1], mean over
+    faces) and, with a classifier, attribute agreement: the share of (face, reported attribute)
+    where photo and reconstruction fall on the same side of 0.5 (and per attribute)."""
+    mse = ((real - rec) * 0.5).square().flatten(1).mean(1).clamp_min(1e-10)
+    out = {"rec_psnr": float((10 * torch.log10(1.0 / mse)).mean()), "rec_n": len(real)}
+    if clf is not None:
+        names = [a for a in REPORTED_ATTRIBUTES if a in clf.names]
+        cols = [clf.index(a) for a in names]
+        same = (clf.probabilities(real)[:, cols] > 0.5) == (clf.probabilities(rec)[:, cols] > 0.5)
+        out["rec_attribute_agreement"] = float(same.float().mean())
+        out.update({f"rec_agreement_{a}": float(same[:, i].float().mean()) for i, a in enumerate(names)})
+    return out
+
+
+def midpoints(pipe: FacesPipeline, u: torch.Tensor, real: torch.Tensor, features) -> dict[str, float]:
+    """Walks between encoded faces stay faces: pairs (i, i + N/2); FD_eff against the real faces of
+    the N/2 midpoints (slerp, the tabs' walk) and of N/2 endpoints (equal counts); ratio <= 1.2 is
+    the goal."""
+    half = len(u) // 2
+    a, b = u[:half], u[half:2 * half]
+    mids = torch.stack([slerp(x, y, 0.5) for x, y in zip(a, b)])
+    figures = {}
+    for name, z in (("endpoints", a), ("midpoints", mids)):
+        dist = DistributionMetrics(features)
+        dist.add(real=real * 0.5 + 0.5)
+        dist.add(fake=pipe.decode(z) * 0.5 + 0.5)
+        figures[name] = dist.compute()["fd_eff"]
+    return {"walk_fd_endpoints": figures["endpoints"], "walk_fd_midpoints": figures["midpoints"],
+            "walk_midpoint_ratio": figures["midpoints"] / figures["endpoints"], "walk_pairs": half}
+
+
+def folder_labels(ds: FaceDataset, n: int, clf: AttributeClassifier, real: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Attribute -> [n] labels of the eval faces in {1, 0, -1 (unsure)}: the folder's attribute list
+    for the faces it lists, else the classifier when confident (p >= CONFIDENT or <= 1 - CONFIDENT)."""
+    probs = clf.probabilities(real)
+    names = sorted({a for p in PRESETS.values() for c in (p.A, p.B, p.C) for a, _ in c.attrs})
+    table_names, table = ds.names, ds.table
+    out = {}
+    for a in names:
+        p = probs[:, clf.index(a)]
+        lab = torch.where(p >= CONFIDENT, 1, torch.where(p <= 1 - CONFIDENT, 0, -1))
+        if a in table_names:
+            col = table_names.index(a)
+            for i in range(n):
+                row = table.get(ds.files[i].name)
+                if row is not None:
+                    lab[i] = int(row[col])
+        out[a] = lab
+    return out
+
+
+def real_arithmetic(arith: FaceArithmetic, u: torch.Tensor, labels: dict[str, torch.Tensor], draws: int,
+                    seed: int) -> dict[str, float]:
+    """The presets with exemplars drawn from real faces (encoded): arithmetic_success (mean over
+    presets) and success_<result> per preset; None when a concept has fewer than EXEMPLARS faces."""
+    rng = np.random.default_rng(seed)
+    out, rates = {}, []
+    for preset in PRESETS.values():
+        key = preset.result_label.replace(" ", "_")
+        members = {k: _members(c, labels) for k, c in (("A", preset.A), ("B", preset.B), ("C", preset.C))}
+        if min(len(m) for m in members.values()) < EXEMPLARS:
+            out[f"success_{key}"] = None
+            continue
+        results = []
+        for _ in range(draws):
+            ex = {k: u[m[rng.choice(len(m), EXEMPLARS, replace=False)]] for k, m in members.items()}
+            results.append(arith.combine(ex).result)
+        rate = float(arith.satisfied(arith.judge(torch.stack(results)), preset.expect).float().mean())
+        out[f"success_{key}"] = rate
+        rates.append(rate)
+        out.update({f"exemplars_{key}_{k}": len(m) for k, m in members.items()})
+    out["arithmetic_success"] = sum(rates) / len(rates) if len(rates) == len(PRESETS) else None
+    return out
+
+
+def _members(concept: Concept, labels: dict[str, torch.Tensor]) -> torch.Tensor:
+    keep = torch.ones(len(next(iter(labels.values()))), dtype=torch.bool)
+    for name, wanted in concept.attrs:
+        keep &= labels[name] == int(wanted)
+    return keep.nonzero().flatten()

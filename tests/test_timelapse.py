@@ -1,0 +1,386 @@
+"""Training time-lapse (issue 18, part 4): a run saves frames of the model's own outputs on inputs made in
+code (never dataset pixels), promote ships a thinned copy with the curves under a size cap in the same
+atomic swap, the CLI builds one for a finished run, the reader refuses a manifest that points outside its
+folder, and the "How it learned" tab, driven through gradio_client, shows another frame when the slider
+moves. CPU only; the tiny training run takes a few seconds."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import core.registry
+from core.checkpoint import is_checkpoint
+from core.data.sketches import DRAWINGS, draw
+from core.nets import (AttributeNetConfig, DCGANDiscriminatorConfig, DCGANGeneratorConfig, PatchGANConfig, ResnetConfig,
+                       UNetConfig, build_net)
+from core.pipelines import timelapse as reader
+from core.pipelines.sketch2photo import Sketch2PhotoPipeline
+from core.registry import get_spec
+from core.train import TrainConfig, config_for, train
+from core.train import timelapse as tl
+from core.train.events import EventLog, read_events
+from core.train.promote import promote
+from core.train.tasks import TASKS
+from core.train.tasks.base import timelapse_row
+from core.train.tasks.cyclegan import toy_horses
+from core.train.tasks.pix2pix import TIMELAPSE_STROKE
+
+CPU = torch.device("cpu")
+SMALL = dataclasses.replace(
+    get_spec("sketch2photo"),
+    nets={"G": UNetConfig(in_channels=1, base_channels=8, max_channels=16, num_downs=6),
+          "D": PatchGANConfig(in_channels=4, base_channels=8)})
+
+
+def _config(folder, steps: int, **kw) -> TrainConfig:
+    # fp32: the frames are compared with G run again outside the loop.
+    return TrainConfig(steps=steps, batch_size=2, image_size=64, log_every=1, sample_every=2, checkpoint_every=steps,
+                       precision="fp32", data_root=str(folder), **kw)
+
+
+def tiles(frame: np.ndarray, n: int, size: int) -> np.ndarray:
+    """The n tiles [n, size, size, 3] of a frame laid out by timelapse_row (2 px white gaps)."""
+    return np.stack([frame[2:2 + size, 2 + i * (size + 2):2 + i * (size + 2) + size] for i in range(n)])
+
+
+def _png(path: Path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB")).astype(np.int16)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, paired_folder_photo_left) -> Path:
+    """A tiny sketch2photo run: 4 steps, frames at steps 2 and 4."""
+    return train(SMALL, _config(paired_folder_photo_left, 4), run_dir=tmp_path_factory.mktemp("lapse") / "run")
+
+
+# ---- frames during training ------------------------------------------------------------------------------
+
+def test_a_run_saves_a_frame_at_every_sample_step_with_its_cost(run):
+    assert [s for s, _ in tl.run_frames(run)] == [2, 4]
+    samples = [e for e in read_events(run / "events.jsonl") if e["event"] == "sample"]
+    assert [e["step"] for e in samples] == [2, 4]
+    assert all(Path(e["timelapse"]).is_file() and 0 < e["timelapse_ms"] < 5000 for e in samples)
+    about = json.loads((run / "timelapse" / "about.json").read_text())
+    assert "drawings made in code" in about["caption"]
+    frame = Image.open(run / "timelapse" / "step_0000004.png")
+    n = len(DRAWINGS)
+    assert frame.size == (n * 66 + 2, 68) and n <= 8  # one row of the model's 64 px outputs
+
+
+def test_a_failing_frame_is_logged_and_the_run_goes_on(tmp_path, paired_folder_photo_left, monkeypatch):
+    def broken(self, inputs):
+        raise RuntimeError("frame broke")
+
+    monkeypatch.setattr(TASKS["pix2pix"], "timelapse_frame", broken)
+    out = train(SMALL, _config(paired_folder_photo_left, 2), run_dir=tmp_path / "run")
+    samples = [e for e in read_events(out / "events.jsonl") if e["event"] == "sample"]
+    assert samples and all("frame broke" in e["timelapse_error"] for e in samples)
+    assert is_checkpoint(out / "checkpoint")  # the run finished and saved
+
+
+def test_the_frame_is_G_on_the_code_drawings_as_the_pipeline_prepares_them(run):
+    """The last frame is exactly what the run's final G makes of the example drawings made in code,
+    prepared by the app's own pipeline: no dataset pixel can be in it. (A frame of G's photos of the
+    dataset's edge maps, or of anything else, fails.)"""
+    G = build_net(SMALL.nets["G"])
+    G.load_state_dict(torch.load(run / "state.pt", weights_only=False)["task"]["nets"]["G"])
+    pipe = Sketch2PhotoPipeline(G, 64, CPU, torch.float32)
+    x = torch.cat([pipe.prepare(draw(name, width=TIMELAPSE_STROKE, seed=i)) for i, name in enumerate(DRAWINGS)])
+    expected = ((pipe.run(x) * 0.5 + 0.5).clamp(0, 1) * 255).permute(0, 2, 3, 1).numpy()
+    got = tiles(_png(run / "timelapse" / "step_0000004.png"), len(DRAWINGS), 64)
+    assert np.abs(got - expected).max() <= 1.0  # 8-bit rounding only
+    inputs = tiles(_png(run / "timelapse" / "inputs.png"), len(DRAWINGS), 64)
+    assert np.abs(inputs - ((x * 0.5 + 0.5) * 255).permute(0, 2, 3, 1).numpy()).max() <= 1.0
+    # The earlier frame was made by the weights of step 2: it differs (the frames change with training).
+    assert np.abs(tiles(_png(run / "timelapse" / "step_0000002.png"), len(DRAWINGS), 64) - got).max() > 0
+
+
+def test_a_frame_restores_every_nets_mode_and_leaves_the_random_stream_alone():
+    task = TASKS["pix2pix"](SMALL, config_for(SMALL, image_size=64, precision="fp32"), CPU)
+    G = task.nets["G"].train()
+    list(G.modules())[3].eval()  # a mixed state, to be restored as it was
+    before = {name: m.training for name, m in G.named_modules()}
+    inputs = task.timelapse_inputs()
+    rng = torch.get_rng_state()
+    frame = task.timelapse_frame(inputs)
+    assert torch.equal(rng, torch.get_rng_state())
+    assert {name: m.training for name, m in G.named_modules()} == before
+    assert frame.shape[0] == 3 and 0 <= float(frame.min()) and float(frame.max()) <= 1
+
+
+def test_a_hinted_generator_gets_no_hints_in_the_frame():
+    hinted = dataclasses.replace(SMALL, nets={**SMALL.nets, "G": dataclasses.replace(SMALL.nets["G"], in_channels=5)})
+    task = TASKS["pix2pix"](hinted, config_for(hinted, image_size=64, precision="fp32"), CPU)
+    inputs = task.timelapse_inputs()
+    frame = task.timelapse_frame(inputs)
+    x = inputs.tensors["A"]
+    with torch.no_grad():
+        out = task.nets["G"].eval()(torch.cat([x, torch.zeros(len(x), 4, 64, 64)], 1))
+    assert torch.allclose(frame[:, 2:66, 2:66], (out[0] * 0.5 + 0.5).clamp(0, 1), atol=1e-5)
+
+
+def test_the_cyclegan_frame_is_G_A_on_horses_painted_in_code():
+    g = ResnetConfig(base_channels=8, num_blocks=1)
+    spec = dataclasses.replace(get_spec("horse2zebra"), nets={"G_A": g, "G_B": g, "D_A": PatchGANConfig(in_channels=3, base_channels=8),
+                                                                 "D_B": PatchGANConfig(in_channels=3, base_channels=8)})
+    task = TASKS["cyclegan"](spec, config_for(spec, image_size=64, precision="fp32"), CPU)
+    frame = task.timelapse_frame(task.timelapse_inputs())
+    painted = torch.stack([torch.from_numpy(np.array(im)).permute(2, 0, 1).float() / 255 for im in toy_horses(64)])
+    with torch.no_grad():
+        out = (task.nets["G_A"].eval()(painted * 2 - 1) * 0.5 + 0.5).clamp(0, 1)
+    assert len(painted) <= 8 and torch.allclose(frame[:, 2:66, 2 + 66:2 + 66 + 64], out[1], atol=1e-5)
+
+
+def test_faces_frames_use_the_shipped_net_and_fixed_latents():
+    spec = dataclasses.replace(get_spec("faces"), nets={"G": DCGANGeneratorConfig(z_dim=16, base_channels=8),
+                                                        "D": DCGANDiscriminatorConfig(base_channels=8)})
+    task = TASKS["dcgan"](spec, config_for(spec, precision="fp32"), CPU)
+    inputs = task.timelapse_inputs()
+    first = task.timelapse_frame(inputs)
+    assert torch.equal(first, task.timelapse_frame(task.timelapse_inputs()))  # the same latents every time
+    with torch.no_grad():
+        expected = task.shipped_nets()["G"](inputs.tensors["z"])  # G_ema, its standing statistics
+    assert torch.allclose(first[:, 2:66, 2:66], (expected[0] * 0.5 + 0.5).clamp(0, 1), atol=1e-5)
+
+
+def test_standing_statistics_are_recomputed_only_when_the_weights_changed():
+    spec = dataclasses.replace(get_spec("faces"), nets={"G": DCGANGeneratorConfig(z_dim=16, base_channels=8),
+                                                        "D": DCGANDiscriminatorConfig(base_channels=8)})
+    task = TASKS["dcgan"](spec, config_for(spec, precision="fp32"), CPU)
+    calls = []
+    task.nets["G_ema"].register_forward_hook(lambda *a: calls.append(1))
+    task.shipped_nets()
+    n = len(calls)
+    assert n == 8  # the recalibration's batches
+    task.shipped_nets()
+    assert len(calls) == n  # unchanged weights: skipped
+    task._update_ema(5)
+    task.shipped_nets()
+    assert len(calls) == 2 * n
+
+
+def test_tasks_without_an_image_output_or_without_the_faces_gan_make_no_frame(monkeypatch, tmp_path):
+    spec = dataclasses.replace(get_spec("face_attributes"), nets={"C": AttributeNetConfig(num_outputs=40, base_channels=8)})
+    assert TASKS["attributes"](spec, config_for(spec), CPU).timelapse_inputs() is None
+    monkeypatch.setattr(core.registry, "CHECKPOINTS", tmp_path)  # no faces GAN there
+    for name in ("inpainting", "colorization_l2"):
+        spec = get_spec(name)
+        assert TASKS[spec.task](spec, config_for(spec, image_size=64), CPU).timelapse_inputs() is None
+
+
+@pytest.mark.shipped
+@pytest.mark.skipif(not is_checkpoint(get_spec("faces").checkpoint_dir), reason="needs the shipped faces GAN")
+def test_inpainting_frames_keep_the_gan_faces_outside_the_centre_hole():
+    spec = get_spec("inpainting")
+    task = TASKS["inpainting"](spec, config_for(spec, precision="fp32"), CPU)
+    inputs = task.timelapse_inputs()
+    frame = (task.timelapse_frame(inputs) * 255).round()
+    faces = (inputs.tensors["image"] * 0.5 + 0.5) * 255
+    known = inputs.tensors["mask"][0, 0] == 0
+    for i in range(len(faces)):
+        tile = frame[:, 2:66, 2 + i * 66:2 + i * 66 + 64]
+        assert (tile - faces[i]).abs()[:, known].max() <= 1.0  # the GAN's face, not a photo
+    assert 0 < float(inputs.tensors["mask"].mean()) < 0.5
+
+
+# ---- the shipped copy ------------------------------------------------------------------------------------------
+
+def _noisy_run(run: Path, tmp: Path, frames: int = 80, losses: int = 600) -> Path:
+    """The tiny run, copied, with many frames of noise (PNG cannot compress it: the cap must act) and a
+    long log of step and eval events."""
+    big = tmp / "big_run"
+    shutil.copytree(run, big)
+    gen = torch.Generator().manual_seed(0)
+    for step in range(1, frames + 1):
+        tl.record_frame(big, step * 10, torch.rand(3, 68, 8 * 66 + 2, generator=gen))
+    log = EventLog(big / "events.jsonl")
+    for step in range(5, 5 + losses):
+        log.write("step", step, losses={"loss_G_L1": 50.0 / step, "loss_D_real": 0.7})
+        if step % 50 == 0:
+            log.write("eval", step, n=8, fd_eff=200.0 - step / 10)
+    return big
+
+
+def test_promote_ships_a_thinned_time_lapse_under_the_cap_in_the_same_swap(run, tmp_path, monkeypatch):
+    monkeypatch.setattr(core.registry, "CHECKPOINTS", tmp_path / "checkpoints")
+    big = _noisy_run(run, tmp_path)
+    target = promote(SMALL, big)
+    assert sorted(p.name for p in target.parent.iterdir()) == ["sketch2photo"]  # no temp folder left
+    assert is_checkpoint(target) and (target / "MODEL_CARD.md").is_file()
+    lapse = target / "timelapse"
+    manifest = json.loads((lapse / "timelapse.json").read_text())
+    steps = [f["step"] for f in manifest["frames"]]
+    all_steps = [s for s, _ in tl.run_frames(big)]
+    assert 2 <= len(steps) <= tl.MAX_FRAMES and steps[0] == all_steps[0] and steps[-1] == all_steps[-1] == 800
+    assert steps == sorted(set(steps)) and set(steps) <= set(all_steps)
+    assert tl.folder_bytes(lapse) <= tl.MAX_BYTES
+    assert sorted(p.name for p in lapse.iterdir()) == sorted([*(tl.frame_name(s) for s in steps), "inputs.png",
+                                                              "timelapse.json"])
+    curve = manifest["losses"]["loss_G_L1"]
+    assert len(curve["steps"]) <= tl.MAX_POINTS and curve["steps"][-1] == 604
+    assert manifest["metrics"]["fd_eff"]["steps"][-1] == 600 and manifest["model"] == "sketch2photo"
+    # ... and the tab's reader takes it.
+    lapse_read = reader.read("sketch2photo")
+    assert lapse_read.steps == tuple(steps) and lapse_read.frame(0).size[1] <= 68
+    # A run without frames promotes without a time-lapse: the old one describes other weights.
+    shutil.rmtree(big / "timelapse")
+    assert not (promote(SMALL, big) / "timelapse").exists()
+
+
+@pytest.mark.parametrize("cap", [250_000, 60_000])
+def test_a_smaller_cap_is_kept_by_fewer_or_smaller_frames_first_and_last_kept(run, tmp_path, cap):
+    big = _noisy_run(run, tmp_path, frames=40, losses=10)
+    manifest = tl.write_into(big, tmp_path / "out", max_bytes=cap)
+    assert tl.folder_bytes(tmp_path / "out") <= cap
+    steps = [f["step"] for f in manifest["frames"]]
+    assert steps[0] == 2 and steps[-1] == 400 and (manifest["scale"] < 1 or len(steps) < 36)
+    with pytest.raises(ValueError, match="do not fit"):
+        tl.write_into(big, tmp_path / "none", max_bytes=5_000)
+
+
+def test_thinning_keeps_the_ends_and_the_level():
+    assert tl.spread(100, 36)[0] == 0 and tl.spread(100, 36)[-1] == 99 and len(tl.spread(100, 36)) == 36
+    assert tl.spread(5, 36) == [0, 1, 2, 3, 4] and tl.spread(0, 3) == []
+    points = [(s, 1.0 + (s % 2)) for s in range(1, 1001)]
+    thin = tl.thin_mean(points, 100)  # runs of 10: the noise (1, 2, 1, 2, ...) averages out, the level stays
+    assert len(thin) == 100 and thin[-1][0] == 1000 and all(abs(v - 1.5) < 1e-9 for _, v in thin)
+    assert len(tl.thin_mean(points)) == tl.MAX_POINTS and tl.thin_pick(points, 3) == [points[0], points[500], points[-1]]
+
+
+def test_the_cli_builds_a_time_lapse_for_a_finished_run_without_touching_the_weights(run, tmp_path, capsys):
+    out = tmp_path / "checkpoints" / "sketch2photo" / "timelapse"
+    tl.main([str(run), "--out", str(out)])
+    assert "2 of 2 frames" in capsys.readouterr().out
+    assert sorted(p.name for p in out.parent.iterdir()) == ["timelapse"]  # no weights, no temp folder
+    tl.main([str(run), "--out", str(out), "--max-frames", "1"])  # rebuilt in place (swapped)
+    assert [f["step"] for f in json.loads((out / "timelapse.json").read_text())["frames"]] == [4]
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SystemExit):
+        tl.main([str(tmp_path / "empty"), "--out", str(tmp_path / "x")])
+
+
+# ---- the reader ------------------------------------------------------------------------------------------------
+
+def _fake(checkpoints: Path, name: str = "faces", frames: int = 12) -> Path:
+    """A time-lapse made by the project's writer from a fake run: frame k is 6 tiles of 64 px in a colour
+    of its own (shaded across each tile), with a loss and a metric curve. Returns the time-lapse folder."""
+    run = checkpoints.parent / f"fake_run_{name}"
+    log = EventLog(run / "events.jsonl")
+    log.write("start", 0, model=name)
+    for k in range(frames):
+        step = 100 * (k + 1)
+        colour = torch.tensor([k / frames, 1 - k / frames, 0.5])[:, None, None]
+        shade = torch.linspace(0.6, 1.0, 64)[None, None, :]  # across each tile
+        tl.record_frame(run, step, timelapse_row((colour * shade).expand(6, 3, 64, 64)))
+        log.write("step", step, losses={"loss_G": 1.0 / (k + 1), "loss_D": 0.5})
+        log.write("eval", step, n=4, fd_eff=100.0 - k)
+    tl.record_inputs(run, "fake frames for a test", torch.full((6, 3, 64, 64), 0.5))
+    tl.build(run, checkpoints / name / "timelapse", model=name)
+    return checkpoints / name / "timelapse"
+
+
+fake_timelapse = _fake  # for the browser test
+
+
+@pytest.fixture
+def lapse_dir(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setattr(core.registry, "CHECKPOINTS", tmp_path / "checkpoints")
+    return _fake(tmp_path / "checkpoints")
+
+
+def _edit(folder: Path, change) -> None:
+    data = json.loads((folder / "timelapse.json").read_text())
+    change(data)
+    (folder / "timelapse.json").write_text(json.dumps(data))
+
+
+def test_the_reader_reads_frames_curves_and_draws_the_marker(lapse_dir):
+    assert reader.available() == ["faces"]
+    lapse = reader.load("faces")
+    assert len(lapse) == 12 and lapse.steps[0] == 100 and lapse.steps[-1] == 1200
+    assert lapse.inputs_image() is not None and lapse.caption == "fake frames for a test"
+    v0, v9 = reader.view("faces", 0), reader.view("faces", 9)
+    assert v0.step == 100 and v9.step == 1000
+    assert np.asarray(v0.frame).tolist() != np.asarray(v9.frame).tolist()
+    assert np.asarray(v0.losses).tolist() != np.asarray(v9.losses).tolist()  # the marker moved
+    assert lapse.metrics["fd_eff"].at(1000) == 91.0 and lapse.losses["loss_G"].at(50) is None
+    with pytest.raises(IndexError):
+        lapse.frame(12)
+    with pytest.raises(KeyError):
+        reader.load("no_such_model")
+
+
+@pytest.mark.parametrize("attack", ["parent", "absolute", "symlink_frame", "symlink_folder", "not_png", "nan",
+                                    "steps_back", "inputs_elsewhere", "bad_json"])
+def test_the_reader_refuses_a_manifest_pointing_outside_or_malformed(lapse_dir, tmp_path, attack):
+    outside = tmp_path / "secret.png"
+    Image.new("RGB", (8, 8), "red").save(outside)
+    first = json.loads((lapse_dir / "timelapse.json").read_text())["frames"][0]["file"]
+    if attack == "parent":
+        _edit(lapse_dir, lambda d: d["frames"][0].update(file="../../secret.png"))
+    elif attack == "absolute":
+        _edit(lapse_dir, lambda d: d["frames"][0].update(file=str(outside)))
+    elif attack == "symlink_frame":
+        (lapse_dir / first).unlink()
+        os.symlink(outside, lapse_dir / first)
+    elif attack == "symlink_folder":
+        real = tmp_path / "elsewhere"
+        shutil.move(str(lapse_dir), real)
+        os.symlink(real, lapse_dir)
+    elif attack == "not_png":
+        Image.open(lapse_dir / first).convert("RGB").save(lapse_dir / first, format="JPEG")
+    elif attack == "nan":
+        _edit(lapse_dir, lambda d: d["losses"]["loss_G"]["values"].__setitem__(0, math.nan))
+    elif attack == "steps_back":
+        _edit(lapse_dir, lambda d: d["frames"].reverse())
+    elif attack == "inputs_elsewhere":
+        _edit(lapse_dir, lambda d: d.update(inputs="../../secret.png"))
+    elif attack == "bad_json":
+        (lapse_dir / "timelapse.json").write_text("{not json")
+    with pytest.raises(reader.TimelapseError):
+        reader.read("faces")
+
+
+# ---- the tab, through the API of a launched app -------------------------------------------------------------
+
+@pytest.mark.slow
+def test_the_tab_shows_another_frame_when_the_slider_moves(tmp_path):
+    from gradio_client import Client
+
+    from tests.apprunner import running_app
+    from tests.rawclient import RawClient
+
+    _fake(tmp_path / "checkpoints")
+    with running_app({"LAB_CHECKPOINTS": str(tmp_path / "checkpoints")}, log=tmp_path / "app.log") as url:
+        client = Client(url, verbose=False)
+        *_, status, _, caption = client.predict("faces", api_name="/timelapse_model")
+        assert "Step 1,200" in status and "fake frames" in caption
+        first = client.predict("faces", 0, api_name="/timelapse_frame")
+        last = client.predict("faces", 11, api_name="/timelapse_frame")
+        assert "Step 100" in first[3] and "Step 1,200" in last[3]
+        a, b = (np.asarray(Image.open(r[0]["value"] if isinstance(r[0], dict) else r[0]).convert("RGB"))
+                for r in (first, last))
+        assert a.shape == b.shape and np.abs(a.astype(int) - b.astype(int)).max() > 100  # another colour
+        # What the client library would not send, sent raw: each refused with a message, never a crash.
+        with RawClient(url) as raw:
+            index = raw.fn_index("/timelapse_frame")
+            for model, value, words in (("faces", 12, "does not exist"), ("faces", 150, "does not exist"),
+                                        ("faces", -3, "does not exist"), ("faces", float("nan"), "expected a number"),
+                                        ("faces", "abc", "expected a number"), ("../faces", 0, "not in the list"),
+                                        ("sketch2photo", 0, "not in the list"), (None, 0, "no model has a time-lapse")):
+                answer = raw.call(index, [model, value])
+                assert answer.kind == "refused" and words in answer.message.lower(), (model, value, answer)
+            assert raw.call(index, ["faces", 5.2]).ok  # a slider value between two frames: the nearest
+    # Refusals only: every traceback in the server log is a gr.Error's (Gradio prints those of its own checks).
+    for block in (tmp_path / "app.log").read_text().split("Traceback (most recent call last):")[1:]:
+        exception = next(ln for ln in block.splitlines()[1:] if ln and not ln[0].isspace())
+        assert exception.startswith("gradio.exceptions.Error"), block[-800:]
