@@ -228,3 +228,17 @@ def face_arithmetic():
     """The shared FaceArithmetic (raises NotTrainedError). Its pool may still be being labelled: a
     tab shows that with await_pool before it asks for the pool."""
     return face_arithmetic_pipeline.load()
+
+
+def seed_page(load: Callable[[], Any], start, count: int, thumb: int) -> tuple[list, int]:
+    """A gallery page of a faces pipeline's faces: `count` seeds from `start` (cleaned, wrapping) ->
+    ([(image, "seed N")], the cleaned start); ([], 0) while the model is not trained."""
+    from core.pipelines.faces import MAX_SEED, clean_seed
+
+    try:
+        pipe = load()
+    except NotTrainedError:
+        return [], 0
+    s = clean_seed(start)
+    seeds = [(s + i) % (MAX_SEED + 1) for i in range(count)]
+    return [(im, f"seed {sd}") for im, sd in zip(pipe.images(pipe.zs(seeds), thumb), seeds)], s

@@ -11,7 +11,7 @@ from core.pipelines import faces as pipeline
 from core.pipelines.faces import MODES, clean_seed, from_array, gif_bytes, map_grid, orthogonal_directions, to_array
 
 from .common import (HEAVY, NOT_TRAINED, POOL_WAIT, await_pool, face_arithmetic, notice, ok, on_first_open, scratch_file,
-                     share, warn)
+                     seed_page, share, warn)
 from .inputs import number, picked, slider
 
 NAME = "faces"
@@ -105,13 +105,7 @@ def make_gif(seed_a, seed_b, mode, seconds, pick_a=None):
 
 def gallery(start):
     """A page of sample faces: (gallery items, cleaned start seed)."""
-    try:
-        pipe = _pipe()
-    except NotTrainedError:
-        return [], 0
-    s = clean_seed(start)
-    seeds = [(s + i) % (pipeline.MAX_SEED + 1) for i in range(GALLERY_SIZE)]
-    return [(im, f"seed {sd}") for im, sd in zip(pipe.images(pipe.zs(seeds), THUMB), seeds)], s
+    return seed_page(_pipe, start, GALLERY_SIZE, THUMB)
 
 
 def direction_choices() -> list[str]:

@@ -10,7 +10,7 @@ from core.pipelines import NotTrainedError
 from core.pipelines import text_edit as pipeline
 from core.pipelines.faces import MAX_SEED, clean_seed
 
-from .common import HEAVY, POOL_WAIT, await_pool, notice, ok, on_first_open, wait, warn
+from .common import HEAVY, POOL_WAIT, await_pool, notice, ok, on_first_open, seed_page, wait, warn
 from .inputs import number, picked, slider
 
 EXAMPLES = ["make her smile", "add glasses", "older, without the moustache", "not smiling", "a bit more smile",
@@ -176,13 +176,7 @@ def prepare():
 
 def gallery(start):
     """A page of sample faces: (gallery items, cleaned start seed)."""
-    try:
-        faces = _faces()
-    except NotTrainedError:
-        return [], 0
-    s = clean_seed(start)
-    seeds = [(s + i) % (MAX_SEED + 1) for i in range(GALLERY_SIZE)]
-    return [(im, f"seed {sd}") for im, sd in zip(faces.images(faces.zs(seeds), THUMB), seeds)], s
+    return seed_page(_faces, start, GALLERY_SIZE, THUMB)
 
 
 def shipped() -> bool:

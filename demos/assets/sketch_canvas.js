@@ -40,10 +40,15 @@
 
   const canvas = root.querySelector(".sk-paper");
   const ctx = canvas.getContext("2d", { willReadFrequently: true });
-  const small = document.createElement("canvas");
-  small.width = small.height = SEND;
-  const smallCtx = small.getContext("2d", { willReadFrequently: true });
-  smallCtx.imageSmoothingQuality = "high";
+  /** An off-screen SEND x SEND canvas and its context, for what goes to the server. */
+  function offscreen() {
+    const c = document.createElement("canvas");
+    c.width = c.height = SEND;
+    const cx = c.getContext("2d", { willReadFrequently: true });
+    cx.imageSmoothingQuality = "high";
+    return [c, cx];
+  }
+  const [small, smallCtx] = offscreen();
   const photo = root.querySelector(".sk-photo");
   const seen = root.querySelector(".sk-seen");
   const status = root.querySelector(".sk-status");
@@ -56,10 +61,7 @@
   const criticImg = root.querySelector(".sk-critic-img");
   const layer = root.querySelector(".sk-layer"); // the colour brush's paint
   const layerCtx = layer.getContext("2d", { willReadFrequently: true });
-  const smallLayer = document.createElement("canvas");
-  smallLayer.width = smallLayer.height = SEND;
-  const smallLayerCtx = smallLayer.getContext("2d", { willReadFrequently: true });
-  smallLayerCtx.imageSmoothingQuality = "high";
+  const [smallLayer, smallLayerCtx] = offscreen();
   const colourRow = root.querySelector(".sk-colour");
   const colourNote = root.querySelector(".sk-colour-note");
   const custom = root.querySelector("input[data-colour-custom]");

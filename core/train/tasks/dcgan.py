@@ -76,7 +76,7 @@ class DCGANTask(Task):
         # Weights unchanged since the last recalibration (the sample grid's, then the time-lapse frame's, at
         # the same step): the statistics would come out the same, so skip the 8 batches. Every in-place change
         # of a weight (the EMA update, a state load) bumps its version counter.
-        weights = tuple(p._version for p in G.parameters())
+        weights = self._calibration_key()
         if not norms or weights == getattr(self, "_calibrated_for", None):
             return
         saved = [m.momentum for m in norms]
@@ -87,11 +87,19 @@ class DCGANTask(Task):
         G.train()
         with autocast(self.device, self.amp_dtype):
             for _ in range(batches):
-                G(torch.randn(batch_size, self.spec.nets["G"].z_dim, generator=gen).to(self.device))
+                G(self._decoder_input(torch.randn(batch_size, self.spec.nets["G"].z_dim, generator=gen).to(self.device)))
         for m, mom in zip(norms, saved):
             m.momentum = mom
         G.eval()
         self._calibrated_for = weights
+
+    def _calibration_key(self) -> tuple:
+        """What G_ema's standing statistics depend on: its weights' version counters."""
+        return tuple(p._version for p in self.nets["G_ema"].parameters())
+
+    def _decoder_input(self, z: torch.Tensor) -> torch.Tensor:
+        """Latents z ~ N(0, I) [B, z_dim] -> what G is fed (the DCGAN: z itself)."""
+        return z
 
     def warm_start(self, states):
         """The shipped "G" is the moving average: it starts both G and G_ema (a run's state.pt has

@@ -151,35 +151,24 @@ class VAEGANTask(DCGANTask):
 
     def shipped_nets(self):
         """E, G (the moving average, its batch-norm statistics recomputed for it) and P (fitted to
-        E's codes). Refitted only when E or G_ema changed since the last call: the sample grid, the
-        time-lapse frame and the checkpoint ask at the same step (every in-place change of a
-        weight or buffer bumps its version counter)."""
-        E, G = self.nets["E"], self.nets["G_ema"]
-        key = tuple(t._version for t in (*E.parameters(), *E.buffers(), *G.parameters()))
-        if key != getattr(self, "_shipped_for", None):
+        E's codes). Each is redone only when what it depends on changed since the last call: the
+        sample grid, the time-lapse frame and the checkpoint ask at the same step (every in-place
+        change of a weight or buffer bumps its version counter)."""
+        E = self.nets["E"]
+        key = tuple(t._version for t in (*E.parameters(), *E.buffers()))
+        if key != getattr(self, "_fitted_for", None):  # P follows E's codes
             self.fit_prior()
-            self._recalibrate_ema()
-            self._shipped_for = tuple(t._version for t in (*E.parameters(), *E.buffers(), *G.parameters()))
-        return {"E": E, "G": G, "P": self.nets["P"]}
+            self._fitted_for = key
+        self._recalibrate_ema()  # skipped when neither G_ema nor P changed
+        return {"E": E, "G": self.nets["G_ema"], "P": self.nets["P"]}
 
-    @torch.no_grad()
-    def _recalibrate_ema(self, batches: int = 8, batch_size: int = 64) -> None:
-        """As DCGANTask's, with G_ema fed what it decodes: codes from P (fitted first)."""
-        G = self.nets["G_ema"]
-        norms = [m for m in G.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-        saved = [m.momentum for m in norms]
-        for m in norms:
-            m.reset_running_stats()
-            m.momentum = None
-        gen = torch.Generator().manual_seed(4321)
-        G.train()
-        with autocast(self.device, self.amp_dtype):
-            for _ in range(batches):
-                u = torch.randn(batch_size, len(self.code_mean), generator=gen).to(self.device)
-                G(self.nets["P"](u))
-        for m, mom in zip(norms, saved):
-            m.momentum = mom
-        G.eval()
+    def _calibration_key(self) -> tuple:
+        """G_ema's standing statistics also depend on the codes it is fed: P's buffers."""
+        return super()._calibration_key() + tuple(b._version for b in self.nets["P"].buffers())
+
+    def _decoder_input(self, u: torch.Tensor) -> torch.Tensor:
+        """G_ema is fed what it decodes when shipped: codes from P (u ~ N(0, I) whitened)."""
+        return self.nets["P"](u)
 
     # ---- training time-lapse ---------------------------------------------------------------------
     def timelapse_frame(self, inputs: TimelapseInputs) -> torch.Tensor:
