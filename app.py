@@ -14,7 +14,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads: see c
 # demos first: importing it gives the process its own Gradio cache folder (before Gradio loads).
 from demos import (admin, colorization, gan_playground, horse2zebra, inpainting, latent_walk, lecture, placeholder,
                    sketch2photo, text_edit, timelapse, vector_arithmetic)
-from demos.common import share
+from demos.common import share, shipped_faces
 from demos.server import arguments, blocks, launch, prepare
 
 import gradio as gr  # noqa: E402
@@ -102,21 +102,24 @@ def warm_up() -> None:
     get no CPU for a while on a busy machine. The labelling thread holds no lock while it computes."""
     from core.pipelines import face_arithmetic
 
-    try:
-        if not face_arithmetic.has_checkpoints():
-            return
-        arith = face_arithmetic.load()
-        arith.prepare_pool()
-    except Exception as e:  # a broken checkpoint is reported by the tab itself, on use
-        print(f"warm-up skipped: {e}")
+    ariths = []
+    for name in shipped_faces(with_classifier=True):  # the faces tabs' default model first
+        try:
+            arith = face_arithmetic.load(name)
+            arith.prepare_pool()
+            ariths.append(arith)
+        except Exception as e:  # a broken checkpoint is reported by the tab itself, on use
+            print(f"warm-up skipped for {name}: {e}")
+    if not ariths:
         return
 
     def label() -> None:
         lower_this_threads_priority()  # before this thread's first parallel work: its OpenMP workers inherit it
         try:
-            arith.pool  # noqa: B018 - labels it (or finds it read from the disk cache)
-            for preset in face_arithmetic.PRESETS.values():  # the tab states each preset's record
-                arith.record(preset)
+            for arith in ariths:
+                arith.pool  # noqa: B018 - labels it (or finds it read from the disk cache)
+                for preset in face_arithmetic.PRESETS.values():  # the tab states each preset's record
+                    arith.record(preset)
         except Exception as e:  # noqa: BLE001 - the tab reports what is wrong, on use
             print(f"warm-up stopped: {e}")
 

@@ -15,6 +15,8 @@ import gradio as gr
 
 from core.pipelines import NotTrainedError
 from core.pipelines import face_arithmetic as face_arithmetic_pipeline
+from core.pipelines import faces as faces_pipeline
+from core.pipelines.images import ImageError
 
 from . import PROCESS_TMP
 
@@ -201,14 +203,14 @@ def pool_progress(progress: tuple[int, int, float]) -> str:
                 f"{done:,} of {total:,} done, {left}.")
 
 
-def await_pool():
+def await_pool(faces: str = "faces"):
     """The first step of a faces event that needs the labelled pool: a generator for one status
     line, which shows the labelling's progress while this request helps with it (at normal
     priority, however busy the warm-up thread's low priority keeps it), then clears the line; it
     changes nothing on the page when the pool is ready (or read from disk) at once. Run it outside
     the model slots (its own concurrency group): waiting here must not hold one."""
     try:
-        arith = face_arithmetic_pipeline.load()
+        arith = face_arithmetic_pipeline.load(faces)
     except NotTrainedError:
         yield gr.skip()
         return
@@ -224,10 +226,123 @@ def await_pool():
 POOL_WAIT = dict(concurrency_id="pool-wait", concurrency_limit=8)
 
 
-def face_arithmetic():
-    """The shared FaceArithmetic (raises NotTrainedError). Its pool may still be being labelled: a
-    tab shows that with await_pool before it asks for the pool."""
-    return face_arithmetic_pipeline.load()
+def face_arithmetic(faces: str = "faces"):
+    """The shared FaceArithmetic of a faces model (face_arithmetic.FACES_MODELS; raises
+    NotTrainedError). Its pool may still be being labelled: a tab shows that with await_pool
+    before it asks for the pool."""
+    return face_arithmetic_pipeline.load(faces)
+
+
+# ---- the faces tabs' model switch ----------------------------------------------------------------
+# Two faces generators (face_arithmetic.FACES_MODELS): the paper's DCGAN and faces v2, a VAE-GAN whose
+# encoder gives a visitor's photo a latent (issue 17). Every faces tab starts on FACES_DEFAULT when it
+# is shipped, so they all show the same model at first.
+FACES_DEFAULT = "faces_v2"
+PHOTO_FACES = "faces_v2"  # the faces model with an encoder: an uploaded photo becomes one of its latents
+FACES_LABELS = {"faces_v2": "v2 (VAE-GAN: takes your photo)", "faces": "DCGAN (Radford et al. 2016)"}
+FACES_TITLES = {"faces_v2": "faces v2, a VAE-GAN", "faces": "DCGAN faces"}
+
+
+def shipped_faces(with_classifier: bool = False) -> list[str]:
+    """The faces models that are shipped, FACES_DEFAULT first (with the attribute classifier too, when
+    the tab needs it: the arithmetic's pools are labelled by it)."""
+    if with_classifier:
+        names = face_arithmetic_pipeline.shipped_faces_models()
+    else:
+        names = [n for n in face_arithmetic_pipeline.FACES_MODELS if faces_pipeline.has_checkpoint(n)]
+    return sorted(names, key=lambda n: n != FACES_DEFAULT)
+
+
+def faces_model(name, with_classifier: bool = False) -> str:
+    """The faces model an event works on: `name` (the switch's value; a client may send anything)
+    when it is a shipped one, else the default of those shipped ("faces" when none is: the tab then
+    says it is not trained)."""
+    shipped = shipped_faces(with_classifier)
+    if name in shipped:
+        return name
+    return shipped[0] if shipped else "faces"
+
+
+def faces_switch(shipped: list[str], elem_id: str) -> gr.Radio:
+    """The "DCGAN | v2" switch of a faces tab; shown only when there is a choice (else it keeps the
+    one model as its value, and the tab looks as before v2)."""
+    return gr.Radio([(FACES_LABELS[n], n) for n in shipped], value=shipped[0] if shipped else "faces",
+                    label="Faces model", visible=len(shipped) > 1, elem_id=elem_id)
+
+
+def latent_of(pick, model: str, z_dim: int):
+    """A latent kept in a gr.State for one faces model ({"model": name, "z": [floats]}) -> its
+    tensor [z_dim], or None when it is missing, malformed or another model's (the models' latents
+    mean different faces, even where their lengths agree). A bare list (a latent without its model,
+    as kept before the switch) counts when its length fits."""
+    if isinstance(pick, dict):
+        return faces_pipeline.from_array(pick.get("z"), z_dim) if pick.get("model") == model else None
+    return faces_pipeline.from_array(pick, z_dim) if isinstance(pick, (list, tuple)) else None
+
+
+def kept_latent(z, model: str, what: str) -> dict:
+    """A latent [z_dim] for a gr.State, with its model and what it is (e.g. "your photo")."""
+    return {"model": model, "z": faces_pipeline.to_array(z), "what": what}
+
+
+NO_PHOTO_MODEL = "No faces model that takes photos is shipped here."
+
+
+def try_photo(path, size: int, progress, shipped: bool, needs: str) -> tuple | str:
+    """The faces tabs' upload handler's common part: photo_to_latent for the model that takes photos
+    -> (u, square, reconstruction, status line), or a warning line to show instead: no such model
+    shipped (`shipped` False), a refused file, or a missing model (`needs`: what to say then)."""
+    if not shipped:
+        return warn(NO_PHOTO_MODEL)
+    try:
+        return photo_to_latent(path, PHOTO_FACES, size, progress)
+    except ValueError as e:
+        return warn(str(e))
+    except NotTrainedError:
+        return warn(needs)
+
+
+def photo_inputs(prefix: str, label: str = "Your face photo", height: int = 160, min_width: int = 120):
+    """An upload for a face photo over its face square and what v2 draws of it, and a status line
+    (elem_ids PREFIX-photo, -photo-crop, -photo-recon, -photo-status) -> (upload, crop, recon, status)."""
+    with gr.Group():
+        upload = gr.File(label=label, type="filepath", file_types=["image", ".tif", ".tiff"],
+                         elem_id=f"{prefix}-photo", height=100)
+        with gr.Row(equal_height=True):  # its face square beside what the generator makes of it
+            crop = gr.Image(label="Your photo", type="pil", interactive=False, height=height, buttons=[],
+                            elem_id=f"{prefix}-photo-crop", min_width=min_width)
+            recon = gr.Image(label="What v2 can draw", type="pil", interactive=False, height=height, buttons=[],
+                             elem_id=f"{prefix}-photo-recon", min_width=min_width)
+        status = gr.Markdown("", elem_id=f"{prefix}-photo-status")
+    return upload, crop, recon, status
+
+
+def photo_to_latent(path, model: str, size: int, progress=None):
+    """An uploaded photo -> (its latent u [z_dim] in `model`, which must have an encoder; the face
+    square and the generator's reconstruction of it, both PIL at size x size; the status line).
+    Raises ValueError with a message to show for what is not a usable face photo (not an image, too
+    small, too many pixels: core.pipelines.faces.photo_face). `progress(fraction, desc=...)`
+    follows the short latent optimisation after the encoder's guess (FacesPipeline.invert)."""
+    if not path:
+        raise ValueError("Upload a face photo (PNG, JPEG, WebP, BMP or TIFF).")
+    pipe = faces_pipeline.load(model)
+    if not pipe.can_encode:
+        raise ValueError(f"The {FACES_TITLES.get(model, model)} model has no encoder, so it cannot take a photo.")
+    try:
+        face, square, note = faces_pipeline.photo_face(path)
+    except ImageError as e:
+        raise ValueError(f"That file was refused: {str(e).rstrip('.')}.") from None
+
+    def step(i: int, n: int) -> None:
+        if progress is not None:
+            progress(i / max(1, n), desc=f"Finding your face's latent: step {i} of {n}")
+
+    u, figures = pipe.invert(face, on_step=step)
+    said = f" The photo was {note}." if note else ""
+    line = (f"Your photo is now a latent of {FACES_TITLES.get(model, model)} (right: what its generator can "
+            f"draw of it). Reconstruction at 64 px: {figures['psnr_encoder']:.1f} dB PSNR from the encoder's "
+            f"guess, {figures['psnr_refined']:.1f} dB after {faces_pipeline.INVERT_STEPS} optimisation steps.{said}")
+    return u, faces_pipeline.upscale(square, size), pipe.images(u[None], size)[0], line
 
 
 def seed_page(load: Callable[[], Any], start, count: int, thumb: int) -> tuple[list, int]:

@@ -135,13 +135,13 @@ def from_upload(path) -> tuple:
     return _new_face(np.asarray(im).copy(), ok(f"Your photo, {im.width}x{im.height} px. {said}{START}"))
 
 
-def from_walk(seed_a, seed_b, mode, t, pick_a) -> tuple:
-    """The latent walk's face on the path (its "send" button); then this tab is shown."""
-    from .latent_walk import path_z
+def from_walk(seed_a, seed_b, mode, t, pick_a, pick_b=None, model=None) -> tuple:
+    """The latent walk's face on the path (its "send" button), decoded by the walk's own faces model;
+    then this tab is shown."""
+    from .latent_walk import path_face
 
     try:
-        pipe = _pipe()
-        face = pipe.faces.images(path_z(seed_a, seed_b, mode, t, pick_a), pipe.image_size)[0]
+        face = path_face(seed_a, seed_b, mode, t, pick_a, pick_b, model, _pipe().image_size)
     except NotTrainedError:
         return (*_nothing(warn(NOT_TRAINED.format(name="faces"))), gr.Tabs(selected=NAME))
     status = ok(f"The latent walk's face on its path. {START}")

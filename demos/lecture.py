@@ -55,6 +55,8 @@ GOODFELLOW = Paper("Goodfellow, Pouget-Abadie, Mirza, Xu, Warde-Farley, Ozair, C
 DCGAN = Paper("Radford, Metz & Chintala", 2016, "Unsupervised Representation Learning with Deep Convolutional "
               "Generative Adversarial Networks", "ICLR 2016", "1511.06434")
 WHITE = Paper("White", 2016, "Sampling Generative Networks", "arXiv preprint", "1609.04468")
+LARSEN = Paper("Larsen, Sønderby, Larochelle & Winther", 2016, "Autoencoding beyond Pixels using a Learned "
+               "Similarity Metric (VAE-GAN)", "ICML 2016", "1512.09300")
 MIYATO = Paper("Miyato, Kataoka, Koyama & Yoshida", 2018, "Spectral Normalization for Generative Adversarial "
                "Networks", "ICLR 2018", "1802.05957")
 
@@ -121,16 +123,26 @@ LECTURES: dict[str, Lecture] = {
             r"\mathrm{slerp}(z_0,z_1;t)=\frac{\sin((1-t)\,\Omega)}{\sin\Omega}\,z_0"
             r"+\frac{\sin(t\,\Omega)}{\sin\Omega}\,z_1,\qquad "
             r"\cos\Omega=\frac{z_0\cdot z_1}{\lVert z_0\rVert\,\lVert z_1\rVert}",
+            r"\text{v2 (VAE-GAN):}\ \mathcal{L}_{E,G}=10\,\lVert x-G(z_x)\rVert_1"
+            r"+20\,\lVert D_l(x)-D_l(G(z_x))\rVert_1+0.005\,\mathrm{KL}\big(q(z\mid x)\,\Vert\,"
+            r"\mathcal{N}(0,I)\big)+\mathcal{L}_G,\qquad z_x\sim q(z\mid x)=E(x),\ z\in\mathbb{R}^{128}",
+            r"\text{your photo:}\quad u^{*}=\arg\min_u\ \lVert G(P(u))-x\rVert_1+0.1\,"
+            r"\tfrac{\lVert u\rVert^2}{128},\qquad \text{40 Adam steps from } u_0=P^{-1}(\mu_E(x))",
         ),
         notes=(r"The faces GAN: hinge loss with spectral norm on $D$, DiffAugment, and the moving average of $G$ "
                r"shipped. A sample's $\lVert z\rVert\approx\sqrt{100}=10$; the straight line "
-               r"$(1-t)\,z_0+t\,z_1$ passes at $\approx 7$ in the middle, where $G$ was hardly trained."),
+               r"$(1-t)\,z_0+t\,z_1$ passes at $\approx 7$ in the middle, where $G$ was hardly trained. "
+               r"Faces v2 adds an encoder $E$ trained with $G$ (Larsen et al.): $D_l$ is the critic's last hidden "
+               r"layer, a learned similarity; $P$ is a Gaussian fitted to $E$'s codes after training, and the "
+               r"tab's latent is its whitened $u\sim\mathcal{N}(0,I)$, so seeds and slerp work as for the DCGAN."),
         look=("slerp against lerp: the straight line's middle is about 30 % shorter than any sample, and its faces "
               "look paler and more average.",
               "Every point on the path is a face, and the change is smooth: the generator maps the whole shell "
               r"$\lVert z\rVert\approx 10$ to faces, not a list of memorised pictures.",
               "A seed fixes z: seed 11 → 42 is the same walk on every machine (the examples here are that walk)."),
-        papers=(DCGAN, GOODFELLOW, WHITE, MIYATO),
+        papers=(DCGAN, GOODFELLOW, WHITE, MIYATO, LARSEN,
+                Paper("Zhu, Krähenbühl, Shechtman & Efros", 2016, "Generative Visual Manipulation on the Natural "
+                      "Image Manifold (iGAN)", "ECCV 2016", "1609.03552")),
     ),
     "vector_arithmetic": Lecture(
         title="Vector arithmetic in z",
@@ -226,6 +238,8 @@ LECTURES: dict[str, Lecture] = {
             r"z'=z+\alpha\,n_1,\qquad n_1^{\perp}=n_1-(n_1\cdot n_2)\,n_2",
             r"\Delta z=\arg\min\lVert\Delta z\rVert\ \text{ with }\ n_a\cdot\Delta z=1.25\,s-f_a(z),\ \ "
             r"n_k\cdot\Delta z=0\ \ (k\in\{\mathrm{Male},\mathrm{Young}\})",
+            r"\text{text score:}\ z^{*}=\arg\min_z\ s\,\big(1-\cos(F(G(z)),T(p))\big)"
+            r"+0.1\,\big(1-\cos(\phi(G(z)),\phi(G(z_0)))\big)+0.05\,\tfrac{\lVert z-z_0\rVert^2}{D}",
         ),
         notes=(r"$f_a$: the signed distance of the latent $z$ to attribute $a$'s boundary, a logistic regression on "
                r"12,000 generated faces labelled by our attribute classifier. The second line is InterFaceGAN's edit, "
@@ -233,7 +247,10 @@ LECTURES: dict[str, Lecture] = {
                r"stays. The tab moves the face to $1.25\,s$ past each asked boundary ($s$: the strength, 0.5 for "
                r"“slightly”, 1.5 for “very”) by the shortest step that keeps the distances to the Male and "
                r"Young boundaries. A sentence encoder (MiniLM, 22 M parameters) maps the prompt's phrases to "
-               r"attributes."),
+               r"attributes. The text-score mode is StyleCLIP's latent optimisation without CLIP: $T$ is MiniLM, "
+               r"$F$ an image encoder trained here contrastively against $T$'s embeddings of captions built from "
+               r"the CelebA attributes (CLIP's loss), $\phi$ the classifier's penultimate features (identity); "
+               r"40 Adam steps."),
         look=("Ask for one thing (“make her smile”): the classifier's before/after table says whether it was met, "
               "and gender and age should stay (they are conditioned).",
               "Attributes are correlated in the GAN's latent space: the plain step along one normal changes the others "
@@ -247,7 +264,10 @@ LECTURES: dict[str, Lecture] = {
                 Paper("Xia, Yang, Xue & Wu", 2021, "TediGAN: Text-Guided Diverse Face Image Generation and "
                       "Manipulation", "CVPR 2021", "2012.03308"),
                 Paper("Reimers & Gurevych", 2019, "Sentence-BERT: Sentence Embeddings using Siamese BERT-Networks",
-                      "EMNLP 2019", "1908.10084")),
+                      "EMNLP 2019", "1908.10084"),
+                Paper("Radford, Kim, Hallacy, Ramesh, Goh, Agarwal, Sastry, Askell, Mishkin, Clark, Krueger & "
+                      "Sutskever", 2021, "Learning Transferable Visual Models From Natural Language Supervision "
+                      "(CLIP)", "ICML 2021", "2103.00020")),
     ),
     "inpainting": Lecture(
         title="Inpainting: a context encoder with a patch critic, and a GAN prior searched per face",

@@ -1,16 +1,21 @@
-"""Text-guided edit tab: type what to change in a generated face ("make her smile", "older, without the
-moustache"); a sentence encoder reads the prompt, the face's latent moves across attribute boundaries
-fitted on classifier-labelled faces, and the classifier says whether it worked. A second mode ("Text
-score") optimises the latent against a small image-text model trained here, as StyleCLIP does."""
+"""Text-guided edit tab: type what to change in a generated face or in your uploaded photo ("make her
+smile", "older, without the moustache"); a sentence encoder reads the prompt, the face's latent moves
+across attribute boundaries fitted on classifier-labelled faces, and the classifier says whether it
+worked. A second mode ("Text score") optimises the latent against a small image-text model trained
+here, as StyleCLIP does. Seeds are the DCGAN's faces; a photo is inverted into faces v2 (a VAE-GAN with
+an encoder) and edited there: its latent is kept in a gr.State with that model's name (latents are
+model-specific)."""
 from __future__ import annotations
 
 import gradio as gr
 
 from core.pipelines import NotTrainedError
 from core.pipelines import text_edit as pipeline
+from core.pipelines.face_arithmetic import has_checkpoints as has_faces_models
 from core.pipelines.faces import MAX_SEED, clean_seed
 
-from .common import HEAVY, POOL_WAIT, await_pool, notice, ok, on_first_open, seed_page, wait, warn
+from .common import (FACES_TITLES, HEAVY, PHOTO_FACES, POOL_WAIT, await_pool, kept_latent, latent_of, notice, ok,
+                     on_first_open, photo_inputs, seed_page, try_photo, wait, warn)
 from .inputs import number, picked, slider
 
 EXAMPLES = ["make her smile", "add glasses", "older, without the moustache", "not smiling", "a bit more smile",
@@ -24,14 +29,44 @@ MAX_PROMPT = 300  # characters the box takes (the pipeline refuses longer ones w
 DIRECTIONS, SCORE = "directions", "score"  # the mode switch's values
 SCORE_NEEDS = ("The text-score mode is unavailable: it needs the image-text model (`python -m core.train face_text "
                "--promote`) besides the faces GAN and the attribute classifier.")
+SEEDS = "faces"  # the faces model of the seeds and the gallery: the paper's DCGAN (the recorded figures are its)
+PHOTO = "your photo"  # common.kept_latent's "what" for an uploaded photo's latent
+
+
+def photos_shipped() -> bool:
+    """Whether a photo can be edited: the faces model with an encoder and the classifier are shipped."""
+    return has_faces_models(PHOTO_FACES)
+
+
+def held(photo):
+    """The uploaded photo's latent kept in the tab's gr.State -> (faces model, latent [z_dim]), or None
+    when there is none, or it is malformed or another model's."""
+    if not isinstance(photo, dict) or not photos_shipped():
+        return None
+    try:
+        z = latent_of(photo, PHOTO_FACES, pipeline.load_faces(PHOTO_FACES).z_dim)
+    except NotTrainedError:
+        return None
+    return None if z is None else (PHOTO_FACES, z)
+
+
+def _start(seed, photo) -> tuple[str, object]:
+    """(faces model, latent [z_dim] or None) of the face an edit starts from: the held photo's, else
+    (the DCGAN, None: the seed's latent, which the caller's pipeline makes)."""
+    return held(photo) or (SEEDS, None)
+
+
+def _problem(message: str) -> str:
+    """A pipeline's message (ValueError) as a status line."""
+    return warn(message[:1].upper() + message[1:] + ".")
 
 
 def _label(name: str) -> str:
     return name.replace("_", " ").lower()
 
 
-def _faces():
-    return pipeline.load_faces()
+def _faces(model: str = SEEDS):
+    return pipeline.load_faces(model)
 
 
 def readout(result) -> str:
@@ -63,55 +98,77 @@ def verdict(result) -> str:
     return (ok if all_met else warn)(line)
 
 
-def face_pair(seed):
-    """The seed's face on both sides of the slider (before any edit); None when untrained."""
+def face_pair(seed, photo=None):
+    """The face on both sides of the slider (before any edit): the held photo's reconstruction, else the
+    seed's face; None when untrained."""
+    model, z = _start(seed, photo)
     try:
-        faces = _faces()
+        faces = _faces(model)
     except NotTrainedError:
         return None
-    face = faces.images(faces.z(clean_seed(seed)), BIG)[0]
+    face = faces.images(faces.z(clean_seed(seed)) if z is None else z, BIG)[0]
     return face, face
 
 
-def edit(seed, prompt, strength):
-    """(seed, prompt, strength) -> (before/after pair, parsed edit, status, readout)."""
+def edit(seed, prompt, strength, photo=None):
+    """(seed, prompt, strength, the held photo's latent or None) -> (before/after pair, parsed edit,
+    status, readout). A held photo is edited in its own model (faces v2), a seed in the DCGAN."""
     if prompt is None or (isinstance(prompt, str) and not prompt.strip()):
-        return face_pair(seed), "", START if pipeline.has_checkpoints() else warn(NEEDS), ""
+        return face_pair(seed, photo), "", START if pipeline.has_checkpoints() else warn(NEEDS), ""
+    model, z = _start(seed, photo)
     try:
-        editor = pipeline.load()
+        editor = pipeline.load(faces=model)
     except NotTrainedError:
         return None, "", warn(NEEDS), ""
     except pipeline.EncoderMissing as e:
         return None, "", warn(str(e)), ""
     try:
-        result = editor.edit(editor.faces.z(clean_seed(seed)), prompt, strength, size=BIG)
+        result = editor.edit(editor.faces.z(clean_seed(seed)) if z is None else z, prompt, strength, size=BIG)
     except ValueError as e:
-        message = str(e)
-        return face_pair(seed), "", warn(message[:1].upper() + message[1:] + "."), ""
+        return face_pair(seed, photo), "", _problem(str(e)), ""
     return (result.before, result.after), str(result.parsed), verdict(result), readout(result)
 
 
-def score(seed, prompt, strength, progress=gr.Progress()):
-    """The text-score mode: (seed, prompt, strength) -> (before/after pair, parsed edit, status, readout),
-    the latent optimised with a progress bar (a few seconds)."""
+def score(seed, prompt, strength, photo=None, progress=gr.Progress()):
+    """The text-score mode: (seed, prompt, strength, the held photo's latent or None) -> (before/after
+    pair, parsed edit, status, readout), the latent optimised with a progress bar (a few seconds)."""
     if prompt is None or (isinstance(prompt, str) and not prompt.strip()):
-        return face_pair(seed), "", START if pipeline.has_checkpoints() else warn(NEEDS), ""
+        return face_pair(seed, photo), "", START if pipeline.has_checkpoints() else warn(NEEDS), ""
     if not pipeline.has_score_model():
-        return face_pair(seed), "", warn(SCORE_NEEDS), ""
+        return face_pair(seed, photo), "", warn(SCORE_NEEDS), ""
+    model, z = _start(seed, photo)
     try:
-        scorer = pipeline.load_scorer()
+        scorer = pipeline.load_scorer(faces=model)
     except NotTrainedError:
         return None, "", warn(NEEDS), ""
     except pipeline.EncoderMissing as e:
         return None, "", warn(str(e)), ""
     try:
-        result = scorer.edit(scorer.faces.z(clean_seed(seed)), prompt, strength, size=BIG,
+        result = scorer.edit(scorer.faces.z(clean_seed(seed)) if z is None else z, prompt, strength, size=BIG,
                              progress=lambda done, steps: progress((done, steps), desc="Text score: optimising"))
     except ValueError as e:
-        message = str(e)
-        return face_pair(seed), "", warn(message[:1].upper() + message[1:] + "."), ""
+        return face_pair(seed, photo), "", _problem(str(e)), ""
     parsed = str(result.parsed) if result.parsed is not None else ""
     return (result.before, result.after), parsed, score_verdict(result), readout(result)
+
+
+def from_photo(path, progress=gr.Progress()):
+    """An uploaded face photo -> its latent in faces v2 (the encoder's guess, then a short optimisation
+    with a progress bar), kept with the model's name, and the face square beside the generator's
+    reconstruction of it. -> (held latent, photo square, reconstruction, photo status). A bad file gets
+    a message and leaves the held face as it was."""
+    got = try_photo(path, BIG, progress, photos_shipped(), NEEDS)
+    if isinstance(got, str):
+        return (*(gr.skip(),) * 3, got)
+    u, square, recon, line = got
+    line += (f" Prompts now edit your photo in {FACES_TITLES.get(PHOTO_FACES, PHOTO_FACES)}; type a seed or click "
+             "a face above to go back to the DCGAN's faces.")
+    return kept_latent(u, PHOTO_FACES, PHOTO), square, recon, ok(line)
+
+
+def drop_photo():
+    """A seed or a gallery face was chosen: the held photo is let go (edits are the DCGAN's again)."""
+    return None, ""
 
 
 def score_verdict(result) -> str:
@@ -128,18 +185,18 @@ def score_verdict(result) -> str:
     return (ok if all_met and parts else warn)(line)
 
 
-def edit_in(seed, prompt, strength, mode):
+def edit_in(seed, prompt, strength, mode, photo=None):
     """The direction mode's edit when the switch is on it (else nothing changes)."""
     if mode == SCORE:
         return gr.skip(), gr.skip(), gr.skip(), gr.skip()
-    return edit(seed, prompt, strength)
+    return edit(seed, prompt, strength, photo)
 
 
-def score_in(seed, prompt, strength, mode, progress=gr.Progress()):
+def score_in(seed, prompt, strength, mode, photo=None, progress=gr.Progress()):
     """The text-score mode's edit when the switch is on it (else nothing changes)."""
     if mode != SCORE:
         return gr.skip(), gr.skip(), gr.skip(), gr.skip()
-    return score(seed, prompt, strength, progress)
+    return score(seed, prompt, strength, photo, progress)
 
 
 def _load_once(load, what: str):
@@ -153,25 +210,29 @@ def _load_once(load, what: str):
     yield ""
 
 
-def prepare_score():
-    """Before the first text-score edit: the image-text model, the sentence encoder (seconds, once)."""
-    if not pipeline.has_score_model() or pipeline.scorer_loaded():
+def prepare_score(photo=None):
+    """Before the first text-score edit of the face's model: the image-text model, the sentence encoder
+    (seconds, once)."""
+    model = _start(None, photo)[0]
+    if not pipeline.has_score_model() or pipeline.scorer_loaded(model):
         yield gr.skip()
         return
-    yield from _load_once(pipeline.load_scorer, "the image-text model and the sentence encoder")
+    yield from _load_once(lambda: pipeline.load_scorer(faces=model), "the image-text model and the sentence encoder")
 
 
-def prepare_for(mode):
+def prepare_for(mode, photo=None):
     """What the mode needs before its first edit (see prepare and prepare_score)."""
-    yield from (prepare_score() if mode == SCORE else prepare())
+    yield from (prepare_score(photo) if mode == SCORE else prepare(photo))
 
 
-def prepare():
-    """Before the first edit: the labelled pool (its progress while it is labelled, the first time on
-    a machine), then the sentence encoder and the boundaries (seconds, once per process)."""
-    yield from await_pool()
-    if not pipeline.loaded():
-        yield from _load_once(pipeline.load, "the sentence encoder and the attribute boundaries")
+def prepare(photo=None):
+    """Before the first edit of the face's model (the held photo's, else the DCGAN): its labelled pool
+    (the progress while it is labelled, the first time on a machine), then the sentence encoder and its
+    boundaries (seconds, once per process)."""
+    model = _start(None, photo)[0]
+    yield from await_pool(model)
+    if not pipeline.loaded(model):
+        yield from _load_once(lambda: pipeline.load(faces=model), "the sentence encoder and the attribute boundaries")
 
 
 def gallery(start):
@@ -198,6 +259,7 @@ def build(demo: gr.Blocks, tab: gr.Tab | None = None) -> None:
     load (this tab alone)."""
     tab = tab or _enclosing_tab()
     trained = pipeline.has_checkpoints()
+    photos = photos_shipped()
     if not trained:
         notice("Text-guided edit", NEEDS)
     gr.Markdown(
@@ -213,8 +275,11 @@ def build(demo: gr.Blocks, tab: gr.Tab | None = None) -> None:
         "attributes, CLIP's contrastive loss) scores how well the face fits your words, and the face's latent is "
         "optimised for about 40 steps to raise that score while the classifier's features keep who it is "
         "(StyleCLIP's latent optimisation, Patashnik et al. 2021, with our model in place of CLIP). Any description "
-        "of a face may be tried; the strength is the weight of the text score.\n\n"
-        "*Coming next*: uploaded photos (inverted into the GAN's latent space).")
+        "of a face may be tried; the strength is the weight of the text score."
+        + ("\n\n**Your photo**: upload a face photo and faces v2 (a VAE-GAN: an encoder beside its generator) "
+           "finds its 128 latent numbers (the encoder's guess, then a short optimisation); the prompts then edit "
+           "that face along boundaries fitted on v2's own 12,000 labelled faces. Look at what v2 can draw of your "
+           "photo before judging an edit: the edit starts from that." if photos else ""))
     with gr.Row(equal_height=False):
         with gr.Column(scale=2):
             seed = number(1, label="Face: seed", precision=0, elem_id="te-seed")
@@ -223,6 +288,12 @@ def build(demo: gr.Blocks, tab: gr.Tab | None = None) -> None:
             with gr.Row():
                 page = number(100, label="Faces from seed", precision=0, elem_id="te-page", min_width=120)
                 more = gr.Button("Other faces", elem_id="te-more", min_width=120)
+            photo = gr.State(None)  # your photo's latent with its model's name (common.kept_latent), or None
+            if photos:  # v2's encoder: a photo becomes a latent (shown only when that model is shipped)
+                upload, crop, recon, photo_status = photo_inputs("te", "Or upload a face photo (edited in faces v2)",
+                                                                 height=150, min_width=110)
+            else:
+                photo_status = gr.State("")  # nothing to show it in: a sink for drop_photo
             prompt = gr.Textbox(label="What to change", placeholder="make her smile", max_length=MAX_PROMPT,
                                 lines=1, elem_id="te-prompt")
             examples = gr.Radio(EXAMPLES, value=None, label="Examples (click one)", elem_id="te-examples")
@@ -242,42 +313,54 @@ def build(demo: gr.Blocks, tab: gr.Tab | None = None) -> None:
             status = gr.Markdown(START, elem_id="te-status")
             table = gr.Markdown("", elem_id="te-readout")
 
-    inputs, outputs = [seed, prompt, strength], [pair, parsed, status, table]
-    go.click(prepare, None, [status], api_name=False, **POOL_WAIT).then(
+    inputs, outputs = [seed, prompt, strength, photo], [pair, parsed, status, table]
+    go.click(prepare, [photo], [status], api_name=False, **POOL_WAIT).then(
         edit, inputs, outputs, api_name="text_edit", **HEAVY)
     # The text-score mode: its own event (a few seconds, with a progress bar) in the same model slots.
-    score_go.click(prepare_score, None, [status], api_name=False, **POOL_WAIT).then(
+    score_go.click(prepare_score, [photo], [status], api_name=False, **POOL_WAIT).then(
         score, inputs, outputs, api_name="text_score", **HEAVY)
     mode.change(lambda m: (gr.update(visible=m != SCORE), gr.update(visible=m == SCORE)), [mode], [go, score_go],
                 api_name=False)
 
-    with_mode = [*inputs, mode]
+    with_mode = [seed, prompt, strength, mode, photo]
 
     def then_edit(prepared):
-        """After `prepared` (what the mode needs is loaded): the edit of the mode the switch is on."""
+        """After `prepared` (what the mode needs for the face's model is loaded): the edit of the mode
+        the switch is on."""
         return prepared.then(edit_in, with_mode, outputs, api_name=False, **HEAVY).then(
             score_in, with_mode, outputs, api_name=False, **HEAVY)
 
-    for trigger in (prompt.submit, strength.release, seed.change):
-        then_edit(trigger(prepare_for, [mode], [status], api_name=False, **POOL_WAIT))
+    def then_prepare(event):
+        return event.then(prepare_for, [mode, photo], [status], api_name=False, **POOL_WAIT)
+
+    for trigger in (prompt.submit, strength.release):
+        then_edit(trigger(prepare_for, [mode, photo], [status], api_name=False, **POOL_WAIT))
+    # A seed typed (.input: not the gallery's, which lets the photo go itself) lets a held photo go.
+    then_edit(then_prepare(seed.input(drop_photo, None, [photo, photo_status], api_name=False)))
     # The prompt takes the example; the choice is cleared so that the same example can be clicked again.
-    then_edit(examples.input(lambda text: (text, None) if isinstance(text, str) else (gr.skip(), gr.skip()),
-                             [examples], [prompt, examples], api_name=False).then(
-        prepare_for, [mode], [status], api_name=False, **POOL_WAIT))
+    def take_example(text):
+        return (text, None) if isinstance(text, str) else (gr.skip(), gr.skip())
+
+    then_edit(then_prepare(examples.input(take_example, [examples], [prompt, examples], api_name=False)))
     more.click(lambda p: (clean_seed(p) + GALLERY_SIZE) % (MAX_SEED + 1), [page], [page], api_name=False)
     page.change(gallery, [page], [samples, page], api_name=False, **HEAVY)
 
     def pick(evt: gr.SelectData, start):
+        """A gallery face: its seed, and the held photo let go."""
         i = picked(evt, GALLERY_SIZE)
-        return gr.skip() if i is None else (clean_seed(start) + i) % (MAX_SEED + 1)
+        return (gr.skip(),) * 3 if i is None else ((clean_seed(start) + i) % (MAX_SEED + 1), *drop_photo())
 
-    samples.select(pick, [page], [seed], api_name=False)
+    then_edit(then_prepare(samples.select(pick, [page], [seed, photo, photo_status], api_name=False)))
+    if photos:
+        then_edit(then_prepare(upload.upload(from_photo, [upload], [photo, crop, recon, photo_status],
+                                             api_name=False, **HEAVY)))
 
     if trained:
-        def first(sd, p):
-            return gallery(p)[0], face_pair(sd)
+        def first(sd, p, ph):
+            return gallery(p)[0], face_pair(sd, ph)
 
-        on_first_open(demo, tab, fn=first, inputs=[seed, page], outputs=[samples, pair], api_name=False, **HEAVY)
+        on_first_open(demo, tab, fn=first, inputs=[seed, page, photo], outputs=[samples, pair], api_name=False,
+                      **HEAVY)
 
 
 if __name__ == "__main__":  # python -m demos.text_edit: this tab alone

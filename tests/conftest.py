@@ -42,10 +42,15 @@ needs_shared_data = pytest.mark.skipif(
 
 @pytest.fixture(scope="session")
 def labelled_pool():
-    """The shipped faces models' arithmetic pool, labelled once into the tests' disk cache
-    (LAB_CACHE_DIR above), so that an app a test launches reads it in milliseconds instead of
-    spending a minute or two of CPU on it while the test waits for the UI."""
+    """The arithmetic pool of every shipped faces model (the DCGAN's and, when shipped, faces v2's:
+    the faces tabs start on v2), labelled once into the tests' disk cache (LAB_CACHE_DIR above), so
+    that an app a test launches reads them in milliseconds instead of spending minutes of CPU on them
+    while the test waits for the UI. The first time on a machine each takes 1 to 3 min on 2 cores
+    (v2's: 168 s beside two training runs); then milliseconds, until the weights change."""
     from core.pipelines import face_arithmetic
 
-    if face_arithmetic.has_checkpoints():
-        face_arithmetic.load().pool  # noqa: B018
+    for name in face_arithmetic.shipped_faces_models():
+        arith = face_arithmetic.load(name)
+        arith.pool  # noqa: B018
+        for preset in face_arithmetic.PRESETS.values():  # the tabs state each preset's record (~1 s each)
+            arith.record(preset)

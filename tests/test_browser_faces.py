@@ -145,3 +145,96 @@ def test_vector_arithmetic_presets_and_sliders(page):
     _wait_text(page, "#va-edit-status", "Smiling")
     assert not page.locator(".toast-body.error").count()
     page.screenshot(path=str(SHOTS / "vector_arithmetic.png"), full_page=True)
+
+
+# ---- faces v2: the model switch and your photo (issue 17) ---------------------------------------------
+V2 = pytest.mark.skipif(not face_arithmetic.has_checkpoints("faces_v2"), reason="needs the shipped faces_v2 model")
+
+
+@pytest.fixture(scope="module")
+def face_png(tmp_path_factory) -> str:
+    """A face photo made by faces v2's own generator (a seed's face at 256 px): no dataset image."""
+    from core.pipelines import faces
+
+    pipe = faces.load("faces_v2")
+    path = tmp_path_factory.mktemp("photo") / "my_face.png"
+    pipe.images(pipe.z(2024)[None], 256)[0].save(path)
+    return str(path)
+
+
+def _switch(page, prefix: str, label: str) -> None:
+    page.locator(f"#{prefix}-model label", has_text=label).first.click()
+
+
+def _upload(page, box: str, path: str) -> None:
+    """Put a file into an upload box (clearing the one it shows first, as a person would)."""
+    clear = page.locator(f"{box} button[aria-label=Clear]")
+    if clear.count():
+        clear.first.click()
+    page.locator(f"{box} input[type=file]").set_input_files(path)
+
+
+@V2
+def test_walk_from_your_photo(page, face_png):
+    """On the DCGAN, an upload moves the switch to v2, shows the photo's face square beside v2's
+    reconstruction with its PSNR, makes it face A and walks from it; the DCGAN's texts and faces
+    follow the switch."""
+    page.get_by_role("tab", name="Latent walk").click()
+    _switch(page, "walk", "DCGAN")
+    _wait_text(page, "#walk-header", "100 random numbers", 30)
+    _wait_text(page, "#walk-status", "samples: ≈10.0", 60)  # the DCGAN's walk (v2's samples: ≈11.3)
+    strip = _src(page, "#walk-strip")
+    _upload(page, "#walk-photo", face_png)
+    status = _wait_text(page, "#walk-photo-status", "dB", 90)
+    assert "Face A is your photo" in status and "switch moved" in status
+    assert _src(page, "#walk-photo-crop") and _src(page, "#walk-photo-recon")
+    _wait_text(page, "#walk-header", "128 random numbers", 30)
+    assert page.locator("#walk-model label", has_text="v2").locator("input").is_checked()
+    _wait_text(page, "#walk-status", "A: your photo", 60)
+    strip = _wait_change(page, "#walk-strip", strip, 30)
+    # Walking on from it: a new face B, the strip changes again.
+    _type(page, "#walk-seed-b", "77")
+    _wait_change(page, "#walk-strip", strip, 60)
+    _wait_text(page, "#walk-status", "A: your photo", 30)
+    # A text file named .png: a message, no error.
+    bad = Path(face_png).with_name("not_a_face.png")
+    bad.write_text("just some text\n")
+    _upload(page, "#walk-photo", str(bad))
+    _wait_text(page, "#walk-photo-status", "refused", 60)
+    assert not page.locator(".toast-body.error").count()
+    _upload(page, "#walk-photo", face_png)  # the screenshot shows the photo
+    _wait_text(page, "#walk-photo-status", "dB", 90)
+    _wait_text(page, "#walk-status", "A: your photo", 60)
+    time.sleep(1)
+    page.screenshot(path=str(SHOTS / "latent_walk_photo.png"), full_page=True)
+
+
+@V2
+def test_arithmetic_on_your_photo(page, face_png):
+    """The upload becomes C in the preset (your face + A − B) and the face the sliders move."""
+    page.get_by_role("tab", name="Vector arithmetic").click()
+    _upload(page, "#va-photo", face_png)
+    status = _wait_text(page, "#va-photo-status", "dB", 120)
+    assert _src(page, "#va-photo-crop") and _src(page, "#va-photo-recon")
+    status = _wait_text(page, "#va-status", "+ your photo", 120)
+    assert "Classifier on the result" in status
+    assert "your photo" in page.locator("#va-c").inner_text()
+    edited = _wait_change(page, "#va-edited", None)
+    _wait_text(page, "#va-edit-status", "your photo", 60)
+    num = page.locator("#va-dir-Smiling input[type=number]").first
+    num.fill("-1.5")
+    num.press("Enter")
+    _wait_change(page, "#va-edited", edited, 60)
+    _wait_text(page, "#va-edit-status", "your photo, -1.5 Smiling", 60)
+    assert not page.locator(".toast-body.error").count()
+    time.sleep(1)
+    page.screenshot(path=str(SHOTS / "vector_arithmetic_photo.png"), full_page=True)
+    # The switch to the DCGAN: its preset, its texts; your photo (v2's latent) is let go, with a word.
+    result = _src(page, "#va-result")
+    _switch(page, "va", "DCGAN")
+    _wait_text(page, "#va-header", "DCGAN faces", 30)
+    _wait_text(page, "#va-photo-status", "upload it again", 30)
+    _wait_change(page, "#va-result", result, 60)
+    _wait_text(page, "#va-status", "Classifier on the result", 60)
+    _wait_text(page, "#va-edit-status", "seed 7", 60)
+    assert not page.locator(".toast-body.error").count()

@@ -79,3 +79,56 @@ def test_an_example_prompt_runs_and_nonsense_gets_the_list(page):
     _prompt(page, "smile " * 2000)
     _wait_parsed(page, "+Smiling 1.0", 60)
     assert len(page.locator("#te-prompt textarea, #te-prompt input").first.input_value()) <= 300
+
+
+# ---- your photo, inverted into faces v2 (issue 16 phase 2) -------------------------------------------
+V2 = pytest.mark.skipif(not text_edit.has_checkpoints("faces_v2"), reason="needs the shipped faces_v2 model")
+
+
+@pytest.fixture(scope="module")
+def v2_face(tmp_path_factory) -> str:
+    """A face photo made by faces v2's own generator (a seed's face at 256 px: no dataset image), with
+    v2's labelled pool put in the tests' disk cache first (the app reads it from there: minutes the
+    first time on a machine, milliseconds after)."""
+    from core.pipelines import face_arithmetic, faces
+
+    face_arithmetic.load("faces_v2").pool  # noqa: B018
+    pipe = faces.load("faces_v2")
+    path = tmp_path_factory.mktemp("photo") / "my_face.png"
+    pipe.images(pipe.z(2024)[None], 256)[0].save(path)
+    return str(path)
+
+
+def _upload(page, path: str) -> None:
+    """Put a file into the photo box (clearing the one it shows first, as a person would)."""
+    clear = page.locator("#te-photo button[aria-label=Clear]")
+    if clear.count():
+        clear.first.click()
+    page.locator("#te-photo input[type=file]").set_input_files(path)
+
+
+@V2
+def test_an_uploaded_photo_is_shown_as_v2_draws_it_and_edited_there(page, v2_face):
+    _upload(page, v2_face)
+    status = _wait_text(page, "#te-photo-status", "dB", 120)
+    assert "faces v2" in status
+    for box in ("#te-photo-crop", "#te-photo-recon"):
+        assert page.locator(f"{box} img").count(), f"{box} shows no picture"
+    _prompt(page, "not smiling")
+    _wait_parsed(page, "-Smiling 1.0", 120)  # the first v2 edit loads its boundaries
+    _wait_text(page, "#te-status", "the classifier", 30)
+    before, after = _pictures(page)
+    assert np.abs(before - after).mean() > 2, "the photo's after-image did not change"
+    # A text file named .png: a message beside the upload, no error, the photo still held.
+    bad = Path(v2_face).with_name("not_a_face.png")
+    bad.write_text("just some text\n")
+    _upload(page, str(bad))
+    _wait_text(page, "#te-photo-status", "refused", 60)
+    assert not page.locator(".toast-body.error").count()
+    page.screenshot(path=str(SHOTS / "text_edit_photo.png"), full_page=True)
+    # A seed typed: back to the DCGAN's faces, the photo let go.
+    seed = page.locator("#te-seed input").first
+    seed.fill("7")
+    seed.press("Enter")
+    page.wait_for_function("() => !document.querySelector('#te-photo-status').innerText.includes('refused')",
+                           timeout=30_000)

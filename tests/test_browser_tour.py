@@ -12,7 +12,7 @@ import time
 import pytest
 
 from core.pipelines import colorization, face_arithmetic, horse2zebra, sketch2photo
-from demos import inpainting, text_edit
+from demos import common, inpainting, text_edit
 from tests.apprunner import running_app
 from tests.test_browser import ARGS, CHROMIUM, SHOTS, Path
 from tests.test_browser_faces import _src, _text, _wait_change, _wait_text
@@ -157,7 +157,8 @@ def test_a_first_walk_through_every_tab(labelled_pool):
         glasses.fill("2.1")
         glasses.press("Enter")
         status = _wait_text(page, "#va-edit-status", "Eyeglasses", 60)
-        arith = face_arithmetic.load()  # the same models here (labelled_pool): what does the classifier say?
+        # the tab's default faces model (labelled_pool): what does the classifier say?
+        arith = face_arithmetic.load(common.faces_model(None, with_classifier=True))
         z = arith.faces.z(0) + 2.1 * arith.direction("Eyeglasses")
         p = float(arith.judge(z[None])[0, arith.classifier.index("Eyeglasses")])
         if p > 0.5:

@@ -81,5 +81,51 @@ def test_the_v2_eval_reports_reconstruction_walks_and_real_exemplar_arithmetic(t
     assert out["rec_n"] == 16 and 0 < out["rec_psnr"] < 60
     assert out["walk_pairs"] == 8 and out["walk_midpoint_ratio"] > 0
     assert "arithmetic_success_real" in out and "fd_eff" in out
+    assert out["rec_refined_n"] == 16 and out["rec_refined_psnr"] > out["rec_psnr"]  # the tabs' inversion
+    assert out["prior_fd_fitted"] > 0 and out["prior_fd_standard"] > 0
     if "rec_attribute_agreement" in out:  # the shipped classifier judges when it is there
         assert 0 <= out["rec_attribute_agreement"] <= 1
+
+
+def _tiny_pipe(z_dim: int = 8) -> FacesPipeline:
+    torch.manual_seed(0)
+    nets = {"E": build_net(FaceEncoderConfig(base_channels=8, z_dim=z_dim)),
+            "G": build_net(DCGANGeneratorConfig(z_dim=z_dim, base_channels=8)),
+            "P": build_net(LatentGaussianConfig(z_dim=z_dim))}
+    return FacesPipeline(nets["G"], torch.device("cpu"), torch.float32, {}, nets["E"], nets["P"])
+
+
+def test_inverting_refines_the_encoders_guess_and_leaves_the_shared_weights_alone():
+    pipe = _tiny_pipe()
+    target = pipe.decode(torch.randn(1, 8) * 0.8)  # a face the generator can make
+    before = [p.detach().clone() for p in pipe.G.parameters()]
+    seen = []
+    u, figures = pipe.invert(target, steps=30, on_step=lambda i, n: seen.append((i, n)))
+    assert u.shape == (8,) and torch.isfinite(u).all()
+    assert seen[0] == (1, 30) and seen[-1] == (30, 30)
+    assert figures["psnr_refined"] > figures["psnr_encoder"]  # the untrained encoder guesses badly
+    assert all(p.grad is None for p in pipe.G.parameters())  # G serves other requests: no gradients on it
+    assert all(torch.equal(a, b) for a, b in zip(before, pipe.G.parameters()))
+    u0, figures0 = pipe.invert(target, steps=0)
+    assert torch.allclose(u0, pipe.encode(target)[0]) and figures0["psnr_refined"] == figures0["psnr_encoder"]
+
+
+def test_a_photo_becomes_its_face_square_at_64_px_and_bad_photos_get_a_message(tmp_path):
+    from PIL import Image
+
+    from core.data.images import ImageError
+    from core.pipelines.faces import photo_face
+
+    photo = Image.new("RGB", (178, 218), (200, 150, 120))  # CelebA's aligned shape: cut as the training faces
+    face, square, note = photo_face(photo)
+    assert face.shape == (1, 3, 64, 64) and -1 <= float(face.min()) and float(face.max()) <= 1
+    assert square.size == (128, 128) and "face square" in note
+    assert photo_face(Image.new("RGB", (64, 64)))[2] == ""  # square: taken whole
+    (tmp_path / "x.png").write_text("not a picture")
+    for bad in (tmp_path / "x.png", Image.new("RGB", (10, 10))):
+        try:
+            photo_face(bad)
+        except ImageError as e:
+            assert str(e)
+        else:
+            raise AssertionError(f"{bad} must be refused with a message")

@@ -22,7 +22,7 @@ KATEX_COMMANDS = {
     "arg", "begin", "big", "Big", "bar", "cdot", "cos", "end", "epsilon", "exp", "frac", "hat", "hline",
     "in", "lambda", "left", "log", "lVert", "rVert", "mathbb", "mathcal", "mathrm", "max", "mid",
     "min", "nabla", "Omega", "propto", "qquad", "quad", "right", "sigma", "sin", "sqrt", "sum", "text", "textstyle",
-    "tfrac", "tilde", "times", "to", "approx", "Vert", "ge", "alpha", "sim", "odot", "perp", "Delta",
+    "tfrac", "tilde", "times", "to", "approx", "Vert", "ge", "alpha", "sim", "odot", "perp", "Delta", "mu", "phi",
 }
 BRACES = re.compile(r"\\[{}]")
 
@@ -127,6 +127,16 @@ def test_the_formulas_use_the_numbers_the_code_trains_with():
     edit = tex("text_edit")
     assert rf"{text_edit.MARGIN:g}\,s" in edit and rf"z\in\mathbb{{R}}^{{{z_dim}}}" in edit
     assert all(rf"\mathrm{{{name}}}" in edit for name in text_edit.IDENTITY)
+    from core.pipelines import faces, text_score
+    from core.train.tasks.vaegan import VAEGANParams
+
+    assert rf"+{text_score.IDENTITY:g}\,\big(1-\cos" in edit and rf"+{text_score.LATENT:g}\,\tfrac" in edit
+    assert f"{text_score.STEPS} Adam steps" in edit
+    walk, v2 = tex("latent_walk"), get_spec("faces_v2")
+    w = [param(VAEGANParams, "faces_v2", f) for f in ("lambda_L1", "lambda_feat", "beta_kl")]
+    assert rf"={w[0]:g}\,\lVert x-G" in walk and rf"+{w[1]:g}\,\lVert D_l" in walk and rf"+{w[2]:g}\,\mathrm{{KL}}" in walk
+    assert rf"z\in\mathbb{{R}}^{{{v2.nets['G'].z_dim}}}" in walk and rf"{{{v2.nets['G'].z_dim}}},\qquad" in walk
+    assert rf"+{faces.INVERT_PRIOR:g}\,\tfrac{{\lVert u" in walk and f"{faces.INVERT_STEPS} Adam steps" in walk
 
 
 def test_the_examples_exist_open_and_stay_small():

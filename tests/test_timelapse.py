@@ -87,6 +87,29 @@ def test_a_failing_frame_is_logged_and_the_run_goes_on(tmp_path, paired_folder_p
     assert is_checkpoint(out / "checkpoint")  # the run finished and saved
 
 
+def test_failing_inputs_are_logged_at_the_start_and_the_run_goes_on(tmp_path, paired_folder_photo_left, monkeypatch):
+    def broken(self):
+        raise RuntimeError("inputs broke")
+
+    monkeypatch.setattr(TASKS["pix2pix"], "timelapse_inputs", broken)
+    out = train(SMALL, _config(paired_folder_photo_left, 2), run_dir=tmp_path / "run")
+    start = next(e for e in read_events(out / "events.jsonl") if e["event"] == "start")
+    assert "inputs broke" in start["timelapse_error"]
+    assert tl.run_frames(out) == [] and is_checkpoint(out / "checkpoint")
+
+
+def test_tiles_larger_than_a_frame_tile_are_shrunk_not_refused():
+    """The reference pix2pix works at 256 px: its frames are made of 128 px tiles (its first
+    resume with frames died on a refusal here)."""
+    big = torch.zeros(6, 3, 256, 256)
+    big[:, 0] = 1.0  # red
+    row = timelapse_row(big)
+    assert row.shape == (3, 128 + 4, 6 * 130 + 2)
+    assert torch.allclose(row[:, 2:130, 2:130], big[0, :, :128, :128])
+    with pytest.raises(ValueError):
+        timelapse_row(torch.zeros(9, 3, 64, 64))
+
+
 def test_the_frame_is_G_on_the_code_drawings_as_the_pipeline_prepares_them(run):
     """The last frame is exactly what the run's final G makes of the example drawings made in code,
     prepared by the app's own pipeline: no dataset pixel can be in it. (A frame of G's photos of the

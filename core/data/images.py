@@ -1,12 +1,13 @@
 """Robust image decoding: any mode (RGBA, LA, P, I;16, F, CMYK), any size, clear errors."""
 from __future__ import annotations
 
+import functools
 import io
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFont, ImageOps, UnidentifiedImageError
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 MAX_PIXELS = 40_000_000  # refuse decompression bombs before decoding
@@ -135,3 +136,13 @@ def tensor_to_pil(x: torch.Tensor) -> Image.Image:
     x = ((x.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
     a = x.permute(1, 2, 0).numpy()
     return Image.fromarray(a[:, :, 0], "L") if a.shape[2] == 1 else Image.fromarray(a, "RGB")
+
+
+@functools.lru_cache(maxsize=16)
+def label_font(size: int) -> ImageFont.ImageFont:
+    """Pillow's bundled FreeType font at `size` px: the same on every machine (figures, frames and
+    overlays drawn by the project); the bitmap default where Pillow lacks it (< 10.1)."""
+    try:
+        return ImageFont.load_default(size)
+    except (TypeError, OSError):
+        return ImageFont.load_default()

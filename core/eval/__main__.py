@@ -1,7 +1,8 @@
 """CLI: python -m core.eval NAME --data DIR [--json FILE] [--photo-left] [--checkpoint DIR].
 colorization*: --data DIR (a folder of colour photos) is optional; without it, the held-out split.
 inpainting, faces_v2, face_text: --data DIR (a folder of face images) is optional; without it, the held-out faces.
-text_edit: python -m core.eval text_edit [options of core.eval.text_edit] (no data: the shipped models).
+text_edit: python -m core.eval text_edit [options of core.eval.text_edit] (no data: the shipped models;
+--data DIR or --holdout: real face photos inverted through faces_v2, --faces faces_v2: its generated faces).
 
 Prints one JSON dict of metrics and writes the same dict to FILE.
 """

@@ -16,11 +16,12 @@ from ..metrics.distribution import DistributionMetrics
 from ..metrics.features import EfficientNetFeatures
 from ..pipelines.face_arithmetic import CONFIDENT, PRESETS, RECORD_DRAWS, Concept, FaceArithmetic
 from ..pipelines.face_attributes import REPORTED_ATTRIBUTES, AttributeClassifier
-from ..pipelines.faces import FacesPipeline, slerp
+from ..pipelines.faces import INVERT_STEPS, FacesPipeline, slerp
 from ..registry import get_spec
 from . import faces
 
 EXEMPLARS = 3  # faces per concept in an arithmetic draw, as in the pool's figures
+REFINED = 100  # faces also inverted with the latent optimisation after the encoder (~1 s each on a CPU)
 
 
 def evaluate(spec, data: Path | None, checkpoint: Path, precision: str = "fp32", limit: int | None = None,
@@ -42,7 +43,9 @@ def evaluate(spec, data: Path | None, checkpoint: Path, precision: str = "fp32",
     u = pipe.encode(real)
     rec = pipe.decode(u)
     out.update(reconstruction(real, rec, clf))
+    out.update(refined_reconstruction(pipe, real[:REFINED], clf))
     out.update(midpoints(pipe, u, real, features))
+    out.update(prior_ablation(pipe, real, features, seed))
     if clf is not None:
         labels = folder_labels(ds, n, clf, real)
         arith = FaceArithmetic(pipe, clf, pool_size=pool_size)
@@ -62,6 +65,32 @@ def reconstruction(real: torch.Tensor, rec: torch.Tensor, clf: AttributeClassifi
         same = (clf.probabilities(real)[:, cols] > 0.5) == (clf.probabilities(rec)[:, cols] > 0.5)
         out["rec_attribute_agreement"] = float(same.float().mean())
         out.update({f"rec_agreement_{a}": float(same[:, i].float().mean()) for i, a in enumerate(names)})
+    return out
+
+
+def refined_reconstruction(pipe: FacesPipeline, real: torch.Tensor, clf: AttributeClassifier | None,
+                           steps: int = INVERT_STEPS) -> dict[str, float]:
+    """The tabs' inversion (encoder, then `steps` of latent optimisation: FacesPipeline.invert) of
+    faces [N, 3, 64, 64]: reconstruction's figures as `reconstruction`, keys rec_refined_*."""
+    u = torch.stack([pipe.invert(face[None], steps)[0] for face in real])
+    figures = reconstruction(real, pipe.decode(u), clf)
+    return {k.replace("rec_", "rec_refined_", 1): v for k, v in figures.items()
+            if k in ("rec_psnr", "rec_n", "rec_attribute_agreement")}
+
+
+def prior_ablation(pipe: FacesPipeline, real: torch.Tensor, features, seed: int = 0) -> dict[str, float]:
+    """Why P (the code Gaussian fitted after training): FD_eff against the real faces of as many
+    samples decoded from P as from the VAE's nominal prior N(0, I) fed to G directly."""
+    gen = torch.Generator().manual_seed(seed + 1)
+    u = torch.randn(len(real), pipe.z_dim, generator=gen)
+    out = {}
+    for name, code in (("fitted", pipe._codes), ("standard", lambda z: z.to(pipe.device, pipe.dtype))):
+        dist = DistributionMetrics(features)
+        dist.add(real=real * 0.5 + 0.5)
+        with torch.inference_mode():
+            fake = torch.cat([pipe.G(code(chunk)).float().cpu() for chunk in u.split(256)])
+        dist.add(fake=fake.clamp(-1, 1) * 0.5 + 0.5)
+        out[f"prior_fd_{name}"] = dist.compute()["fd_eff"]
     return out
 
 

@@ -9,12 +9,13 @@ legend strip and the mean underneath.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
+
+from ..data.images import label_font
 
 REAL, FAKE = (22, 163, 74), (126, 34, 206)  # core/playground/render.py uses the same pair
 ALPHA = 0.75  # how much of the verdict colour covers the picture where D is sure
@@ -51,14 +52,6 @@ def realness(logits: torch.Tensor, loss: str) -> np.ndarray:
     return x.clamp(0, 1).numpy()
 
 
-@lru_cache(maxsize=1)
-def _font() -> ImageFont.ImageFont:
-    try:
-        return ImageFont.load_default(size=12)
-    except TypeError:  # Pillow without scalable default fonts
-        return ImageFont.load_default()
-
-
 def overlay(picture: Image.Image, real: np.ndarray, caption: str = "") -> Image.Image:
     """`picture` (PIL, any size) with the verdicts `real` [h, w] in [0, 1] drawn over it: each
     patch cell a block of colour (nearest neighbour: the cells are what D judged), over a grey copy
@@ -92,7 +85,7 @@ def _legend(im: Image.Image, top: int, mean: float, caption: str) -> None:
     white = np.full((bar_w, 3), 255, np.float32)
     bar = (white + _tint(ramp) * (_colour(ramp) - white)).round().astype(np.uint8)
     im.paste(Image.fromarray(np.repeat(bar[None], 8, 0), "RGB"), (4, top + 4))
-    font = _font()
+    font = label_font(12)
     draw.text((4, top + 13), "fake", fill=FAKE, font=font)
     draw.text((4 + bar_w - 22, top + 13), "real", fill=REAL, font=font)
     text = f"{caption}  mean {mean:.2f}".strip()

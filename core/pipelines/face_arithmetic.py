@@ -235,9 +235,10 @@ class FaceArithmetic:
                 return None if self._pool is not None else self._labelling
         gen = torch.Generator().manual_seed(POOL_SEED)
         z = torch.randn(self.pool_size, self.faces.z_dim, generator=gen)
-        # Everything the labels depend on: the latents themselves, both nets' weights (and
+        # Everything the labels depend on: the latents themselves, the nets' weights (and
         # dtypes), what the outputs mean, where they ran, and this code's version of it.
-        key = (f"v{POOL_CACHE_VERSION}/{weights_digest(z, self.faces.G, self.classifier.net)}/"
+        decoder = [self.faces.G] + ([self.faces.P] if self.faces.P is not None else [])  # v2: G and its code Gaussian
+        key = (f"v{POOL_CACHE_VERSION}/{weights_digest(z, *decoder, self.classifier.net)}/"
                f"{','.join(self.classifier.names)}/{self.faces.device}/{self.classifier.device}")
         stored = lookup("face_pool", key, self._pool_valid)
         with self._lock:
@@ -429,24 +430,39 @@ class FaceArithmetic:
         return [n for n in DIRECTION_ATTRIBUTES if n in self.classifier.names]
 
 
-_ARITH: dict[tuple[int, int], FaceArithmetic] = {}
+# The faces models the arithmetic, the latent walk and the text edit work on: the paper's DCGAN, and
+# faces v2 (a VAE-GAN whose encoder gives a real photo its latent, issue 17). Each has its own pool.
+FACES_MODELS = ("faces", "faces_v2")
+_ARITH: dict[tuple[str, int, int], FaceArithmetic] = {}
 _ARITH_LOCK = threading.Lock()
 
 
-def load() -> FaceArithmetic:
-    """The shared FaceArithmetic for the shipped faces GAN and classifier (rebuilt, pool and all,
-    when either is re-promoted). Raises NotTrainedError when one is missing."""
-    faces, classifier = load_faces(), load_classifier()
-    key = (id(faces), id(classifier))
+def _faces_model(name: str) -> str:
+    if name not in FACES_MODELS:
+        raise ValueError(f"unknown faces model {name!r}; one of {FACES_MODELS}")
+    return name
+
+
+def load(faces: str = "faces") -> FaceArithmetic:
+    """The shared FaceArithmetic for a shipped faces model (FACES_MODELS) and the classifier
+    (rebuilt, pool and all, when either is re-promoted). Raises NotTrainedError when one is missing."""
+    pipe, classifier = load_faces(_faces_model(faces)), load_classifier()
+    key = (faces, id(pipe), id(classifier))
     with _ARITH_LOCK:
         if key not in _ARITH:
-            _ARITH.clear()
-            _ARITH[key] = FaceArithmetic(faces, classifier)
+            for old in [k for k in _ARITH if k[0] == faces]:  # a re-promoted model: drop the old one
+                del _ARITH[old]
+            _ARITH[key] = FaceArithmetic(pipe, classifier)
         return _ARITH[key]
 
 
-def has_checkpoints() -> bool:
-    return all(is_checkpoint(get_spec(n).checkpoint_dir) for n in ("faces", "face_attributes"))
+def has_checkpoints(faces: str = "faces") -> bool:
+    return all(is_checkpoint(get_spec(n).checkpoint_dir) for n in (_faces_model(faces), "face_attributes"))
+
+
+def shipped_faces_models() -> list[str]:
+    """The faces models (FACES_MODELS order) that are shipped together with the classifier."""
+    return [name for name in FACES_MODELS if has_checkpoints(name)]
 
 
 def direction_names() -> list[str]:

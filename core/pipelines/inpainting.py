@@ -32,11 +32,11 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps
 
 from ..checkpoint import is_checkpoint, load_checkpoint
-from ..data.faces import face_box
 from ..data.images import UNREADABLE, ImageError, open_image, peek, pil_to_tensor
 from ..data.masks import CENTER_FRACTION, center_mask
 from ..device import compute_dtype, pick_device
 from ..registry import get_spec
+from .faces import face_crop  # noqa: F401 - the tab cuts uploads with it
 from .base import CACHE
 from .gan_prior import Progress, prior_fill
 from .seams import harmonic_fill
@@ -112,26 +112,6 @@ def center_square(width: int, height: int, fraction: float = CENTER_FRACTION) ->
     top, left = (height - side) // 2, (width - side) // 2
     out[top:top + side, left:left + side] = center_mask(side, fraction)
     return Image.fromarray(out.astype(np.uint8) * 255, "L")
-
-
-def face_crop(image: Image.Image) -> tuple[Image.Image, str]:
-    """A photo -> (its face square, a note on the crop, "" for none). A square photo is taken whole (a
-    face square already, e.g. one of the faces GAN's); another is cut as the faces GAN's training
-    photos were (core.data.faces.face_box with the registry's crop: the nets and the GAN prior then
-    see a face at the scale they learnt) when that square fits in it, else to its centre square."""
-    w, h = image.size
-    if w == h:
-        return image, ""
-    options = get_spec("faces").data.options
-    left, top, side = face_box(w, h, options["crop_fraction"], options["center_y"])
-    if side > h or side < 1:  # a wide photo: the face square would stick out
-        side = min(w, h)
-        left, top = (w - side) // 2, (h - side) // 2
-        note = f"centre-cropped from {w}x{h} to {side}x{side}"
-    else:
-        note = (f"cut to the face square from {w}x{h} ({side}x{side}: {options['crop_fraction']:.0%} of the width, "
-                f"centred at {options['center_y']:.0%} of the height, as the faces GAN's photos)")
-    return image.crop((left, top, left + side, top + side)), note
 
 
 def _resize(x: torch.Tensor, side: int) -> torch.Tensor:

@@ -1,13 +1,20 @@
-"""Text-guided edit of generated faces (issue 16, direction mode): a prompt in free English becomes
-attribute edits (`prompt_edits`, with the MiniLM sentence encoder), and the face's latent moves across
-InterFaceGAN-style boundaries fitted on the classifier-labelled pool (`attribute_directions`), with
-conditional manipulation so that "smile" does not also change gender or age. The classifier judges
-the face before and after.
+"""Text-guided edit of faces (issue 16, direction mode): a prompt in free English becomes attribute
+edits (`prompt_edits`, with the MiniLM sentence encoder), and the face's latent moves across
+InterFaceGAN-style boundaries fitted on the classifier-labelled pool of that faces model
+(`attribute_directions`), with conditional manipulation so that "smile" does not also change gender or
+age. The classifier judges the face before and after.
 
     editor = load()                      # the shipped faces GAN + attribute classifier; pool labelled once
     result = editor.edit(editor.faces.z(11), "make her smile", strength=1.0)
     str(result.parsed)                   # '+Smiling 1.0'
     result.probs_before["Smiling"], result.probs_after["Smiling"]
+
+A real photo goes through faces v2 (a VAE-GAN with an encoder), whose editor has its own pool and
+boundaries; the latent is the photo's inversion (the encoder's guess, then a short optimisation):
+
+    face, square, note = faces.photo_face("portrait.jpg")      # cut as the training faces, 64 px
+    u, figures = load_faces("faces_v2").invert(face)          # u [128]; figures: PSNR of the reconstructions
+    result = load(faces="faces_v2").edit(u, "older, without the moustache")
 
 How far a face moves (mode "reach", the default): for each asked attribute, to MARGIN × the prompt's
 strength past its boundary, on the asked side ("slightly" 0.5, "very" 1.5); a face already that far
@@ -194,17 +201,18 @@ class TextEditor:
         return EditResult(parsed, z, z_after, *pictures, before, after, notes, time.perf_counter() - t0)
 
 
-_EDITORS: dict[int, TextEditor] = {}
+_EDITORS: dict[tuple[str, int], TextEditor] = {}  # (faces model, id of its FaceArithmetic)
 _LOCK = threading.Lock()
 
 
-def load(settings: EditSettings = EditSettings()) -> TextEditor:
-    """The shared editor on the shipped faces GAN and classifier (NotTrainedError when one is missing).
+def load(settings: EditSettings = EditSettings(), faces: str = "faces") -> TextEditor:
+    """The shared editor on a shipped faces model (face_arithmetic.FACES_MODELS) and the classifier
+    (NotTrainedError when one is missing).
     Needs the labelled pool (face_arithmetic: minutes the first time on a machine, then read from the
     disk cache) and fits the boundaries once (seconds; then cached on disk too)."""
-    arith = load_arithmetic()
+    arith = load_arithmetic(faces)
     with _LOCK:
-        editor = _EDITORS.get(id(arith))
+        editor = _EDITORS.get((faces, id(arith)))
     if editor is None:
         names = [n for n in direction_names() if n in arith.classifier.names]
         parser = load_parser(names)
@@ -212,16 +220,17 @@ def load(settings: EditSettings = EditSettings()) -> TextEditor:
         probs = pool.probs[:, [arith.classifier.index(n) for n in names]]
         boundaries = cached_boundaries(pool.z, probs, names, pool.key)
         with _LOCK:
-            _EDITORS.clear()  # a re-promoted model: the old editor goes
-            editor = _EDITORS.setdefault(id(arith), TextEditor(arith, parser, boundaries))
+            for old in [k for k in _EDITORS if k[0] == faces and k[1] != id(arith)]:  # a re-promoted model
+                del _EDITORS[old]
+            editor = _EDITORS.setdefault((faces, id(arith)), TextEditor(arith, parser, boundaries))
     return editor if editor.settings == settings else editor.with_settings(**settings.__dict__)
 
 
-def loaded() -> bool:
-    """Whether load() would answer at once (the editor for the current models exists)."""
+def loaded(faces: str = "faces") -> bool:
+    """Whether load(faces=...) would answer at once (the editor for the current models exists)."""
     try:
-        arith = load_arithmetic()
+        arith = load_arithmetic(faces)
     except Exception:  # noqa: BLE001 - NotTrainedError, a broken checkpoint: load() reports it
         return False
     with _LOCK:
-        return id(arith) in _EDITORS
+        return (faces, id(arith)) in _EDITORS

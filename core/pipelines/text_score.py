@@ -326,30 +326,31 @@ def load_encoder() -> FaceTextModel:
     return CACHE.get(get_spec("face_text").checkpoint_dir, FaceTextModel.from_checkpoint)
 
 
-_SCORERS: dict[tuple[int, int, int], TextScorer] = {}
+_SCORERS: dict[tuple[str, int, int, int], TextScorer] = {}  # (faces model, ids of the three nets)
 _LOCK = threading.Lock()
 
 
-def load(settings: ScoreSettings = ScoreSettings()) -> TextScorer:
-    """The shared scorer on the shipped faces GAN, classifier and face-text encoder (NotTrainedError
+def load(settings: ScoreSettings = ScoreSettings(), faces: str = "faces") -> TextScorer:
+    """The shared scorer on a shipped faces model, the classifier and the face-text encoder (NotTrainedError
     when one is missing; EncoderMissing without the sentence encoder's packages). Rebuilt when any of
     them is re-promoted."""
-    faces, classifier, encoder = load_faces(), load_classifier(), load_encoder()
-    key = (id(faces), id(classifier), id(encoder))
+    pipe, classifier, encoder = load_faces(faces), load_classifier(), load_encoder()
+    key = (faces, id(pipe), id(classifier), id(encoder))
     with _LOCK:
         scorer = _SCORERS.get(key)
         if scorer is None:
             names = [n for n in direction_names() if n in classifier.names]
-            scorer = TextScorer(faces, classifier, encoder, names)
-            _SCORERS.clear()  # a re-promoted model: the old scorer goes
+            scorer = TextScorer(pipe, classifier, encoder, names)
+            for old in [k for k in _SCORERS if k[0] == faces]:  # a re-promoted model: the old scorer goes
+                del _SCORERS[old]
             _SCORERS[key] = scorer
     return scorer if scorer.settings == settings else scorer.with_settings(**settings.__dict__)
 
 
-def loaded() -> bool:
-    """Whether load() would answer at once."""
+def loaded(faces: str = "faces") -> bool:
+    """Whether load(faces=...) would answer at once."""
     try:
-        key = (id(load_faces()), id(load_classifier()), id(load_encoder()))
+        key = (faces, id(load_faces(faces)), id(load_classifier()), id(load_encoder()))
     except Exception:  # noqa: BLE001 - NotTrainedError, a broken checkpoint: load() reports it
         return False
     with _LOCK:

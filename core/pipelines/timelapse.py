@@ -15,7 +15,6 @@ curve with its own scale (GAN losses live on scales 100x apart), and a marker at
 """
 from __future__ import annotations
 
-import functools
 import json
 import math
 import re
@@ -24,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
-from ..data.images import ImageError, open_image, peek
+from ..data.images import ImageError, label_font, open_image, peek
 from ..registry import REGISTRY, get_spec
 
 DIR = "timelapse"
@@ -243,14 +242,6 @@ CHART_W, PANEL_H, LEFT, RIGHT, TOP, AXIS_H = 520, 70, 58, 12, 24, 22
 LINE, MARK, GRID, INK = (37, 99, 235), (220, 38, 38), (226, 232, 240), (30, 30, 30)
 
 
-@functools.lru_cache(maxsize=4)
-def _font(size: int) -> ImageFont.ImageFont:
-    try:
-        return ImageFont.load_default(size)  # Pillow's bundled FreeType font: the same on every machine
-    except (TypeError, OSError):
-        return ImageFont.load_default()
-
-
 def _fmt(v: float) -> str:
     return f"{v:.3g}" if abs(v) < 1e4 else f"{v:.2e}"
 
@@ -271,12 +262,12 @@ def chart(curves: dict[str, Curve], step: int, last_step: int, title: str) -> Im
     width = CHART_W
     if not curves:
         im = Image.new("RGB", (width, TOP + 40), "white")
-        ImageDraw.Draw(im).text((8, 6), f"{title}: none recorded in this run", fill=INK, font=_font(13))
+        ImageDraw.Draw(im).text((8, 6), f"{title}: none recorded in this run", fill=INK, font=label_font(13))
         return im
     height = TOP + PANEL_H * len(curves) + AXIS_H
     im = Image.new("RGB", (width, height), "white")
     d = ImageDraw.Draw(im)
-    d.text((8, 4), title, fill=INK, font=_font(14))
+    d.text((8, 4), title, fill=INK, font=label_font(14))
     x0, x1 = LEFT, width - RIGHT
     span = max(1, last_step)
 
@@ -292,8 +283,8 @@ def chart(curves: dict[str, Curve], step: int, last_step: int, title: str) -> Im
             return y1 - (y1 - y0) * min(max((v - lo) / (hi - lo), 0.0), 1.0)
 
         d.rectangle([x0, y0, x1, y1], outline=GRID)
-        d.text((4, y0 - 2), _fmt(hi), fill=(100, 100, 100), font=_font(10))
-        d.text((4, y1 - 11), _fmt(lo), fill=(100, 100, 100), font=_font(10))
+        d.text((4, y0 - 2), _fmt(hi), fill=(100, 100, 100), font=label_font(10))
+        d.text((4, y1 - 11), _fmt(lo), fill=(100, 100, 100), font=label_font(10))
         points = [(x_of(s), y_of(v)) for s, v in zip(curve.steps, curve.values)]
         if len(points) > 1:
             d.line(points, fill=LINE, width=2, joint="curve")
@@ -301,14 +292,14 @@ def chart(curves: dict[str, Curve], step: int, last_step: int, title: str) -> Im
             d.ellipse([points[0][0] - 2, points[0][1] - 2, points[0][0] + 2, points[0][1] + 2], fill=LINE)
         now = curve.at(step)
         label = f"{name}: {_fmt(now)} at step {step:,}" if now is not None else f"{name}: not logged yet at step {step:,}"
-        d.text((x0 + 4, top + 1), label, fill=INK, font=_font(12))
+        d.text((x0 + 4, top + 1), label, fill=INK, font=label_font(12))
         d.line([(x_of(step), y0), (x_of(step), y1)], fill=MARK, width=2)  # the marker: the frame's step
         if now is not None:
             y = y_of(now)
             d.ellipse([x_of(step) - 4, y - 4, x_of(step) + 4, y + 4], outline=MARK, width=2)
     for s in (0, span // 2, span):
         d.text((x_of(s) - (0 if s == 0 else 28 if s == span else 14), height - AXIS_H + 4), f"{s:,}",
-               fill=(100, 100, 100), font=_font(10))
+               fill=(100, 100, 100), font=label_font(10))
     return im
 
 

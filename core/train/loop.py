@@ -87,14 +87,15 @@ def train(
     root = Path(config.data_root) if config.data_root else spec.data.train  # None: the task knows
     dataset = task.make_dataset(root, augment=True)
     fixed = _fixed_batch(task, root, NUM_SAMPLES) if dist_info.is_main else None
-    lapse = _timelapse_inputs(task, run_dir) if dist_info.is_main else None
+    lapse, lapse_error = _timelapse_inputs(task, run_dir) if dist_info.is_main else (None, None)
     eval_batch = _fixed_batch(task, root, config.eval_images) if dist_info.is_main and config.eval_every else None
     emit("start", step, model=spec.name, config=config.to_dict(), live_metrics=list(task.live_metrics),
          device=str(device),
          precision=resolve_precision(device, config.precision),  # what runs: bf16 only where it is native
          world_size=dist_info.world_size, resumed=bool(resume and step > 0), run_dir=str(run_dir),
          dataset=str(root or "registry folders"), n_images=len(dataset), warm_started=warm,
-         data_options=json.loads(json.dumps(spec.data.options, default=str)))
+         data_options=json.loads(json.dumps(spec.data.options, default=str)),
+         **({"timelapse_error": lapse_error} if lapse_error else {}))
 
     batches = _forever(dataset, config, dist_info, start_epoch=step)
     sums: dict[str, float] = {}
@@ -153,15 +154,18 @@ def train(
 
 
 def _timelapse_inputs(task, run_dir: Path):
-    """The task's fixed time-lapse inputs (None: this task makes no frames), made once per run, with
+    """(The task's fixed time-lapse inputs or None: no frames, why not or None), made once per run, with
     their caption and picture written beside the frames. Made under a forked RNG: building a net to
     make them (the faces GAN) draws random initial weights, which must not change the run's own
     random stream (a run with frames trains exactly as one without)."""
-    with torch.random.fork_rng(devices=[]):
-        inputs = task.timelapse_inputs()
-    if inputs is not None:
-        timelapse.record_inputs(run_dir, inputs.caption, inputs.view)
-    return inputs
+    try:
+        with torch.random.fork_rng(devices=[]):
+            inputs = task.timelapse_inputs()
+        if inputs is not None:
+            timelapse.record_inputs(run_dir, inputs.caption, inputs.view)
+    except Exception as e:  # noqa: BLE001 - a picture for the tab must never cost the run
+        return None, f"{type(e).__name__}: {e}"
+    return inputs, None
 
 
 def _timelapse_frame(task, inputs, run_dir: Path, step: int) -> dict[str, Any]:

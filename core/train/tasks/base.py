@@ -170,15 +170,20 @@ class TimelapseInputs:
 
 
 def timelapse_row(tiles: torch.Tensor) -> torch.Tensor:
-    """Tiles [N, 3, s, s] in [0, 1] (N <= TIMELAPSE_MAX_TILES, s <= TIMELAPSE_MAX_TILE) -> one row
-    [3, s + 4, N * (s + 2) + 2] in [0, 1] on white, as the sample grids are laid out."""
+    """Tiles [N, 3, s, s] in [0, 1] (N <= TIMELAPSE_MAX_TILES) -> one row [3, t + 4, N * (t + 2) + 2]
+    in [0, 1] on white, as the sample grids are laid out; t = min(s, TIMELAPSE_MAX_TILE): a model
+    working at 256 px (the reference pix2pix) gets its tiles shrunk (area), so frames stay small."""
     from torchvision.utils import make_grid
 
     n, _, h, w = tiles.shape
-    if n > TIMELAPSE_MAX_TILES or max(h, w) > TIMELAPSE_MAX_TILE:
-        raise ValueError(f"a time-lapse frame holds at most {TIMELAPSE_MAX_TILES} tiles of "
-                         f"{TIMELAPSE_MAX_TILE} px; got {n} of {w}x{h}")
-    return make_grid(tiles.float().cpu().clamp(0, 1), nrow=n, padding=2, pad_value=1.0)
+    if n > TIMELAPSE_MAX_TILES:
+        raise ValueError(f"a time-lapse frame holds at most {TIMELAPSE_MAX_TILES} tiles; got {n}")
+    tiles = tiles.float().cpu()
+    if max(h, w) > TIMELAPSE_MAX_TILE:
+        scale = TIMELAPSE_MAX_TILE / max(h, w)
+        tiles = torch.nn.functional.interpolate(tiles, size=(max(1, round(h * scale)), max(1, round(w * scale))),
+                                                mode="area")
+    return make_grid(tiles.clamp(0, 1), nrow=n, padding=2, pad_value=1.0)
 
 
 @contextmanager
