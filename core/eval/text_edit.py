@@ -52,9 +52,9 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
-from ..data.images import ImageError, list_images, tensor_to_pil
+from ..data.images import ImageError, label_font, list_images, tensor_to_pil
 from ..device import setup_threads
 from ..pipelines import faces as faces_pipeline  # INVERT_*: read when used (a sweep may set them)
 from ..pipelines.face_arithmetic import FACES_MODELS
@@ -212,12 +212,6 @@ def measure(editor, z: torch.Tensor, before: tuple[torch.Tensor, torch.Tensor], 
     return out
 
 
-def _font(size: int):
-    try:
-        return ImageFont.load_default(size=size)
-    except TypeError:  # Pillow < 10.1
-        return ImageFont.load_default()
-
 
 def grid(editor, out: Path, prompts=GRID_PROMPTS, seeds=GRID_SEEDS, size: int = 128, apply=None,
          z: torch.Tensor | None = None) -> Path:
@@ -225,7 +219,7 @@ def grid(editor, out: Path, prompts=GRID_PROMPTS, seeds=GRID_SEEDS, size: int = 
     (or for each of the latents z [n, D], e.g. inverted photos: "before" is then the reconstruction).
     apply(z, prompt, parsed) -> edited z (default: the direction mode's, as in `measure`)."""
     z = editor.faces.zs(seeds) if z is None else z
-    label_w, gap, font, small = 360, 6, _font(18), _font(14)
+    label_w, gap, font, small = 360, 6, label_font(18), label_font(14)
     rows = []
     for prompt in prompts:
         parsed = editor.parse(prompt)
