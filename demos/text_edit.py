@@ -86,16 +86,24 @@ def readout(result) -> str:
     return "\n".join(lines)
 
 
-def verdict(result) -> str:
-    """The status line: the parse, the classifier's verdict on each asked attribute, notes."""
+def _asked(result) -> tuple[list[str], bool]:
+    """The classifier's verdict on each asked attribute as text, and whether all were met."""
     parts, all_met = [], True
     for name, pb, pa, met in result.verdicts():
         all_met &= met
         parts.append(f"{_label(name)} p {pb:.2f} → {pa:.2f} ({'met' if met else 'not met'})")
+    return parts, all_met
+
+
+def _with_notes(line: str, result) -> str:
+    return line + (" · Note: " + "; ".join(result.notes) if result.notes else "")
+
+
+def verdict(result) -> str:
+    """The status line: the parse, the classifier's verdict on each asked attribute, notes."""
+    parts, all_met = _asked(result)
     line = f"**{result.parsed}** · the classifier: {'; '.join(parts)} · {result.seconds * 1000:.0f} ms"
-    if result.notes:
-        line += " · Note: " + "; ".join(result.notes)
-    return (ok if all_met else warn)(line)
+    return (ok if all_met else warn)(_with_notes(line, result))
 
 
 def face_pair(seed, photo=None):
@@ -110,46 +118,40 @@ def face_pair(seed, photo=None):
     return face, face
 
 
-def edit(seed, prompt, strength, photo=None):
-    """(seed, prompt, strength, the held photo's latent or None) -> (before/after pair, parsed edit,
-    status, readout). A held photo is edited in its own model (faces v2), a seed in the DCGAN."""
+def _run(seed, prompt, strength, photo, load, status, **kw):
+    """One edit in either mode: the start face (the held photo's latent, else the seed's), the mode's
+    editor from load(faces=model), its edit -> (before/after pair, parsed edit, status(result), readout).
+    An empty prompt shows the start face; a missing model or a prompt the editor refuses gets a message."""
     if prompt is None or (isinstance(prompt, str) and not prompt.strip()):
         return face_pair(seed, photo), "", START if pipeline.has_checkpoints() else warn(NEEDS), ""
     model, z = _start(seed, photo)
     try:
-        editor = pipeline.load(faces=model)
+        editor = load(faces=model)
     except NotTrainedError:
         return None, "", warn(NEEDS), ""
     except pipeline.EncoderMissing as e:
         return None, "", warn(str(e)), ""
     try:
-        result = editor.edit(editor.faces.z(clean_seed(seed)) if z is None else z, prompt, strength, size=BIG)
+        result = editor.edit(editor.faces.z(clean_seed(seed)) if z is None else z, prompt, strength, size=BIG, **kw)
     except ValueError as e:
         return face_pair(seed, photo), "", _problem(str(e)), ""
-    return (result.before, result.after), str(result.parsed), verdict(result), readout(result)
+    parsed = str(result.parsed) if result.parsed is not None else ""
+    return (result.before, result.after), parsed, status(result), readout(result)
+
+
+def edit(seed, prompt, strength, photo=None):
+    """(seed, prompt, strength, the held photo's latent or None) -> (before/after pair, parsed edit,
+    status, readout). A held photo is edited in its own model (faces v2), a seed in the DCGAN."""
+    return _run(seed, prompt, strength, photo, pipeline.load, verdict)
 
 
 def score(seed, prompt, strength, photo=None, progress=gr.Progress()):
     """The text-score mode: (seed, prompt, strength, the held photo's latent or None) -> (before/after
     pair, parsed edit, status, readout), the latent optimised with a progress bar (a few seconds)."""
-    if prompt is None or (isinstance(prompt, str) and not prompt.strip()):
-        return face_pair(seed, photo), "", START if pipeline.has_checkpoints() else warn(NEEDS), ""
-    if not pipeline.has_score_model():
+    if prompt is not None and (not isinstance(prompt, str) or prompt.strip()) and not pipeline.has_score_model():
         return face_pair(seed, photo), "", warn(SCORE_NEEDS), ""
-    model, z = _start(seed, photo)
-    try:
-        scorer = pipeline.load_scorer(faces=model)
-    except NotTrainedError:
-        return None, "", warn(NEEDS), ""
-    except pipeline.EncoderMissing as e:
-        return None, "", warn(str(e)), ""
-    try:
-        result = scorer.edit(scorer.faces.z(clean_seed(seed)) if z is None else z, prompt, strength, size=BIG,
-                             progress=lambda done, steps: progress((done, steps), desc="Text score: optimising"))
-    except ValueError as e:
-        return face_pair(seed, photo), "", _problem(str(e)), ""
-    parsed = str(result.parsed) if result.parsed is not None else ""
-    return (result.before, result.after), parsed, score_verdict(result), readout(result)
+    return _run(seed, prompt, strength, photo, pipeline.load_scorer, score_verdict,
+                progress=lambda done, steps: progress((done, steps), desc="Text score: optimising"))
 
 
 def from_photo(path, progress=gr.Progress()):
@@ -174,15 +176,10 @@ def drop_photo():
 def score_verdict(result) -> str:
     """The text-score mode's status line: the score before and after, the classifier's verdict on what
     the prompt asks (when the parser reads it), notes."""
-    parts, all_met = [], True
-    for name, pb, pa, met in result.verdicts():
-        all_met &= met
-        parts.append(f"{_label(name)} p {pb:.2f} → {pa:.2f} ({'met' if met else 'not met'})")
+    parts, all_met = _asked(result)
     line = (f"**text score {result.score_before:.2f} → {result.score_after:.2f}** ({result.steps} steps)"
             + (f" · the classifier: {'; '.join(parts)}" if parts else "") + f" · {result.seconds:.1f} s")
-    if result.notes:
-        line += " · Note: " + "; ".join(result.notes)
-    return (ok if all_met and parts else warn)(line)
+    return (ok if all_met and parts else warn)(_with_notes(line, result))
 
 
 def edit_in(seed, prompt, strength, mode, photo=None):

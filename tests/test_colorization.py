@@ -226,7 +226,42 @@ def test_net_configs_are_validated():
         ColorizationNetConfig(head="mixture")
 
 
-@pytest.mark.parametrize("name", ["colorization", *VARIANTS])
+def test_backbone_net_shapes_and_a_start_that_ignores_hints():
+    """The EfficientNet-Lite0 encoder: output at half the input, sides multiples of 32, and hints
+    that reach the stem through a zero conv (the pretrained features start unchanged)."""
+    cfg = ColorizationNetConfig(head="classification", num_bins=Q, max_channels=32, head_channels=8,
+                                backbone="efficientnet_lite0")
+    net = ColorizationNet(cfg).eval()
+    assert cfg.multiple == 32 and net.encoder.channels == [16, 24, 40, 112, 320]
+    L, hints = torch.rand(2, 1, 64, 96) * 2 - 1, torch.zeros(2, 3, 64, 96)
+    hinted = hints.clone()
+    hinted[:, :, 10:14, 20:24] = torch.tensor([0.4, -0.3, 1.0]).view(1, 3, 1, 1)
+    with torch.no_grad():
+        feats, feats_hinted = net.encoder(L, hints), net.encoder(L, hinted)
+        out, out_hinted = net(torch.cat([L, hints], 1)), net(torch.cat([L, hinted], 1))
+    assert [f.shape[-1] for f in feats] == [48, 24, 12, 6, 3]
+    assert all(torch.equal(a, b) for a, b in zip(feats, feats_hinted))
+    assert out.shape == (2, Q, 32, 48)
+    assert not torch.equal(out, out_hinted)  # the decoder's last level sees the hint map
+    with pytest.raises(ValueError, match="backbone"):
+        ColorizationNetConfig(backbone="vgg16")
+
+
+def test_backbone_starts_from_imagenet_and_fine_tunes_at_a_fraction_of_the_rate():
+    from core.metrics.features import lite0_state
+    from core.train.tasks import TASKS
+
+    spec = get_spec("colorization_eff")
+    spec = dataclasses.replace(spec, nets={"G": dataclasses.replace(spec.nets["G"], max_channels=32, head_channels=8)})
+    task = TASKS["colorization"](spec, config_for(spec).with_(image_size=64), CPU)
+    body, state = task.nets["G"].encoder.body.state_dict(), lite0_state()
+    assert set(body) <= set(state) and all(torch.equal(body[k], state[k]) for k in body)
+    task.set_lr(0)
+    rates = sorted(g["lr"] for g in task.opts["G"].param_groups)
+    assert rates == pytest.approx([0.1 * task.params.lr_G, task.params.lr_G])
+
+
+@pytest.mark.parametrize("name", ["colorization", *VARIANTS, "colorization_eff"])
 def test_registry_generators_fit_the_budget(name):
     net = build_net(get_spec(name).nets["G"])
     n = sum(p.numel() for p in net.parameters())

@@ -188,6 +188,26 @@ def test_exemplars_are_also_typical_in_latent_space(arith):
     assert accuracy > max(y.mean(), 1 - y.mean()) + 0.1  # a real probe: well above always saying the majority
 
 
+def test_real_exemplars_are_typical_by_the_pools_probe_and_each_model_has_its_rules(arith):
+    """The eval's real-exemplar rule: labelled members whose code lies `margin` logits on the concept's
+    side of the pool's probe (refitted: the same as the pool's own); too strict a margin keeps them all."""
+    from core.eval.faces_v2 import _typical
+
+    concept = PRESETS[next(iter(PRESETS))].A
+    everyone = torch.arange(len(arith.pool.z))
+    signed = torch.stack([arith.latent_logits(n) * (1 if wanted else -1) for n, wanted in concept.attrs]).amin(0)
+    median = float(signed.quantile(0.9))  # a margin a tenth of the pool passes
+    assert median > 0
+    kept = _typical(everyone, concept, arith.pool.z, arith, {}, median)
+    inside = torch.zeros(len(everyone), dtype=torch.bool)
+    inside[kept] = True
+    assert (signed[inside] >= median - 1e-3).all() and inside[signed >= median + 1e-3].all(), (
+        len(kept), int((signed >= median).sum()))
+    assert torch.equal(_typical(everyone, concept, arith.pool.z, arith, {}, 1e6), everyone)
+    assert face_arithmetic.exemplar_rules("faces") == {"confident": 0.9, "latent_margin": 2.0}
+    assert face_arithmetic.exemplar_rules("faces_v2") == {"confident": 0.95, "latent_margin": 4.0}
+
+
 def test_the_linear_probe_separates_a_half_space_even_under_inference_mode():
     with torch.inference_mode():  # inputs made here are inference tensors, which autograd refuses
         z = torch.randn(400, 8, generator=torch.Generator().manual_seed(0))

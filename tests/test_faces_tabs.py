@@ -44,6 +44,8 @@ def two_models(monkeypatch, tmp_path):
                     meta={"image_size": 64, "attributes": NAMES})
     monkeypatch.setattr(core.registry, "CHECKPOINTS", tmp_path)
     monkeypatch.setattr(face_arithmetic, "POOL_SIZE", 600)
+    # The tiny stand-ins' pools are too small for v2's strict exemplar rule: both use the DCGAN's here.
+    monkeypatch.setitem(face_arithmetic.EXEMPLAR_RULES, "faces_v2", face_arithmetic.EXEMPLAR_RULES["faces"])
     judge = AttributeClassifier(FeatureJudge(g2.eval()), NAMES, torch.device("cpu"), {})
     monkeypatch.setattr(face_arithmetic, "load_classifier", lambda *a, **kw: judge)
     return tmp_path

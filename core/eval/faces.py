@@ -10,7 +10,7 @@ from ..checkpoint import is_checkpoint
 from ..data.faces import FaceDataset
 from ..metrics.distribution import DistributionMetrics
 from ..metrics.features import EfficientNetFeatures
-from ..pipelines.face_arithmetic import PRESETS, RECORD_DRAWS, FaceArithmetic
+from ..pipelines.face_arithmetic import PRESETS, RECORD_DRAWS, FaceArithmetic, exemplar_rules
 from ..pipelines.face_attributes import AttributeClassifier
 from ..pipelines.faces import FacesPipeline
 from ..registry import get_spec
@@ -53,7 +53,7 @@ def evaluate(spec, data: Path, checkpoint: Path, precision: str = "fp32", limit:
     if clf is not None:
         for kind, chunks in probs.items():
             out.update({f"rate_{kind}_{n}": v for n, v in clf.shares(torch.cat(chunks), COVERAGE_ATTRIBUTES).items()})
-        out.update(arithmetic(FaceArithmetic(pipe, clf, pool_size=pool_size), draws, seed))
+        out.update(arithmetic(FaceArithmetic(pipe, clf, pool_size=pool_size, **exemplar_rules(spec.name)), draws, seed))
     return out
 
 

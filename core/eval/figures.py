@@ -99,8 +99,8 @@ def label(path: Path, text: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m core.eval.figures")
-    p.add_argument("name", choices=["sketch2photo", "horse2zebra", "faces", "colorization", "colorization_cls",
-                                    "colorization_cgan"])
+    p.add_argument("name", choices=["sketch2photo", "horse2zebra", "faces", "faces_v2", "colorization",
+                                    "colorization_cls", "colorization_cgan", "colorization_eff"])
     p.add_argument("--checkpoint", type=Path)
     p.add_argument("--data", type=Path)
     p.add_argument("--photo-left", action="store_true")
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> None:
         return colorization_figures(spec, args)
     if args.name == "horse2zebra":
         return horse2zebra_figures(spec, args)
-    if args.name == "faces":
+    if args.name in ("faces", "faces_v2"):
         return faces_figures(spec, args)
     pipe = Sketch2PhotoPipeline.from_checkpoint(args.checkpoint or spec.checkpoint_dir, precision=args.precision)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -164,12 +164,12 @@ def faces_figures(spec, args) -> None:
     from . import figures_faces as ff
 
     pipe = FacesPipeline.from_checkpoint(args.checkpoint or spec.checkpoint_dir)
-    print(ff.samples(pipe, args.out / "faces_samples.png"))
-    print(ff.walks(pipe, args.out / "faces_walks.png"))
-    if face_arithmetic.has_checkpoints():
-        arith = face_arithmetic.FaceArithmetic(pipe, face_attributes.load())
-        print(ff.arithmetic(arith, args.out / "faces_arithmetic.png"))
-        print(ff.directions(arith, args.out / "faces_directions.png"))
+    print(ff.samples(pipe, args.out / f"{spec.name}_samples.png"))
+    print(ff.walks(pipe, args.out / f"{spec.name}_walks.png"))
+    if is_checkpoint(get_spec("face_attributes").checkpoint_dir):
+        arith = face_arithmetic.FaceArithmetic(pipe, face_attributes.load(), **face_arithmetic.exemplar_rules(spec.name))
+        print(ff.arithmetic(arith, args.out / f"{spec.name}_arithmetic.png"))
+        print(ff.directions(arith, args.out / f"{spec.name}_directions.png"))
 
 
 def colorization_figures(spec, args) -> None:

@@ -40,6 +40,12 @@ def _load_efficientnet(device: str = "cpu", channels_last: bool = True) -> nn.Mo
     return net.eval().to(device, memory_format=memory_format)
 
 
+def lite0_state() -> dict[str, torch.Tensor]:
+    """The ImageNet weights of EfficientNet-Lite0 (the package's file), as a CPU state dict (a copy:
+    a net that is fine-tuned from them does not change the metric's network)."""
+    return {k: v.detach().clone().cpu() for k, v in _load_efficientnet("cpu", False).state_dict().items()}
+
+
 def resize_to_input(x: torch.Tensor) -> torch.Tensor:
     """Images [B, 3, H, W] -> [B, 3, 224, 224] (bilinear, antialiased): the network's input size."""
     return F.interpolate(x.float(), size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", antialias=True,

@@ -14,11 +14,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .layers import NORMS, check_choice, encode_decode, init_weights, norm_layer
 
 HEADS = ("regression", "classification")
+# "none": the net's own encoder (trained from scratch); "efficientnet_lite0": an ImageNet body as the
+# encoder (core/nets/lite_encoder.py; its weights come from the training task).
+BACKBONES = ("none", "efficientnet_lite0")
 
 
 @dataclass(frozen=True)
@@ -27,7 +31,9 @@ class ColorizationNetConfig:
     input, each of the num_downs levels halves it again, so the input side must be a multiple of
     2**(num_downs + 1) (32 for 4). `dilated_blocks` residual blocks with dilation 2 at the
     bottleneck widen the receptive field (Zhang's conv5/conv6). `num_bins` is Q of the
-    classification head (0 for regression)."""
+    classification head (0 for regression). With a `backbone`, the encoder is that network (input
+    sides multiples of 32; base_channels, num_downs and dilated_blocks unused) and the decoder's
+    widths are max_channels at stride 16, half that at 8, 96 at 4 and head_channels at 2."""
 
     in_channels: int = 4
     base_channels: int = 32
@@ -39,9 +45,11 @@ class ColorizationNetConfig:
     head_channels: int = 64
     ab_scale: float = 110.0  # ab units per unit of the normalised ab (core.data.colour.AB_SCALE)
     norm: str = "batch"
+    backbone: str = "none"
 
     def __post_init__(self) -> None:
         check_choice("head", self.head, HEADS)
+        check_choice("backbone", self.backbone, BACKBONES)
         check_choice("norm", self.norm, NORMS)
         if self.num_downs < 1 or self.dilated_blocks < 0:
             raise ValueError("num_downs must be >= 1 and dilated_blocks >= 0")
@@ -53,7 +61,7 @@ class ColorizationNetConfig:
     @property
     def multiple(self) -> int:
         """Input sides must be multiples of this."""
-        return 2 ** (self.num_downs + 1)
+        return 32 if self.backbone != "none" else 2 ** (self.num_downs + 1)
 
 
 def _conv(in_ch: int, out_ch: int, norm: str, stride: int = 1, dilation: int = 1) -> nn.Sequential:
@@ -78,6 +86,24 @@ class ColorizationNet(nn.Module):
     def __init__(self, config: ColorizationNetConfig):
         super().__init__()
         self.config = cfg = config
+        if cfg.backbone != "none":
+            self._build_on_backbone(cfg)
+        else:
+            self._build_own(cfg)
+        n_out = 2 if cfg.head == "regression" else cfg.num_bins
+        self.head = nn.Conv2d(self.head_in, n_out, 1)
+        init_weights(self)
+        if cfg.backbone != "none":
+            nn.init.zeros_(self.encoder.hint_stem.weight)  # hints start as no change to the stem
+        if cfg.head == "regression":
+            nn.init.normal_(self.head.weight, 0.0, 1e-3)  # start near grey, the mean colour
+        if cfg.head == "classification":
+            # Centres in ab units (int: exact in any checkpoint); the empirical share of the training
+            # pixels per bin (before smoothing), filled by the training task from its data.
+            self.register_buffer("bin_centres", torch.zeros(cfg.num_bins, 2, dtype=torch.int16))
+            self.register_buffer("bin_prior", torch.zeros(cfg.num_bins))
+
+    def _build_own(self, cfg: ColorizationNetConfig) -> None:
         chans = [min(cfg.base_channels * 2**i, cfg.max_channels) for i in range(cfg.num_downs + 1)]
         self.stem = nn.Sequential(_conv(cfg.in_channels, chans[0], cfg.norm, stride=2),
                                   _conv(chans[0], chans[0], cfg.norm))
@@ -90,19 +116,37 @@ class ColorizationNet(nn.Module):
         outs[0] = max(outs[0], cfg.head_channels)
         prev = [chans[i + 1] if i == cfg.num_downs - 1 else outs[i + 1] for i in range(cfg.num_downs)]
         self.ups = nn.ModuleList(_conv(prev[i] + chans[i], outs[i], cfg.norm) for i in range(cfg.num_downs))
-        n_out = 2 if cfg.head == "regression" else cfg.num_bins
-        self.head = nn.Conv2d(outs[0], n_out, 1)
-        init_weights(self)
-        if cfg.head == "regression":
-            nn.init.normal_(self.head.weight, 0.0, 1e-3)  # start near grey, the mean colour
-        if cfg.head == "classification":
-            # Centres in ab units (int: exact in any checkpoint); the empirical share of the training
-            # pixels per bin (before smoothing), filled by the training task from its data.
-            self.register_buffer("bin_centres", torch.zeros(cfg.num_bins, 2, dtype=torch.int16))
-            self.register_buffer("bin_prior", torch.zeros(cfg.num_bins))
+        self.head_in = outs[0]
+
+    def _build_on_backbone(self, cfg: ColorizationNetConfig) -> None:
+        from .lite_encoder import LiteEncoder
+
+        self.encoder = LiteEncoder(cfg.in_channels - 1)
+        skips = self.encoder.channels  # strides 2, 4, 8, 16, 32
+        widths = [cfg.head_channels, 96, cfg.max_channels // 2, cfg.max_channels]  # strides 2..16
+        below = widths[1:] + [skips[-1]]
+        # At stride 2 (the output's resolution) the hint map comes in again, so a hint is placed exactly.
+        extra = [cfg.in_channels - 1, 0, 0, 0]
+        self.ups = nn.ModuleList(_conv(below[i] + skips[i] + extra[i], widths[i], cfg.norm) for i in range(4))
+        self.head_in = widths[0]
+
+    def _decode_backbone(self, x: torch.Tensor) -> torch.Tensor:
+        L, hints = x[:, :1], x[:, 1:]
+        feats = self.encoder(L, hints)
+        y = feats[-1]
+        for i in reversed(range(4)):
+            skip = feats[i]
+            y = F.interpolate(y, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+            parts = [y, skip] + ([F.adaptive_avg_pool2d(hints, skip.shape[-2:])] if i == 0 else [])
+            y = self.ups[i](torch.cat(parts, 1))
+        return y
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.head(encode_decode(x, self.stem, self.downs, self.middle, self.ups))
+        if self.config.backbone != "none":
+            features = self._decode_backbone(x)
+        else:
+            features = encode_decode(x, self.stem, self.downs, self.middle, self.ups)
+        y = self.head(features)
         return torch.tanh(y) if self.config.head == "regression" else y
 
     def decode(self, out: torch.Tensor, temperature: float = 0.38) -> torch.Tensor:

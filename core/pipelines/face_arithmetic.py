@@ -29,6 +29,10 @@ LATENT_MARGIN = 2.0  # ... and its z must lie this far (in logits) on the concep
 # probe z -> label fitted on the pool: the arithmetic walks straight lines in z, so exemplars should be
 # typical of their concept along them: both presets succeed more often, on tuning and on eval draws
 # (bench/faces_arithmetic_ceiling.py; figures in docs/RESULTS.md)
+# Per faces model: (confident, latent_margin). v2's latent space is whitened and its probes are sharper: a
+# margin of 4 logits beat 2 on tuning draws (seed 1, never the eval's): 0.99 / 0.68 against 0.93 / 0.47 at
+# p >= 0.95 (smiling man / woman with glasses; docs/RESULTS.md, "Faces v2").
+EXEMPLAR_RULES = {"faces": (CONFIDENT, LATENT_MARGIN), "faces_v2": (0.95, 4.0)}
 MIN_TYPICAL = 3  # fewer latent-typical members than this: fall back to the classifier's rule alone
 POOL_CACHE_VERSION = 1  # bump when the pool's labels change meaning (decoding, preprocessing, ...)
 DERIVED_CACHE_VERSION = 1  # bump when the latent probes or the presets' records change meaning
@@ -452,8 +456,14 @@ def load(faces: str = "faces") -> FaceArithmetic:
         if key not in _ARITH:
             for old in [k for k in _ARITH if k[0] == faces]:  # a re-promoted model: drop the old one
                 del _ARITH[old]
-            _ARITH[key] = FaceArithmetic(pipe, classifier)
+            _ARITH[key] = FaceArithmetic(pipe, classifier, **exemplar_rules(faces))
         return _ARITH[key]
+
+
+def exemplar_rules(faces: str) -> dict[str, float]:
+    """FaceArithmetic's exemplar keywords (confident, latent_margin) for a faces model (EXEMPLAR_RULES)."""
+    confident, latent_margin = EXEMPLAR_RULES.get(faces, (CONFIDENT, LATENT_MARGIN))
+    return {"confident": confident, "latent_margin": latent_margin}
 
 
 def has_checkpoints(faces: str = "faces") -> bool:

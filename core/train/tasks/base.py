@@ -117,8 +117,8 @@ class Task:
         factor = self.lr_factor(step)
         base = self.learning_rates()
         for name, opt in self.opts.items():
-            for group in opt.param_groups:
-                group["lr"] = base[name] * factor
+            for group in opt.param_groups:  # a group may run at a fraction of its optimiser's rate
+                group["lr"] = base[name] * factor * group.get("lr_scale", 1.0)
 
     def to_device(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return {k: v.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)

@@ -22,6 +22,7 @@ from torchvision.utils import make_grid
 from ...data import colour
 from ...data.colour_photos import PhotoDataset, photo_files
 from ...device import autocast
+from ...metrics.features import lite0_state
 from ...metrics.pixels import colourfulness, psnr
 from ...nets import build_net
 from ..config import knob
@@ -50,6 +51,8 @@ class ColorizationParams(GANParams):
     hint_free_share: float = knob(0.5, 0.0, 1.0, help="share of the items trained without any hint")
     hint_p: float = knob(0.125, 0.01, 1.0, help="number of hints: 1 + Geometric(p) (Zhang 2017: 1/8)")
     hint_max_size: int = knob(5, 1, 16, help="hints are squares of 1..N px showing their mean true colour")
+    backbone_lr: float = knob(0.1, 0.0, 1.0, help="a pretrained encoder's learning rate, as a fraction of lr_G "
+                                                   "(fine-tuned gently: its ImageNet features are the point)")
 
 
 class ColorizationTask(Task):
@@ -68,7 +71,9 @@ class ColorizationTask(Task):
             raise ValueError(f"image_size={config.image_size} must be a multiple of {G_cfg.multiple} for this net")
         self.nets = {name: build_net(cfg).to(device).to(memory_format=torch.channels_last)
                      for name, cfg in spec.nets.items() if name == "G" or p.loss == "cgan"}
-        self.opts = {"G": self.adam(self.nets["G"].parameters(), p.lr_G)}
+        if G_cfg.backbone != "none":
+            self._start_from_imagenet()
+        self.opts = {"G": self.adam(self._G_groups(), p.lr_G)}
         if p.loss == "cgan":
             self.opts["D"] = self.adam(self.nets["D"].parameters(), p.lr_D)
         self._weights: torch.Tensor | None = None  # class rebalancing weights, from the net's prior
@@ -79,6 +84,25 @@ class ColorizationTask(Task):
                                  f"{G_cfg.num_bins}")
             self.nets["G"].bin_centres.copy_(centres.to(torch.int16))
             self.lookup = colour.BinLookup(centres)
+
+    def _start_from_imagenet(self) -> None:
+        """G's backbone gets the ImageNet weights (a resume or warm start overwrites them later); the
+        package's classifier head, which the encoder drops, is left out."""
+        body = self.nets["G"].encoder.body
+        missing, _ = body.load_state_dict(lite0_state(), strict=False)
+        if missing:
+            raise RuntimeError(f"the pretrained {self.nets['G'].config.backbone} lacks {missing[:3]}...")
+        body.to(self.device, memory_format=torch.channels_last)
+
+    def _G_groups(self) -> list[dict]:
+        """G's parameter groups: a pretrained backbone at backbone_lr x the rate, the rest at the rate."""
+        G = self.nets["G"]
+        if G.config.backbone == "none":
+            return [{"params": list(G.parameters())}]
+        body = G.encoder.body
+        ids = {id(q) for q in body.parameters()}
+        return [{"params": list(body.parameters()), "lr_scale": self.params.backbone_lr},
+                {"params": [q for q in G.parameters() if id(q) not in ids]}]
 
     def learning_rates(self) -> dict[str, float]:
         return {name: self.params.lr_G if name == "G" else self.params.lr_D for name in self.opts}
