@@ -16,8 +16,8 @@ SHIPPED = [name for name in REGISTRY if is_checkpoint(CHECKPOINTS / name)]
 
 def test_checkpoints_fit_the_budget():
     total = sum(p.stat().st_size for p in CHECKPOINTS.rglob("*") if p.is_file())
-    # The guide's ceiling is ~100 MB for all of checkpoints/ (git keeps every version); 80 leaves room for the
-    # models still to come (text edit, faces v2) after the discriminators the tabs now show (issue 18).
+    # The guide's ceiling is ~100 MB for all of checkpoints/ (git keeps every version); 80 leaves room below it
+    # (75 MB with faces v2 and the discriminators the tabs show, issue 18).
     assert total <= 80e6, f"checkpoints/ holds {total / 1e6:.1f} MB"
     for name in SHIPPED:
         assert (CHECKPOINTS / name / "model.safetensors").stat().st_size <= 12.5e6
