@@ -159,7 +159,7 @@ FACES_V2 = ModelSpec(
     name="faces_v2",
     title="Faces v2 (VAE-GAN: encoder + generator)",
     task="vaegan",
-    nets={"E": FaceEncoderConfig(z_dim=128, base_channels=32),  # 1.7 M params; with G 5.4 M = 10.8 MB fp16
+    nets={"E": FaceEncoderConfig(z_dim=128, base_channels=32),  # 1.7 M params; with G 5.6 M = 11.1 MB fp16
           "G": DCGANGeneratorConfig(z_dim=128, base_channels=64),
           "D": DCGANDiscriminatorConfig(base_channels=64, norm="none", spectral=True),
           "P": LatentGaussianConfig(z_dim=128)},

@@ -1,9 +1,10 @@
 """Faces v2 (issue 17): the VAE-GAN's encoder, its fitted code Gaussian, training and the pipeline."""
 import dataclasses
 
+import pytest
 import torch
 
-from core.checkpoint import load_checkpoint
+from core.checkpoint import is_checkpoint, load_checkpoint
 from core.nets import (DCGANDiscriminatorConfig, DCGANGeneratorConfig, FaceEncoderConfig, LatentGaussianConfig,
                        build_net)
 from core.pipelines.faces import FacesPipeline
@@ -129,3 +130,17 @@ def test_a_photo_becomes_its_face_square_at_64_px_and_bad_photos_get_a_message(t
             assert str(e)
         else:
             raise AssertionError(f"{bad} must be refused with a message")
+
+
+@pytest.mark.skipif(not is_checkpoint(get_spec("faces").checkpoint_dir), reason="needs the shipped faces model")
+def test_the_dcgan_eval_takes_v2s_held_out_faces_with_holdout(monkeypatch):
+    """`python -m core.eval faces --holdout`: the DCGAN measured on the faces v2 never saw (the last 10 %
+    of the folder), so the two compare on equal terms; the same split as v2's own eval."""
+    from core.eval import __main__ as cli
+
+    seen = {}
+    monkeypatch.setitem(cli.EVALUATORS, "dcgan", lambda spec, data, ckpt, **kw: seen.update(data=data, **kw) or {})
+    assert cli.main(["faces", "--holdout"]) == 0
+    assert seen["data"] == get_spec("faces").data.train == get_spec("faces_v2").data.train
+    assert seen["split"] == "val"
+    assert get_spec("faces").data.options.get("holdout", 0.1) == get_spec("faces_v2").data.options["holdout"]

@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
                             "face images for faces / face_attributes, colour photos for colorization*")
     where.add_argument("--holdout", action="store_true",
                        help="horse2zebra: the held-out 10%% of the registry's folders (never trained on); "
+                            "faces: the last 10%% of its folder (faces_v2's held-out faces); "
                             "colorization*: the held-out 5%% (also the default without --data)")
     p.add_argument("--json", type=Path, help="also write the metrics here")
     p.add_argument("--checkpoint", type=Path, help="default: checkpoints/NAME")
@@ -65,8 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     checkpoint = args.checkpoint or spec.checkpoint_dir
     if not is_checkpoint(checkpoint):
         p.error(f"no checkpoint in {checkpoint} (train first: python -m core.train {spec.name})")
-    if args.holdout and spec.task not in ("cyclegan", *DEFAULT_HOLDOUT):
-        p.error("--holdout is for horse2zebra, colorization and inpainting; give --data DIR")
+    if args.holdout and spec.task not in ("cyclegan", "dcgan", *DEFAULT_HOLDOUT):
+        p.error("--holdout is for horse2zebra, faces, colorization and inpainting; give --data DIR")
     if args.data is not None and not args.data.is_dir():
         p.error(f"--data {args.data} is not a folder")
     t0 = time.time()
@@ -88,7 +89,10 @@ def main(argv: list[str] | None = None) -> int:
         if spec.task != "pix2pix":
             p.error("--inputs is for sketch2photo")
         extra["inputs"] = args.inputs
-    metrics = evaluator(spec, args.data, checkpoint, photo_left=args.photo_left, limit=args.limit, **extra)
+    data = args.data
+    if args.holdout and spec.task == "dcgan":  # the last 10 % of its folder: faces v2's held-out faces (the DCGAN
+        data, extra["split"] = spec.data.train, "val"  # trained on all of them), to compare the two on equal terms
+    metrics = evaluator(spec, data, checkpoint, photo_left=args.photo_left, limit=args.limit, **extra)
     metrics = {k: (round(v, 5) if isinstance(v, float) else v) for k, v in metrics.items()}
     if isinstance(precision, str):
         metrics["precision"] = resolve_precision(pick_device(), precision)  # what ran, not what was asked

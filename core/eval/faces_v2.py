@@ -14,6 +14,7 @@ from ..checkpoint import is_checkpoint
 from ..data.faces import FaceDataset
 from ..metrics.distribution import DistributionMetrics
 from ..metrics.features import EfficientNetFeatures
+from ..metrics.pixels import psnr
 from ..pipelines.face_arithmetic import (CONFIDENT, PRESETS, RECORD_DRAWS, Concept, FaceArithmetic, exemplar_rules,
                                          fit_linear_probe)
 from ..pipelines.face_attributes import REPORTED_ATTRIBUTES, AttributeClassifier
@@ -23,8 +24,8 @@ from . import faces
 
 EXEMPLARS = 3  # faces per concept in an arithmetic draw, as in the pool's figures
 # Real exemplars must also be typical along the latent's straight lines, as the pool's: their code lies this
-# many logits on the concept's side of the pool's linear probe. 2 beat 0 on tuning draws (seed 1): 0.90 / 0.75
-# against 0.68 / 0.45 (smiling man / woman with glasses; 3 keeps too few men with glasses; docs/RESULTS.md).
+# many logits on the concept's side of the pool's linear probe. 2 beat no probe on tuning draws (seed 1): 0.90 /
+# 0.75 against 0.55 / 0.33 (smiling man / woman with glasses; 3 keeps too few men with glasses; docs/RESULTS.md).
 REAL_LATENT_MARGIN = 2.0
 REFINED = 100  # faces also inverted with the latent optimisation after the encoder (~1 s each on a CPU)
 
@@ -62,8 +63,7 @@ def reconstruction(real: torch.Tensor, rec: torch.Tensor, clf: AttributeClassifi
     """Faces and their reconstructions [N, 3, 64, 64] in [-1, 1] -> PSNR (dB, on [0, 1], mean over
     faces) and, with a classifier, attribute agreement: the share of (face, reported attribute)
     where photo and reconstruction fall on the same side of 0.5 (and per attribute)."""
-    mse = ((real - rec) * 0.5).square().flatten(1).mean(1).clamp_min(1e-10)
-    out = {"rec_psnr": float((10 * torch.log10(1.0 / mse)).mean()), "rec_n": len(real)}
+    out = {"rec_psnr": float(psnr(real, rec, data_range=2.0).mean()), "rec_n": len(real)}
     if clf is not None:
         names = [a for a in REPORTED_ATTRIBUTES if a in clf.names]
         cols = [clf.index(a) for a in names]

@@ -58,7 +58,8 @@ from ..data.images import ImageError, label_font, list_images, tensor_to_pil
 from ..device import setup_threads
 from ..pipelines import faces as faces_pipeline  # INVERT_*: read when used (a sweep may set them)
 from ..pipelines.face_arithmetic import FACES_MODELS
-from ..pipelines.faces import FacesPipeline, photo_face, psnr
+from ..metrics.pixels import psnr as pixel_psnr
+from ..pipelines.faces import FacesPipeline, photo_face
 from ..pipelines.text_edit import (CONDITIONS, MODES, EditSettings, ScoreSettings, TextEditor, judge_with_features,
                                    load, load_scorer)
 from ..registry import get_spec
@@ -369,7 +370,7 @@ def invert_all(pipe: FacesPipeline, faces: torch.Tensor, steps: int,
     if steps == 0:
         u = pipe.encode(faces)
         rec = pipe.decode(u)
-        p = torch.tensor([psnr(r[None], f[None]) for r, f in zip(rec, faces)])
+        p = pixel_psnr(rec, faces, data_range=2.0)
         return u, p, p.clone()
     us, enc, ref = [], [], []
     t0 = time.perf_counter()

@@ -14,6 +14,7 @@ from ..checkpoint import is_checkpoint, load_checkpoint
 from ..data.faces import face_box
 from ..data.images import ImageError, open_image, pil_to_tensor, tensor_to_pil
 from ..device import compute_dtype, pick_device
+from ..metrics.pixels import psnr as pixel_psnr
 from ..registry import get_spec
 from .base import CACHE
 
@@ -248,9 +249,8 @@ class FacesPipeline:
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-    """PSNR (dB, on [0, 1]) of two images [N, 3, H, W] in [-1, 1], over all pixels."""
-    mse = ((a.float() - b.float()) * 0.5).square().mean().clamp_min(1e-10)
-    return float(10 * torch.log10(1.0 / mse))
+    """PSNR (dB) of one face [1, 3, H, W] against another, both in [-1, 1] (core.metrics.pixels.psnr)."""
+    return float(pixel_psnr(a, b, data_range=2.0).mean())
 
 
 def upscale(im: Image.Image, size: int) -> Image.Image:
