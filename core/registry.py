@@ -85,7 +85,8 @@ def _sketch_ablation(name: str, title: str, **task_params: float) -> ModelSpec:
         name=name, title=title, task="pix2pix",
         nets={"G": _SKETCH_G, "D": _SKETCH_D},  # with lambda_gan = 0, D is built but never trained
         shipped=("G",), data=_SKETCH_DATA,
-        train_defaults={"image_size": 128, "batch_size": 8, "steps": 4_000, "num_workers": 1, "eval_every": 500},
+        train_defaults={"image_size": 128, "batch_size": 8, "steps": 4_000, "num_workers": 1, "eval_every": 500,
+                        "sample_every": 125},  # 32 time-lapse frames
         task_params={"drawing_share": 0.5, **task_params},
     )
 
@@ -181,7 +182,7 @@ FACE_ATTRIBUTES = ModelSpec(
                   options={"attributes": _CELEBA / "list_attr_celeba.txt", "holdout": 0.1}),
     # degrade: it judges generated faces, which are blurrier than photos; without it, blurred and noised
     # faces lost a tenth of the held-out accuracy, with it almost none (docs/RESULTS.md).
-    train_defaults={"image_size": 64, "batch_size": 64, "steps": 2000, "decay_from": 0.5, "sample_every": 1000,
+    train_defaults={"image_size": 64, "batch_size": 64, "steps": 2000, "decay_from": 0.5, "sample_every": 50,
                     "eval_every": 500, "eval_images": 600},
     task_params={"degrade": 0.5},
 )
@@ -199,7 +200,7 @@ FACE_TEXT = ModelSpec(
     # degrade (as the classifier): the edit scores generated faces, which are blurrier than photos. 2,200 steps:
     # 22 min on one thread of a busy 2-core machine (bf16, 1.5-2 steps/s).
     train_defaults={"image_size": 64, "batch_size": 64, "steps": 2200, "decay_from": 0.5, "beta1": 0.9,
-                    "sample_every": 550, "eval_every": 220, "eval_images": 613, "num_workers": 1},
+                    "sample_every": 55, "eval_every": 220, "eval_images": 613, "num_workers": 1},
     task_params={"degrade": 0.5},
 )
 
@@ -219,7 +220,7 @@ _COLOUR_G = ColorizationNetConfig(in_channels=4, base_channels=32, max_channels=
 # Step rates, batch 16 at 128 px, one thread on a busy 2-core machine (about half the idle rate): l2 (the small
 # net) 4.7/s, classification 1.0/s, cgan 1.16/s; the steps give cls and cgan ~30-40 min each idle (equal budget).
 _COLOUR_TRAIN = {"image_size": 128, "batch_size": 16, "steps": 4500, "num_workers": 1, "eval_every": 1000,
-                 "eval_images": 200, "sample_every": 500}
+                 "eval_images": 200, "sample_every": 150}
 
 
 def _colorization(name: str, title: str, loss: str, comparison_only: bool, G: dict[str, Any] | None = None,
@@ -272,7 +273,7 @@ INPAINTING = ModelSpec(
     shipped=("G",),
     data=DataSpec(train=_CELEBA / "img", options={**_FACE_CROP, "holdout": 0.1}),
     # 5,000 steps: 1 h 45 min on one thread beside other jobs (planned for 90 min; docs/DESIGN.md, "Inpainting").
-    train_defaults={"image_size": 64, "batch_size": 32, "steps": 5000, "num_workers": 1, "sample_every": 250,
+    train_defaults={"image_size": 64, "batch_size": 32, "steps": 5000, "num_workers": 1, "sample_every": 125,
                     "checkpoint_every": 250, "eval_every": 500, "eval_images": 256},
 )
 REGISTRY[INPAINTING.name] = INPAINTING

@@ -273,11 +273,11 @@ def faces_switch(shipped: list[str], elem_id: str) -> gr.Radio:
 def latent_of(pick, model: str, z_dim: int):
     """A latent kept in a gr.State for one faces model ({"model": name, "z": [floats]}) -> its
     tensor [z_dim], or None when it is missing, malformed or another model's (the models' latents
-    mean different faces, even where their lengths agree). A bare list (a latent without its model,
-    as kept before the switch) counts when its length fits."""
-    if isinstance(pick, dict):
-        return faces_pipeline.from_array(pick.get("z"), z_dim) if pick.get("model") == model else None
-    return faces_pipeline.from_array(pick, z_dim) if isinstance(pick, (list, tuple)) else None
+    mean different faces, even where their lengths agree). A bare list, a latent without its model,
+    is never taken: nothing says which model's face it is."""
+    if isinstance(pick, dict) and pick.get("model") == model:
+        return faces_pipeline.from_array(pick.get("z"), z_dim)
+    return None
 
 
 def kept_latent(z, model: str, what: str) -> dict:
@@ -302,19 +302,36 @@ def try_photo(path, size: int, progress, shipped: bool, needs: str) -> tuple | s
         return warn(needs)
 
 
-def photo_inputs(prefix: str, label: str = "Your face photo", height: int = 160, min_width: int = 120):
-    """An upload for a face photo over its face square and what v2 draws of it, and a status line
-    (elem_ids PREFIX-photo, -photo-crop, -photo-recon, -photo-status) -> (upload, crop, recon, status)."""
+def photo_inputs(prefix: str, label: str = "Your face photo", height: int = 160, min_width: int = 120,
+                 row: bool = False, status: str = ""):
+    """An upload for a face photo, its face square and what v2 draws of it, and a status line
+    (elem_ids PREFIX-photo, -photo-crop, -photo-recon, -photo-status) -> (upload, crop, recon, status).
+    Stacked (the default: for a side column) or, with `row`, all four in one row, the status in a
+    column of its own: `with status.parent:` adds a control under it."""
+    def pictures():  # its face square beside what the generator makes of it
+        scale = {"scale": 1} if row else {}
+        return (gr.Image(label="Your photo", type="pil", interactive=False, height=height, buttons=[],
+                         elem_id=f"{prefix}-photo-crop", min_width=min_width, **scale),
+                gr.Image(label="What v2 can draw", type="pil", interactive=False, height=height, buttons=[],
+                         elem_id=f"{prefix}-photo-recon", min_width=min_width, **scale))
+
+    def upload(**layout):
+        return gr.File(label=label, type="filepath", file_types=["image", ".tif", ".tiff"], elem_id=f"{prefix}-photo",
+                       **layout)
+
+    if row:
+        with gr.Row(equal_height=True):
+            file = upload(min_width=220, height=height, scale=2)
+            crop, recon = pictures()
+            with gr.Column(scale=4, min_width=300):
+                line = gr.Markdown(status, elem_id=f"{prefix}-photo-status")
+        return file, crop, recon, line
     with gr.Group():
-        upload = gr.File(label=label, type="filepath", file_types=["image", ".tif", ".tiff"],
-                         elem_id=f"{prefix}-photo", height=100)
-        with gr.Row(equal_height=True):  # its face square beside what the generator makes of it
-            crop = gr.Image(label="Your photo", type="pil", interactive=False, height=height, buttons=[],
-                            elem_id=f"{prefix}-photo-crop", min_width=min_width)
-            recon = gr.Image(label="What v2 can draw", type="pil", interactive=False, height=height, buttons=[],
-                             elem_id=f"{prefix}-photo-recon", min_width=min_width)
-        status = gr.Markdown("", elem_id=f"{prefix}-photo-status")
-    return upload, crop, recon, status
+        file = upload(height=100)
+        with gr.Row(equal_height=True):
+            crop, recon = pictures()
+        line = gr.Markdown(status, elem_id=f"{prefix}-photo-status")
+    return file, crop, recon, line
 
 
 def photo_to_latent(path, model: str, size: int, progress=None):

@@ -73,7 +73,8 @@ def _model(name) -> dict:
     except pipeline.TimelapseError as e:
         raise refused(f"{name}'s time-lapse cannot be shown: {e}") from None
     caption = (f"**What the frames show:** {lapse.caption or 'the model outputs'}. Run `{lapse.run}`, "
-               f"{len(lapse)} frames from step {lapse.steps[0]:,} to {lapse.steps[-1]:,}.")
+               f"{len(lapse)} frames from step {lapse.steps[0]:,} to {lapse.steps[-1]:,}."
+               + (f"\n\n{lapse.note}" if lapse.note else ""))
     return dict(last=len(lapse) - 1, label=label, view=v, status=status, inputs=inputs, caption=caption)
 
 

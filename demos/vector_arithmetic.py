@@ -13,8 +13,8 @@ from core.pipelines.faces import clean_seed, from_array, tile, to_array
 from core.registry import get_spec
 
 from .common import (FACES_TITLES, HEAVY, PHOTO_FACES, POOL_WAIT, await_pool, face_arithmetic, faces_model,
-                     faces_switch, kept_latent, latent_of, notice, ok, on_first_open, shipped_faces, try_photo,
-                     warn)
+                     faces_switch, kept_latent, latent_of, notice, ok, on_first_open, photo_inputs, shipped_faces,
+                     try_photo, warn)
 from .inputs import number, picked, slider
 
 CUSTOM = "my own picks (from the pool below)"
@@ -400,18 +400,12 @@ def build(demo: gr.Blocks, tab: gr.Tab | None = None) -> None:
     pool_note = gr.Markdown("", elem_id="va-pool-note")
     picks, photo = gr.State({}), gr.State(None)  # photo: your photo's latent, with its model
     if photos:  # v2's encoder: your photo gets a latent (shown only when that model is shipped)
-        with gr.Row(equal_height=True):
-            upload = gr.File(label="Your face photo", type="filepath", file_types=["image", ".tif", ".tiff"],
-                             elem_id="va-photo", min_width=220, height=150, scale=2)
-            # its face square beside what the generator makes of it
-            crop = gr.Image(label="Your photo", type="pil", interactive=False, height=150, buttons=[],
-                            elem_id="va-photo-crop", min_width=140, scale=1)
-            recon = gr.Image(label="What v2 can draw", type="pil", interactive=False, height=150, buttons=[],
-                             elem_id="va-photo-recon", min_width=140, scale=1)
-            with gr.Column(scale=4, min_width=300):
-                photo_status = gr.Markdown("Upload a face photo: it becomes C in the preset (your face + A − B) and "
-                                           "the face the attribute sliders move.", elem_id="va-photo-status")
-                as_c = gr.Button("Your photo as C", elem_id="va-photo-c", size="sm")
+        upload, crop, recon, photo_status = photo_inputs(
+            "va", height=150, min_width=140, row=True,
+            status="Upload a face photo: it becomes C in the preset (your face + A − B) and the face the attribute "
+                   "sliders move.")
+        with photo_status.parent:
+            as_c = gr.Button("Your photo as C", elem_id="va-photo-c", size="sm")
     else:
         crop = recon = photo_status = as_c = upload = None
     with gr.Row(equal_height=True):

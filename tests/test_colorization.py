@@ -466,10 +466,17 @@ def train_hint_follower(folder: Path) -> Path:
     return train(spec, config, run_dir=folder / "run") / "checkpoint"
 
 
-def test_hints_pull_the_colour_towards_them_after_a_little_training(tmp_path):
+def test_hints_pull_the_colour_towards_them_after_a_little_training(tmp_path, monkeypatch):
     """After the little training, the colour at a hint is nearer the hint's colour than the colour
     another hint gives there (for every pair of red, blue, green)."""
-    pipe = ColorizationPipeline.from_checkpoint(train_hint_follower(tmp_path), precision="fp32")
+    # One thread: this net's convolutions are tiny (4-32 px), and two threads spend most of each step
+    # waiting on each other (61 s against 7 s, measured beside two training runs).
+    monkeypatch.setenv("LAB_THREADS", "1")
+    threads = torch.get_num_threads()
+    try:
+        pipe = ColorizationPipeline.from_checkpoint(train_hint_follower(tmp_path), precision="fp32")
+    finally:
+        torch.set_num_threads(threads)  # train() set one thread for the whole process
     grey = Image.new("RGB", (40, 40), (128, 128, 128))
     hints = [(220, 30, 30), (30, 30, 220), (30, 200, 30)]
     got = [torch.tensor(colour.ab_of_colour(pipe(grey, hints=[(20, 20, h)]).colour_at(20, 20))) for h in hints]

@@ -84,7 +84,7 @@ def test_the_switch_puts_v2_first_and_cleans_what_a_client_sends(two_models):
     assert torch.equal(common.latent_of(kept, "faces_v2", V2_Z), z)
     assert common.latent_of(kept, "faces", V2_Z) is None  # another model's latent is never used, whatever its length
     assert common.latent_of({"model": "faces_v2", "z": [float("nan")] * V2_Z}, "faces_v2", V2_Z) is None
-    assert common.latent_of(z.tolist(), "faces_v2", V2_Z) is not None  # a bare latent (before the switch) that fits
+    assert common.latent_of(z.tolist(), "faces_v2", V2_Z) is None  # a bare latent: whose face it is, is unknown
     assert common.latent_of("abc", "faces_v2", V2_Z) is None
 
 

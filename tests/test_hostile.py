@@ -375,7 +375,7 @@ def select_event(index: Any) -> dict:
 # the corpus and by how many inputs of its component type came before, so neighbouring inputs get
 # different ones and every case still reaches each component type several times (the inputs share
 # their coercion helpers, demos/inputs.py). HOSTILE_FULL=1 sends the whole corpus to every input.
-ROTATE = 1 if os.environ.get("HOSTILE_FULL") else 3
+ROTATE = 1 if os.environ.get("HOSTILE_FULL") else 4
 ALWAYS = {"None", "nan", "10k chars", "../../etc/passwd", "/etc/passwd", "48 MP JPEG 8000x6000",
           "index 999", "index 'abc'"}
 

@@ -16,11 +16,23 @@ SHIPPED = [name for name in REGISTRY if is_checkpoint(CHECKPOINTS / name)]
 
 def test_checkpoints_fit_the_budget():
     total = sum(p.stat().st_size for p in CHECKPOINTS.rglob("*") if p.is_file())
-    # The guide's ceiling is ~100 MB for all of checkpoints/ (git keeps every version); 80 leaves room below it
-    # (75 MB with faces v2 and the discriminators the tabs show, issue 18).
-    assert total <= 80e6, f"checkpoints/ holds {total / 1e6:.1f} MB"
+    # The guide's ceiling is ~100 MB for all of checkpoints/ (git keeps every version); 88 leaves room below it:
+    # 82 MB with faces v2, the discriminators the tabs show and six training time-lapses (issue 18), and room
+    # for the other five models' time-lapses (re-runs ship theirs at most 0.8 MB each: docs/DESIGN.md).
+    assert total <= 88e6, f"checkpoints/ holds {total / 1e6:.1f} MB"
     for name in SHIPPED:
         assert (CHECKPOINTS / name / "model.safetensors").stat().st_size <= 12.5e6
+
+
+@pytest.mark.parametrize("name", [n for n in SHIPPED if (CHECKPOINTS / n / "timelapse").is_dir()])
+def test_a_shipped_time_lapse_reads_cleanly_within_its_cap(name):
+    from core.pipelines import timelapse as reader
+    from core.train import timelapse as tl
+
+    lapse = reader.read(name)
+    assert len(lapse) >= 12 and lapse.losses, "a time-lapse has a few dozen frames and the loss curves"
+    assert tl.folder_bytes(CHECKPOINTS / name / "timelapse") <= tl.MAX_BYTES
+    assert all(reader.view(name, i).frame.size[0] > 0 for i in (0, len(lapse) - 1))
 
 
 @pytest.mark.parametrize("name", SHIPPED)

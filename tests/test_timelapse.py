@@ -30,11 +30,14 @@ from core.train import timelapse as tl
 from core.train.events import EventLog, read_events
 from core.train.promote import promote
 from core.train.tasks import TASKS
-from core.train.tasks.base import timelapse_row
+from core.train.tasks.base import attribute_tiles, timelapse_row
 from core.train.tasks.cyclegan import toy_horses
 from core.train.tasks.pix2pix import TIMELAPSE_STROKE
 
 CPU = torch.device("cpu")
+ATTRIBUTE_NAMES = json.loads((get_spec("face_attributes").checkpoint_dir / "config.json").read_text())["meta"]["attributes"] \
+    if (get_spec("face_attributes").checkpoint_dir / "config.json").is_file() else \
+    ["Smiling", "Male", "Eyeglasses", "Young", "Blond_Hair"] + [f"attribute_{i}" for i in range(35)]
 SMALL = dataclasses.replace(
     get_spec("sketch2photo"),
     nets={"G": UNetConfig(in_channels=1, base_channels=8, max_channels=16, num_downs=6),
@@ -191,13 +194,78 @@ def test_standing_statistics_are_recomputed_only_when_the_weights_changed():
     assert len(calls) == 2 * n
 
 
-def test_tasks_without_an_image_output_or_without_the_faces_gan_make_no_frame(monkeypatch, tmp_path):
+def test_tasks_without_the_faces_gan_or_without_the_shown_attributes_make_no_frame(monkeypatch, tmp_path):
     spec = dataclasses.replace(get_spec("face_attributes"), nets={"C": AttributeNetConfig(num_outputs=40, base_channels=8)})
-    assert TASKS["attributes"](spec, config_for(spec), CPU).timelapse_inputs() is None
+    task = TASKS["attributes"](spec, config_for(spec), CPU)
+    task.names = [f"attribute_{i}" for i in range(40)]  # none of the shown ones
+    assert task.timelapse_inputs() is None
     monkeypatch.setattr(core.registry, "CHECKPOINTS", tmp_path)  # no faces GAN there
+    task.names = list(ATTRIBUTE_NAMES)
+    assert task.timelapse_inputs() is None
     for name in ("inpainting", "colorization_l2"):
         spec = get_spec(name)
         assert TASKS[spec.task](spec, config_for(spec, image_size=64), CPU).timelapse_inputs() is None
+
+
+def test_every_served_model_makes_a_few_dozen_frames_with_its_registry_defaults():
+    from core.registry import REGISTRY
+    from core.train.tasks.base import Task
+
+    for spec in REGISTRY.values():
+        if spec.comparison_only or TASKS[spec.task].timelapse_frame is Task.timelapse_frame:
+            continue
+        config = config_for(spec)
+        assert config.steps // config.sample_every >= tl.MIN_FRAMES, spec.name
+
+
+def test_a_classifier_tile_draws_each_bar_as_long_as_its_probability():
+    probs = torch.tensor([[0.0, 0.25, 0.5, 0.75, 1.0], [1.0, 0.6, 0.4, 0.1, 0.0]])
+    faces = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    pictures = attribute_tiles(faces, probs, ["a", "b", "c", "d", "e"])
+    assert pictures.shape == (2, 3, 128, 128)
+    span = 128 - 3 - 44  # a full bar's pixels (attribute_tiles: bars from x = 44 to 3 px before the edge)
+    for i in range(2):
+        rgb = (pictures[i] * 255).round().permute(1, 2, 0).numpy()
+        for j, p in enumerate(probs[i].tolist()):
+            y = 128 - 4 - 5 * 10 + 3 + j * 10 + 5  # the middle of row j
+            line = rgb[y, 44:125]
+            blue = (np.abs(line - [40, 110, 220]).sum(1) == 0).sum()
+            grey = (np.abs(line - [150, 150, 150]).sum(1) == 0).sum()
+            assert abs(blue + grey - p * span) <= 1, (i, j, p, blue, grey)
+            assert (blue > 0) == (p >= 0.5 and p > 0) and (grey > 0) == (0 < p < 0.5)
+    with pytest.raises(ValueError, match="at most 5"):
+        attribute_tiles(faces, torch.rand(2, 6), list("abcdef"))
+
+
+@pytest.mark.shipped
+@pytest.mark.skipif(not is_checkpoint(get_spec("faces").checkpoint_dir), reason="needs the shipped faces GAN")
+def test_classifier_frames_show_the_verdicts_of_the_net_being_trained_on_gan_faces():
+    spec = dataclasses.replace(get_spec("face_attributes"), nets={"C": AttributeNetConfig(num_outputs=40, base_channels=8)})
+    task = TASKS["attributes"](spec, config_for(spec, precision="fp32"), CPU)
+    task.names = list(ATTRIBUTE_NAMES)
+    inputs = task.timelapse_inputs()
+    assert inputs.view.shape == (8, 3, 128, 128) and "smile" in inputs.caption
+    C = task.nets["C"]
+    with torch.no_grad():
+        C.eval()
+        probs = torch.sigmoid(C(inputs.tensors["image"]).float())
+    C.train()
+    columns = [ATTRIBUTE_NAMES.index(a) for a in ("Smiling", "Male", "Eyeglasses", "Young", "Blond_Hair")]
+    expected = timelapse_row(attribute_tiles(inputs.tensors["faces"], probs[:, columns], ["smile", "male", "glasses",
+                                                                                          "young", "blond"]))
+    frame = task.timelapse_frame(inputs)
+    assert torch.equal(frame, expected) and C.training  # the net's verdicts; its mode restored
+    with torch.no_grad():
+        C.head[-1].bias.add_(5.0)  # every verdict towards yes
+    assert not torch.equal(task.timelapse_frame(inputs), frame)  # the frame follows the weights
+    # The face-text encoder's frames: its zero-shot verdicts from PROBES' caption pairs.
+    spec = get_spec("face_text")
+    text = TASKS["face_text"](spec, config_for(spec, precision="fp32"), CPU)
+    assert text.timelapse_inputs() is None  # before its probes are embedded
+    text.probe_names = ["Smiling", "Male", "Eyeglasses"]
+    text.probes = torch.nn.functional.normalize(torch.randn(3, 2, 384, generator=torch.Generator().manual_seed(1)), dim=-1)
+    lapse = text.timelapse_inputs()
+    assert "zero-shot" in lapse.caption and text.timelapse_frame(lapse).shape == expected.shape
 
 
 @pytest.mark.shipped
@@ -291,6 +359,21 @@ def test_the_cli_builds_a_time_lapse_for_a_finished_run_without_touching_the_wei
         tl.main([str(tmp_path / "empty"), "--out", str(tmp_path / "x")])
 
 
+def test_a_note_says_where_the_frames_come_from_and_an_over_long_one_is_refused(run, tmp_path, monkeypatch):
+    monkeypatch.setattr(core.registry, "CHECKPOINTS", tmp_path / "checkpoints")
+    out = tmp_path / "checkpoints" / "sketch2photo" / "timelapse"
+    note = "A re-run of the shipped recipe: the shipped weights come from an earlier run without frames."
+    tl.main([str(run), "--out", str(out), "--note", note])
+    assert json.loads((out / "timelapse.json").read_text())["note"] == note
+    assert reader.read("sketch2photo").note == note
+    with pytest.raises(SystemExit):  # the writer refuses what the reader would refuse
+        tl.main([str(run), "--out", str(out), "--note", "x" * (tl.MAX_NOTE + 1)])
+    assert reader.read("sketch2photo").note == note  # the folder is untouched
+    _edit(out, lambda d: d.update(note="x" * (tl.MAX_NOTE + 1)))
+    with pytest.raises(reader.TimelapseError, match="note"):
+        reader.read("sketch2photo")
+
+
 # ---- the reader ------------------------------------------------------------------------------------------------
 
 def _fake(checkpoints: Path, name: str = "faces", frames: int = 12) -> Path:
@@ -307,7 +390,7 @@ def _fake(checkpoints: Path, name: str = "faces", frames: int = 12) -> Path:
         log.write("step", step, losses={"loss_G": 1.0 / (k + 1), "loss_D": 0.5})
         log.write("eval", step, n=4, fd_eff=100.0 - k)
     tl.record_inputs(run, "fake frames for a test", torch.full((6, 3, 64, 64), 0.5))
-    tl.build(run, checkpoints / name / "timelapse", model=name)
+    tl.build(run, checkpoints / name / "timelapse", model=name, note="a note on where the frames come from")
     return checkpoints / name / "timelapse"
 
 
@@ -386,7 +469,7 @@ def test_the_tab_shows_another_frame_when_the_slider_moves(tmp_path):
     with running_app({"LAB_CHECKPOINTS": str(tmp_path / "checkpoints")}, log=tmp_path / "app.log") as url:
         client = Client(url, verbose=False)
         *_, status, _, caption = client.predict("faces", api_name="/timelapse_model")
-        assert "Step 1,200" in status and "fake frames" in caption
+        assert "Step 1,200" in status and "fake frames" in caption and "where the frames come from" in caption
         first = client.predict("faces", 0, api_name="/timelapse_frame")
         last = client.predict("faces", 11, api_name="/timelapse_frame")
         assert "Step 100" in first[3] and "Step 1,200" in last[3]

@@ -2,7 +2,7 @@
 `checkpoints/<model>/timelapse/` (written by core/train/timelapse.py at promote, or by
 `python -m core.train.timelapse RUN_DIR --out checkpoints/NAME/timelapse`).
 
-timelapse.json = {"format": 1, "model", "run", "caption", "inputs": "inputs.png" | null,
+timelapse.json = {"format": 1, "model", "run", "caption", "note" (optional), "inputs": "inputs.png" | null,
 "frames": [{"step", "file": "step_NNNNNNN.png"}, ...], "losses" / "metrics": {name: {"steps": [...],
 "values": [...]}}, "last_step", ...}. Everything in it is checked before use: a frame is a file named
 step_NNNNNNN.png directly in that folder (after resolving links: nothing outside the checkpoint
@@ -69,6 +69,7 @@ class Timelapse:
     title: str
     caption: str
     run: str
+    note: str
     steps: tuple[int, ...]
     files: tuple[Path, ...]
     inputs: Path | None
@@ -208,7 +209,8 @@ def read(name: str, where: Path | None = None) -> Timelapse:
         raise TimelapseError(f"\"inputs\" must be {INPUTS!r} or null")
     last = data.get("last_step", steps[-1])
     return Timelapse(model=name, title=spec.title, caption=_text(data.get("caption"), "the caption"),
-                     run=_text(data.get("run"), "the run's name", 120), steps=tuple(steps), files=tuple(files),
+                     run=_text(data.get("run"), "the run's name", 120), note=_text(data.get("note"), "the note"),
+                     steps=tuple(steps), files=tuple(files),
                      inputs=None if inputs is None else _picture(where / INPUTS, root),
                      losses=_curves(data.get("losses"), "losses"), metrics=_curves(data.get("metrics"), "metrics"),
                      last_step=max(_int(last, "last_step"), steps[-1]))

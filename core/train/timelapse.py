@@ -50,6 +50,7 @@ MAX_BYTES = 1_500_000  # the whole shipped folder
 # frames go first, down to MIN_FRAMES (see _fit).
 PLANS = ((1.0, False), (1.0, True), (0.85, True), (0.75, True), (0.625, True), (0.5, True))
 MIN_FRAMES = 24
+MAX_NOTE = 300  # characters (the tab's reader refuses longer texts)
 
 
 # ---- during training --------------------------------------------------------------------------------
@@ -208,10 +209,14 @@ def _fit(images: list[tuple[int, Image.Image]], inputs: Image.Image | None, budg
 
 
 def write_into(run_dir: Path, folder: Path, model: str | None = None, max_frames: int = MAX_FRAMES,
-               max_bytes: int = MAX_BYTES) -> dict[str, Any] | None:
+               max_bytes: int = MAX_BYTES, note: str = "") -> dict[str, Any] | None:
     """Write the thinned time-lapse of `run_dir` into `folder` (created; it must not hold one yet):
-    frames, inputs.png, timelapse.json, at most `max_bytes` in all. Returns the manifest, or None
-    (nothing written) when the run saved no readable frame."""
+    frames, inputs.png, timelapse.json, at most `max_bytes` in all. `note` (optional, at most
+    MAX_NOTE characters) is shown under the frames: e.g. that the run is a re-run of the shipped
+    recipe rather than the run that made the shipped weights. Returns the manifest, or None (nothing
+    written) when the run saved no readable frame."""
+    if len(note) > MAX_NOTE:
+        raise ValueError(f"the note must be at most {MAX_NOTE} characters")
     run_dir, folder = Path(run_dir), Path(folder)
     images = _readable(run_frames(run_dir))
     if not images:
@@ -225,7 +230,7 @@ def write_into(run_dir: Path, folder: Path, model: str | None = None, max_frames
         "format": FORMAT, "model": model or (starts[-1].get("model") if starts else None) or "",
         "run": run_dir.name, "caption": str(about.get("caption", "")), "inputs": None, "frames": [],
         "last_step": max(images[-1][0], max((e.get("step", 0) for e in events), default=0)),
-        "frames_in_run": len(images), "losses": losses, "metrics": metrics}
+        "frames_in_run": len(images), "losses": losses, "metrics": metrics, **({"note": note} if note else {})}
     # The manifest's own size, with room for every frame's entry, comes off the budget first.
     reserve = len(json.dumps(manifest)) + 64 * min(max_frames, len(images)) + 200
     encoded, pic, scale, palette = _fit(images, inputs[0][1] if inputs else None, max_bytes - reserve, max_frames)
@@ -251,7 +256,7 @@ def _about(run_dir: Path) -> dict[str, Any]:
 
 
 def build(run_dir: Path, out: Path, model: str | None = None, max_frames: int = MAX_FRAMES,
-          max_bytes: int = MAX_BYTES) -> dict[str, Any]:
+          max_bytes: int = MAX_BYTES, note: str = "") -> dict[str, Any]:
     """`write_into` a temp folder beside `out`, then swap it in for `out` in one rename (a reader
     sees the old time-lapse or the new one, never half of one). Raises FileNotFoundError when the
     run has no frames."""
@@ -260,7 +265,7 @@ def build(run_dir: Path, out: Path, model: str | None = None, max_frames: int = 
     recover_swap(out)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.build"))
     try:
-        manifest = write_into(run_dir, tmp / "new", model, max_frames, max_bytes)
+        manifest = write_into(run_dir, tmp / "new", model, max_frames, max_bytes, note)
         if manifest is None:
             raise FileNotFoundError(f"{Path(run_dir) / DIR} holds no time-lapse frames (runs started before "
                                     f"the time-lapse existed, and tasks without an image output, have none)")
@@ -283,9 +288,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--model", help="the model name recorded (default: the run's)")
     p.add_argument("--max-frames", type=int, default=MAX_FRAMES)
     p.add_argument("--max-bytes", type=int, default=MAX_BYTES)
+    p.add_argument("--note", default="", help=f"shown under the frames (at most {MAX_NOTE} characters), e.g. "
+                                              "'a re-run of the shipped recipe: ...'")
     args = p.parse_args(argv)
     try:
-        manifest = build(args.run_dir, args.out, args.model, args.max_frames, args.max_bytes)
+        manifest = build(args.run_dir, args.out, args.model, args.max_frames, args.max_bytes, args.note)
     except (FileNotFoundError, ValueError) as e:
         p.error(str(e))
     print(f"{args.out}: {len(manifest['frames'])} of {manifest['frames_in_run']} frames (steps "

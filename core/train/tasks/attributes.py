@@ -13,7 +13,7 @@ from ...data.faces import FaceDataset
 from ...device import autocast
 from ...nets import build_net
 from ..config import TaskParams, knob
-from .base import Task
+from .base import Task, TimelapseInputs, evaluating, face_verdict_frame, face_verdict_inputs
 
 
 @dataclass(frozen=True)
@@ -90,3 +90,15 @@ class AttributeTask(Task):
     @torch.no_grad()
     def sample_grid(self, batch):
         return make_grid(batch["image"][:16] * 0.5 + 0.5, nrow=8).clamp(0, 1)
+
+    # ---- training time-lapse ---------------------------------------------------------------------
+    def timelapse_inputs(self) -> TimelapseInputs | None:
+        """8 faces of the shipped faces GAN; the frames show C's verdicts on five of the attributes."""
+        return face_verdict_inputs(self.names, self.config.image_size, "C's probabilities")
+
+    @torch.no_grad()
+    def timelapse_frame(self, inputs: TimelapseInputs) -> torch.Tensor:
+        C = self.nets["C"]
+        with evaluating(C), autocast(self.device, self.amp_dtype):
+            logits = C(inputs.tensors["image"].to(self.device).contiguous(memory_format=torch.channels_last))
+        return face_verdict_frame(inputs, torch.sigmoid(logits.float()), self.names)

@@ -223,3 +223,69 @@ def gan_faces(seeds, size: int) -> torch.Tensor | None:
         faces = torch.nn.functional.interpolate(faces, size=(size, size), mode="bicubic", antialias=True,
                                                 align_corners=False).clamp(0, 1)
     return faces
+
+
+# The attributes a classifier's frame shows (the faces tabs' own), with their short labels.
+TIMELAPSE_ATTRIBUTES = {"Smiling": "smile", "Male": "male", "Eyeglasses": "glasses", "Young": "young",
+                        "Blond_Hair": "blond"}
+
+
+def attribute_tiles(faces: torch.Tensor, probs: torch.Tensor, labels: list[str], size: int = 128) -> torch.Tensor:
+    """A classifier's verdicts as pictures, for the time-lapse of a model with no image output: faces
+    [N, 3, s, s] in [0, 1], probs [N, K] in [0, 1] (K <= 5), labels: K short names -> tiles
+    [N, 3, size, size] in [0, 1], each the face (upper part) over K labelled bars as long as the
+    probability (blue where the verdict is yes, grey where no)."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    from ...data.images import label_font
+
+    n, k = probs.shape
+    if k > 5 or len(labels) != k:
+        raise ValueError(f"at most 5 attributes, one label each; got {k} and {len(labels)} labels")
+    row = 10
+    side = size - 4 - k * row  # the face's size: the rows of bars fill the rest
+    face = torch.nn.functional.interpolate(faces.float().cpu(), size=(side, side), mode="bicubic",
+                                           align_corners=False, antialias=True).clamp(0, 1)
+    font, bar0 = label_font(9), 44
+    out = []
+    for i in range(n):
+        tile = Image.new("RGB", (size, size), "white")
+        tile.paste(Image.fromarray((face[i].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)),
+                   ((size - side) // 2, 1))
+        draw = ImageDraw.Draw(tile)
+        for j, (label, p) in enumerate(zip(labels, probs[i].tolist())):
+            y = side + 3 + j * row
+            draw.text((2, y - 1), label, fill=(40, 40, 40), font=font)
+            draw.rectangle((bar0, y + 1, size - 3, y + row - 2), fill=(225, 225, 225))
+            width = round(p * (size - 3 - bar0))
+            if width > 0:
+                draw.rectangle((bar0, y + 1, bar0 + width - 1, y + row - 2),
+                               fill=(40, 110, 220) if p >= 0.5 else (150, 150, 150))
+        out.append(torch.from_numpy(np.asarray(tile).copy()).permute(2, 0, 1).float() / 255)
+    return torch.stack(out)
+
+
+def face_verdict_inputs(names: list[str], image_size: int, what: str) -> "TimelapseInputs | None":
+    """The fixed inputs of a face classifier's time-lapse: 8 faces of the shipped faces GAN (seeds
+    0-7, made in code) at `image_size` in [-1, 1], and the columns of TIMELAPSE_ATTRIBUTES among
+    `names`; None without that checkpoint or without any of those attributes."""
+    faces = gan_faces(range(TIMELAPSE_MAX_TILES), image_size)
+    shown = [a for a in TIMELAPSE_ATTRIBUTES if a in names]
+    if faces is None or not shown:
+        return None
+    view = torch.nn.functional.interpolate(faces, size=(TIMELAPSE_MAX_TILE, TIMELAPSE_MAX_TILE), mode="bicubic",
+                                           align_corners=False, antialias=True).clamp(0, 1)
+    return TimelapseInputs({"image": faces * 2 - 1, "faces": faces,
+                            "columns": torch.tensor([names.index(a) for a in shown])},
+                           view=view, caption=f"{what} on {len(faces)} faces of the shipped faces GAN (seeds 0-"
+                                              f"{len(faces) - 1}): {', '.join(TIMELAPSE_ATTRIBUTES[a] for a in shown)}"
+                                              f"; a bar is blue where the verdict is yes")
+
+
+def face_verdict_frame(inputs: "TimelapseInputs", probs: torch.Tensor, names: list[str]) -> torch.Tensor:
+    """One frame from a classifier's probabilities [8, len(names)] in [0, 1] on `face_verdict_inputs`
+    (names: the classifier's attribute order, as given to it)."""
+    columns = inputs.tensors["columns"].tolist()
+    labels = [TIMELAPSE_ATTRIBUTES[names[c]] for c in columns]
+    return timelapse_row(attribute_tiles(inputs.tensors["faces"], probs.float().cpu()[:, columns], labels))

@@ -26,7 +26,7 @@ from ...device import autocast
 from ...nets import build_net
 from ..config import TaskParams, knob
 from .attributes import degradations
-from .base import Task
+from .base import Task, TimelapseInputs, evaluating, face_verdict_frame, face_verdict_inputs
 
 
 @dataclass(frozen=True)
@@ -208,6 +208,25 @@ class FaceTextTask(Task):
         image = self.embed(batch["image"][:n])
         sims = image @ batch["text"][:n].float().T
         return similarity_picture(sims, holds(batch["claims"][:n], batch["attrs"][:n]).T)
+
+    # ---- training time-lapse ---------------------------------------------------------------------
+    def timelapse_inputs(self) -> TimelapseInputs | None:
+        """8 faces of the shipped faces GAN; the frames show E's zero-shot verdicts (PROBES' caption
+        pairs) on five of the attributes. None before the probes are embedded."""
+        if self.probes is None:
+            return None
+        return face_verdict_inputs(self.probe_names, self.config.image_size,
+                                   "E's zero-shot probabilities (which of two captions fits)")
+
+    @torch.no_grad()
+    def timelapse_frame(self, inputs: TimelapseInputs) -> torch.Tensor:
+        E = self.nets["E"]
+        with evaluating(E):
+            image = self.embed(inputs.tensors["image"])
+            sims = torch.einsum("nd,pkd->npk", image.float(), self.probes.float())  # [8, P, 2]
+            # The two captions as a two-way softmax at the learned temperature: P(first fits better).
+            probs = torch.sigmoid(E.scale().float().cpu() * (sims[..., 0] - sims[..., 1]))
+        return face_verdict_frame(inputs, probs, self.probe_names)
 
 
 __all__ = ["FaceTextParams", "FaceTextTask", "clip_loss", "similarity_picture", "zero_shot"]
