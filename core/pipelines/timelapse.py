@@ -38,6 +38,7 @@ MAX_CURVES = 24
 MAX_POINTS = 2000  # per curve (promote ships at most 200)
 MAX_FILE_BYTES = 2_000_000  # per picture
 MAX_MANIFEST_BYTES = 1_000_000
+MAX_NOTE = 300  # characters of the optional note; core/train/timelapse.py's writer keeps to the same
 MAX_SIDE = 2048  # px, a picture's longer side
 NAME = re.compile(r"[A-Za-z0-9_.\-]{1,64}")  # a curve's name
 
@@ -209,7 +210,7 @@ def read(name: str, where: Path | None = None) -> Timelapse:
         raise TimelapseError(f"\"inputs\" must be {INPUTS!r} or null")
     last = data.get("last_step", steps[-1])
     return Timelapse(model=name, title=spec.title, caption=_text(data.get("caption"), "the caption"),
-                     run=_text(data.get("run"), "the run's name", 120), note=_text(data.get("note"), "the note"),
+                     run=_text(data.get("run"), "the run's name", 120), note=_text(data.get("note"), "the note", MAX_NOTE),
                      steps=tuple(steps), files=tuple(files),
                      inputs=None if inputs is None else _picture(where / INPUTS, root),
                      losses=_curves(data.get("losses"), "losses"), metrics=_curves(data.get("metrics"), "metrics"),

@@ -50,7 +50,7 @@ MAX_BYTES = 1_500_000  # the whole shipped folder
 # frames go first, down to MIN_FRAMES (see _fit).
 PLANS = ((1.0, False), (1.0, True), (0.85, True), (0.75, True), (0.625, True), (0.5, True))
 MIN_FRAMES = 24
-MAX_NOTE = 300  # characters (the tab's reader refuses longer texts)
+MAX_NOTE = 300  # characters: core.pipelines.timelapse.MAX_NOTE, what the tab's reader accepts
 
 
 # ---- during training --------------------------------------------------------------------------------
