@@ -33,6 +33,11 @@ def test_a_shipped_time_lapse_reads_cleanly_within_its_cap(name):
     assert len(lapse) >= 12 and lapse.losses, "a time-lapse has a few dozen frames and the loss curves"
     assert tl.folder_bytes(CHECKPOINTS / name / "timelapse") <= tl.MAX_BYTES
     assert all(reader.view(name, i).frame.size[0] > 0 for i in (0, len(lapse) - 1))
+    # The card says where the frames are and, for a re-run's frames, both runs' figures as the note does.
+    card = (CHECKPOINTS / name / "MODEL_CARD.md").read_text()
+    assert "`timelapse/`" in card
+    if "re-run" in lapse.note:
+        assert "re-run" in card and "docs/results/" in card.split("`timelapse/`", 1)[1]
 
 
 @pytest.mark.parametrize("name", SHIPPED)

@@ -10,6 +10,8 @@ import json
 import math
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -357,6 +359,14 @@ def test_the_cli_builds_a_time_lapse_for_a_finished_run_without_touching_the_wei
     (tmp_path / "empty").mkdir()
     with pytest.raises(SystemExit):
         tl.main([str(tmp_path / "empty"), "--out", str(tmp_path / "x")])
+
+
+def test_the_cli_runs_as_a_module_without_being_imported_twice():
+    # core.train imports the library; a plain module run as __main__ would execute a second copy of it.
+    done = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-m", "core.train.timelapse", "--help"],
+                          capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr
+    assert "--note" in done.stdout and "RuntimeWarning" not in done.stderr
 
 
 def test_a_note_says_where_the_frames_come_from_and_an_over_long_one_is_refused(run, tmp_path, monkeypatch):

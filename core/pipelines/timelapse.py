@@ -1,5 +1,5 @@
 """Training time-lapses (issue 18, part 4): what the "How it learned" tab shows, read from
-`checkpoints/<model>/timelapse/` (written by core/train/timelapse.py at promote, or by
+`checkpoints/<model>/timelapse/` (written by core/train/timelapse/ at promote, or by
 `python -m core.train.timelapse RUN_DIR --out checkpoints/NAME/timelapse`).
 
 timelapse.json = {"format": 1, "model", "run", "caption", "note" (optional), "inputs": "inputs.png" | null,
@@ -38,7 +38,7 @@ MAX_CURVES = 24
 MAX_POINTS = 2000  # per curve (promote ships at most 200)
 MAX_FILE_BYTES = 2_000_000  # per picture
 MAX_MANIFEST_BYTES = 1_000_000
-MAX_NOTE = 300  # characters of the optional note; core/train/timelapse.py's writer keeps to the same
+MAX_NOTE = 300  # characters of the optional note; core/train/timelapse/'s writer keeps to the same
 MAX_SIDE = 2048  # px, a picture's longer side
 NAME = re.compile(r"[A-Za-z0-9_.\-]{1,64}")  # a curve's name
 

@@ -44,7 +44,7 @@ def train(
     """Train `spec` for `config.steps` steps; return the run folder.
 
     The run folder gets events.jsonl, samples/step_N.png, timelapse/step_N.png (the model's own
-    outputs on fixed inputs made in code: core/train/timelapse.py), state.pt (full resume state,
+    outputs on fixed inputs made in code: core/train/timelapse/), state.pt (full resume state,
     atomic) and checkpoint/ (the shippable nets, atomic). With resume=True training continues from
     state.pt at its step (the new config may extend `steps`). `should_stop()` is polled once per
     step; when it returns True the step finishes, everything is saved and train returns.

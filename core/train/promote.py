@@ -17,7 +17,7 @@ from .loop import EXPORT_DIR
 def promote(spec, run_dir: Path) -> Path:
     """Copy `run_dir`/checkpoint over `spec.checkpoint_dir` in one atomic folder swap, with a new
     model card (the previous card's figures describe other weights) and the run's thinned time-lapse
-    (`timelapse/`, core/train/timelapse.py), when the run saved frames. A running app picks the new
+    (`timelapse/`, core/train/timelapse/), when the run saved frames. A running app picks the new
     weights up on its next request. Returns the checkpoint folder."""
     if spec.comparison_only:
         raise ValueError(f"{spec.name} is trained for a comparison only and is never served")

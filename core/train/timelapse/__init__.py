@@ -34,8 +34,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..checkpoint import recover_swap, swap_folder
-from .events import live_figures, read_events
+from ...checkpoint import recover_swap, swap_folder
+from ..events import live_figures, read_events
 
 DIR = "timelapse"  # in a run folder (all frames) and in a checkpoint folder (the thinned copy)
 MANIFEST = "timelapse.json"
@@ -81,7 +81,7 @@ def to_pil(picture: torch.Tensor) -> Image.Image:
 def record_inputs(run_dir: Path, caption: str, view: torch.Tensor | None) -> None:
     """The run's caption (about.json) and, when given, its inputs' picture: view [N, 3, s, s] in
     [0, 1], laid out as the frames are."""
-    from .tasks.base import timelapse_row
+    from ..tasks.base import timelapse_row
 
     folder = Path(run_dir) / DIR
     folder.mkdir(parents=True, exist_ok=True)
@@ -300,6 +300,3 @@ def main(argv: list[str] | None = None) -> None:
           f"palette {manifest['palette']}, {folder_bytes(args.out):,} bytes; curves: "
           f"{', '.join([*manifest['losses'], *manifest['metrics']]) or 'none'}")
 
-
-if __name__ == "__main__":
-    main()
