@@ -32,7 +32,7 @@ from core.train import timelapse as tl
 from core.train.events import EventLog, read_events
 from core.train.promote import promote
 from core.train.tasks import TASKS
-from core.train.tasks.base import attribute_tiles, timelapse_row
+from core.train.tasks.base import attribute_tiles, gan_faces, resized_faces, timelapse_row
 from core.train.tasks.cyclegan import toy_horses
 from core.train.tasks.pix2pix import TIMELAPSE_STROKE
 
@@ -247,6 +247,8 @@ def test_classifier_frames_show_the_verdicts_of_the_net_being_trained_on_gan_fac
     task.names = list(ATTRIBUTE_NAMES)
     inputs = task.timelapse_inputs()
     assert inputs.view.shape == (8, 3, 128, 128) and "smile" in inputs.caption
+    native = gan_faces(range(8), None)  # the view is resampled once, from the GAN's own 64 px
+    assert torch.equal(inputs.view, resized_faces(native, 128)) and torch.equal(inputs.tensors["faces"], native)
     C = task.nets["C"]
     with torch.no_grad():
         C.eval()

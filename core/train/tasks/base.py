@@ -206,11 +206,19 @@ def seeded_latents(seeds, z_dim: int) -> torch.Tensor:
     return torch.stack([torch.randn(z_dim, generator=torch.Generator().manual_seed(int(s))) for s in seeds])
 
 
+def resized_faces(faces: torch.Tensor, size: int) -> torch.Tensor:
+    """Faces [N, 3, s, s] in [0, 1] -> [N, 3, size, size] in [0, 1] (bicubic with antialiasing)."""
+    if faces.shape[-1] == size:
+        return faces
+    return torch.nn.functional.interpolate(faces, size=(size, size), mode="bicubic", antialias=True,
+                                           align_corners=False).clamp(0, 1)
+
+
 @torch.no_grad()
-def gan_faces(seeds, size: int) -> torch.Tensor | None:
+def gan_faces(seeds, size: int | None) -> torch.Tensor | None:
     """Faces [len(seeds), 3, size, size] in [0, 1] from the shipped faces GAN (fp32, eval mode),
-    resized from its 64 px with antialiasing when `size` differs; None when checkpoints/faces is
-    absent (no frame then). Made in code from seeds: no dataset pixel."""
+    resized from its 64 px with antialiasing when `size` differs (None: its own size); None when
+    checkpoints/faces is absent (no frame then). Made in code from seeds: no dataset pixel."""
     from ...checkpoint import is_checkpoint, load_checkpoint
     from ...registry import get_spec
 
@@ -219,10 +227,7 @@ def gan_faces(seeds, size: int) -> torch.Tensor | None:
         return None
     G = load_checkpoint(folder)[0]["G"].eval()
     faces = (G(seeded_latents(seeds, G.config.z_dim)).float() * 0.5 + 0.5).clamp(0, 1)
-    if faces.shape[-1] != size:
-        faces = torch.nn.functional.interpolate(faces, size=(size, size), mode="bicubic", antialias=True,
-                                                align_corners=False).clamp(0, 1)
-    return faces
+    return faces if size is None else resized_faces(faces, size)
 
 
 # The attributes a classifier's frame shows (the faces tabs' own), with their short labels.
@@ -270,12 +275,12 @@ def face_verdict_inputs(names: list[str], image_size: int, what: str) -> "Timela
     """The fixed inputs of a face classifier's time-lapse: 8 faces of the shipped faces GAN (seeds
     0-7, made in code) at `image_size` in [-1, 1], and the columns of TIMELAPSE_ATTRIBUTES among
     `names`; None without that checkpoint or without any of those attributes."""
-    faces = gan_faces(range(TIMELAPSE_MAX_TILES), image_size)
+    native = gan_faces(range(TIMELAPSE_MAX_TILES), None)
     shown = [a for a in TIMELAPSE_ATTRIBUTES if a in names]
-    if faces is None or not shown:
+    if native is None or not shown:
         return None
-    view = torch.nn.functional.interpolate(faces, size=(TIMELAPSE_MAX_TILE, TIMELAPSE_MAX_TILE), mode="bicubic",
-                                           align_corners=False, antialias=True).clamp(0, 1)
+    # Both sizes from the GAN's own pixels: the net's input and the view are each resampled once.
+    faces, view = resized_faces(native, image_size), resized_faces(native, TIMELAPSE_MAX_TILE)
     return TimelapseInputs({"image": faces * 2 - 1, "faces": faces,
                             "columns": torch.tensor([names.index(a) for a in shown])},
                            view=view, caption=f"{what} on {len(faces)} faces of the shipped faces GAN (seeds 0-"
