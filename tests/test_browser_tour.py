@@ -7,6 +7,7 @@ slider labels squeezed into several lines, a map whose last row was cut off. Nee
 from __future__ import annotations
 
 import re
+import shutil
 import time
 
 import pytest
@@ -16,6 +17,8 @@ from demos import common, inpainting, text_edit
 from tests.apprunner import running_app
 from tests.test_browser import ARGS, CHROMIUM, SHOTS, Path
 from tests.test_browser_faces import _src, _text, _wait_change, _wait_text
+
+DOC_TIMELAPSE = Path(__file__).resolve().parents[1] / "docs" / "img" / "timelapse_tab.png"
 
 pytestmark = pytest.mark.skipif(
     not Path(CHROMIUM).exists() or not (sketch2photo.has_checkpoint() and horse2zebra.has_checkpoint()
@@ -178,6 +181,21 @@ def test_a_first_walk_through_every_tab(labelled_pool):
         assert _text(page, "#pg-status").startswith("OK")
         _labels_on_one_line(page)
         page.screenshot(path=str(SHOTS / "tour_gan_playground.png"), full_page=True)
+
+        # How it learned: a shipped model's time-lapse opens at its last frame; the slider goes back in training.
+        _tab(page, "How it learned")
+        status = _wait_text(page, "#tl-status", "Step", 30)
+        assert status.startswith("OK") and "frame" in status, status
+        frame = _src(page, "#tl-frame")
+        slider = page.locator("#tl-slider input[type=range]").first
+        slider.scroll_into_view_if_needed()
+        box = slider.bounding_box()
+        page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] / 2)
+        _wait_change(page, "#tl-frame", frame)
+        assert _text(page, "#tl-status") != status
+        page.screenshot(path=str(SHOTS / "tour_timelapse.png"), full_page=True)
+        shutil.copyfile(SHOTS / "tour_timelapse.png", DOC_TIMELAPSE)
+        _no_emoji_marks(page)
 
         # Colorization: an example (one of our GAN's faces) comes back in colour beside the sepia baseline.
         page.get_by_role("tab", name="Colorization", exact=True).click()

@@ -400,7 +400,7 @@ def _fake(checkpoints: Path, name: str = "faces", frames: int = 12) -> Path:
         shade = torch.linspace(0.6, 1.0, 64)[None, None, :]  # across each tile
         tl.record_frame(run, step, timelapse_row((colour * shade).expand(6, 3, 64, 64)))
         log.write("step", step, losses={"loss_G": 1.0 / (k + 1), "loss_D": 0.5})
-        log.write("eval", step, n=4, fd_eff=100.0 - k)
+        log.write("eval", step, n=4, fd_eff=100.0 - k, kid_eff=0.2, kid_eff_std=0.0)
     tl.record_inputs(run, "fake frames for a test", torch.full((6, 3, 64, 64), 0.5))
     tl.build(run, checkpoints / name / "timelapse", model=name, note="a note on where the frames come from")
     return checkpoints / name / "timelapse"
@@ -431,6 +431,7 @@ def test_the_reader_reads_frames_curves_and_draws_the_marker(lapse_dir):
     assert np.asarray(v0.frame).tolist() != np.asarray(v9.frame).tolist()
     assert np.asarray(v0.losses).tolist() != np.asarray(v9.losses).tolist()  # the marker moved
     assert lapse.metrics["fd_eff"].at(1000) == 91.0 and lapse.losses["loss_G"].at(50) is None
+    assert set(lapse.metrics) == {"fd_eff", "kid_eff"}  # a *_std is an error bar, not a curve to chart
     with pytest.raises(IndexError):
         lapse.frame(12)
     with pytest.raises(KeyError):

@@ -165,6 +165,12 @@ def _curves(data: Any, what: str) -> dict[str, Curve]:
     return out
 
 
+def _shown(curves: dict[str, Curve]) -> dict[str, Curve]:
+    """The curves worth a chart: a `*_std` is another curve's error bar (KID's spread over its
+    subsets, 0 when the live set makes one subset), not something to watch move."""
+    return {name: curve for name, curve in curves.items() if not name.endswith("_std")}
+
+
 def _text(value: Any, what: str, limit: int = 300) -> str:
     if value is None:
         return ""
@@ -213,7 +219,7 @@ def read(name: str, where: Path | None = None) -> Timelapse:
                      run=_text(data.get("run"), "the run's name", 120), note=_text(data.get("note"), "the note", MAX_NOTE),
                      steps=tuple(steps), files=tuple(files),
                      inputs=None if inputs is None else _picture(where / INPUTS, root),
-                     losses=_curves(data.get("losses"), "losses"), metrics=_curves(data.get("metrics"), "metrics"),
+                     losses=_curves(data.get("losses"), "losses"), metrics=_shown(_curves(data.get("metrics"), "metrics")),
                      last_step=max(_int(last, "last_step"), steps[-1]))
 
 
