@@ -63,6 +63,7 @@ _SKETCH_D = PatchGANConfig(in_channels=1 + 3, base_channels=32, num_layers=3)
 # and the 4 hint channels; 30 % of the items come without hints, so "auto" still works. The shipped weights
 # were made in two stages (its model card): 14,000 steps without hints (G with in_channels=1), then 3,000
 # with them from those weights (hint weights starting at zero: Pix2PixTask.warm_start), lr_D 1e-4:
+#   python -m core.train sketch2photo_stage1 --run-dir RUN_OF_STAGE_1
 #   python -m core.train sketch2photo --steps 3000 --set init_from=RUN_OF_STAGE_1 --set lr_D=1e-4
 SKETCH2PHOTO = ModelSpec(
     name="sketch2photo",
@@ -76,6 +77,12 @@ SKETCH2PHOTO = ModelSpec(
     # Half the inputs look like a person's drawing (core/data/drawing_style.py), half are the dataset's maps.
     task_params={"drawing_share": 0.5, "hint_free_share": 0.3, "hint_wash_share": 0.7},
 )
+
+# Stage 1 of the shipped weights (above): the same nets and data without the hint channels. Never served itself.
+SKETCH2PHOTO_STAGE1 = replace(SKETCH2PHOTO, name="sketch2photo_stage1",
+                              title="Sketch to photo, stage 1 of the shipped model (no hints)",
+                              nets={"G": _SKETCH_G, "D": _SKETCH_D}, task_params={"drawing_share": 0.5},
+                              comparison_only=True)
 
 # The lecture's ablation (pix2pix paper, fig. 4): the same nets and data with one loss term
 # switched off. Shorter runs: the point (L1 alone is blurry and grey, the cGAN alone sharp but
@@ -255,7 +262,7 @@ COLORIZATION = replace(COLORIZATION_CLS, name="colorization", title="Colorizatio
                        comparison_only=False)
 
 REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in [
-    SKETCH2PHOTO, SKETCH2PHOTO_L1, SKETCH2PHOTO_CGAN, SKETCH2PHOTO_REFERENCE, HORSE2ZEBRA, FACES, FACES_V2, FACE_ATTRIBUTES,
+    SKETCH2PHOTO, SKETCH2PHOTO_STAGE1, SKETCH2PHOTO_L1, SKETCH2PHOTO_CGAN, SKETCH2PHOTO_REFERENCE, HORSE2ZEBRA, FACES, FACES_V2, FACE_ATTRIBUTES,
     FACE_TEXT,
     COLORIZATION, COLORIZATION_L2, COLORIZATION_CLS, COLORIZATION_CGAN, COLORIZATION_EFF]}
 

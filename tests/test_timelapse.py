@@ -363,6 +363,50 @@ def test_the_cli_builds_a_time_lapse_for_a_finished_run_without_touching_the_wei
         tl.main([str(tmp_path / "empty"), "--out", str(tmp_path / "x")])
 
 
+def _stage(run: Path, steps: range, colour: float, loss: float) -> Path:
+    log = EventLog(run / "events.jsonl")
+    log.write("start", 0, model="sketch2photo")
+    for step in steps:
+        tl.record_frame(run, step, timelapse_row(torch.full((6, 3, 64, 64), colour)))
+        log.write("step", step, losses={"loss_G_L1": loss})
+        log.write("eval", step, n=4, fd_eff=loss * 10)
+    tl.record_inputs(run, f"stage at {colour}", torch.full((6, 3, 64, 64), 0.5))
+    return run
+
+
+def test_a_model_trained_in_stages_gets_one_time_lapse_with_the_later_stage_counted_on(tmp_path):
+    first = _stage(tmp_path / "stage1", range(0, 1001, 250), 0.2, 3.0)  # frames at 0..1,000
+    second = _stage(tmp_path / "stage2", range(0, 301, 100), 0.8, 1.0)  # a fine-tune from its weights (0: its start)
+    out = tmp_path / "checkpoints" / "sketch2photo" / "timelapse"
+    tl.main([str(second), "--out", str(out), "--earlier", str(first)])
+    manifest = json.loads((out / "timelapse.json").read_text())
+    assert [f["step"] for f in manifest["frames"]] == [0, 250, 500, 750, 1000, 1100, 1200, 1300]
+    assert manifest["last_step"] == 1300 and manifest["frames_in_run"] == 8
+    assert manifest["stages"] == [{"run": "stage1", "from_step": 0}, {"run": "stage2", "from_step": 1000}]
+    assert manifest["run"] == "stage1 + stage2" and manifest["caption"] == "stage at 0.8"  # the last stage's
+    curve = manifest["losses"]["loss_G_L1"]
+    assert curve["steps"] == [0, 250, 500, 750, 1000, 1100, 1200, 1300] and curve["values"][-4:] == [1.0] * 4
+    for step in (1000, 1100):  # step 1,000 is both stage 1's end and stage 2's start: the later stage's frame
+        frame = np.asarray(Image.open(out / tl.frame_name(step)).convert("RGB"))
+        assert abs(int(frame[frame.shape[0] // 2, 32, 0]) - round(0.8 * 255)) <= 2
+    # The tab's reader: the stages, each frame's stage, and a grey line in the charts where stage 2 began.
+    lapse = reader.read("sketch2photo", out)
+    assert lapse.stages == (("stage1", 0), ("stage2", 1000))
+    assert [lapse.stage_of(s) for s in (0, 999, 1000, 1300)] == [0, 0, 1, 1]
+    plain, marked = (np.asarray(reader.chart(lapse.losses, 0, 1300, "t", b)) for b in ((), (1000,)))
+    changed = np.argwhere((plain != marked).any(axis=2))
+    grey = (marked == reader.STAGE).all(axis=2)
+    x = reader.LEFT + (reader.CHART_W - reader.RIGHT - reader.LEFT) * 1000 / 1300
+    assert grey.any(axis=0)[round(x) - 1:round(x) + 2].any() and abs(np.median(changed[:, 1]) - x) < 30
+    from demos.timelapse import _status
+    status = _status(lapse, reader.View(None, None, None, step=1100, index=5, total=8))
+    assert "Step 1,100" in status and "stage 2 of 2 (`stage2`)" in status
+    # Without --earlier, the same run alone: its own steps.
+    tl.main([str(second), "--out", str(out)])
+    manifest = json.loads((out / "timelapse.json").read_text())
+    assert [f["step"] for f in manifest["frames"]] == [0, 100, 200, 300] and "stages" not in manifest
+
+
 def test_the_cli_runs_as_a_module_without_being_imported_twice():
     # core.train imports the library; a plain module run as __main__ would execute a second copy of it.
     done = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-m", "core.train.timelapse", "--help"],
@@ -439,7 +483,7 @@ def test_the_reader_reads_frames_curves_and_draws_the_marker(lapse_dir):
 
 
 @pytest.mark.parametrize("attack", ["parent", "absolute", "symlink_frame", "symlink_folder", "not_png", "nan",
-                                    "steps_back", "inputs_elsewhere", "bad_json"])
+                                    "steps_back", "inputs_elsewhere", "bad_json", "stages_back", "stages_text"])
 def test_the_reader_refuses_a_manifest_pointing_outside_or_malformed(lapse_dir, tmp_path, attack):
     outside = tmp_path / "secret.png"
     Image.new("RGB", (8, 8), "red").save(outside)
@@ -465,6 +509,10 @@ def test_the_reader_refuses_a_manifest_pointing_outside_or_malformed(lapse_dir, 
         _edit(lapse_dir, lambda d: d.update(inputs="../../secret.png"))
     elif attack == "bad_json":
         (lapse_dir / "timelapse.json").write_text("{not json")
+    elif attack == "stages_back":
+        _edit(lapse_dir, lambda d: d.update(stages=[{"run": "a", "from_step": 0}, {"run": "b", "from_step": 0}]))
+    elif attack == "stages_text":
+        _edit(lapse_dir, lambda d: d.update(stages=[{"run": "a", "from_step": 0}, {"run": "x" * 500, "from_step": 9}]))
     with pytest.raises(reader.TimelapseError):
         reader.read("faces")
 

@@ -38,6 +38,7 @@ MAX_CURVES = 24
 MAX_POINTS = 2000  # per curve (promote ships at most 200)
 MAX_FILE_BYTES = 2_000_000  # per picture
 MAX_MANIFEST_BYTES = 1_000_000
+MAX_STAGES = 8
 MAX_NOTE = 300  # characters of the optional note; core/train/timelapse/'s writer keeps to the same
 MAX_SIDE = 2048  # px, a picture's longer side
 NAME = re.compile(r"[A-Za-z0-9_.\-]{1,64}")  # a curve's name
@@ -77,9 +78,14 @@ class Timelapse:
     losses: dict[str, Curve]
     metrics: dict[str, Curve]
     last_step: int
+    stages: tuple[tuple[str, int], ...] = ()  # (run, first step) of each stage of a model trained in stages
 
     def __len__(self) -> int:
         return len(self.steps)
+
+    def stage_of(self, step: int) -> int:
+        """The stage (0-based) that `step` belongs to; 0 for a model trained in one run."""
+        return max([i for i, (_, start) in enumerate(self.stages) if start <= step], default=0)
 
     def _image(self, path: Path) -> Image.Image:
         """A checked picture, decoded on each call (a ~100 KB PNG: about a millisecond; keeping every
@@ -220,7 +226,20 @@ def read(name: str, where: Path | None = None) -> Timelapse:
                      steps=tuple(steps), files=tuple(files),
                      inputs=None if inputs is None else _picture(where / INPUTS, root),
                      losses=_curves(data.get("losses"), "losses"), metrics=_shown(_curves(data.get("metrics"), "metrics")),
-                     last_step=max(_int(last, "last_step"), steps[-1]))
+                     last_step=max(_int(last, "last_step"), steps[-1]), stages=_stages(data.get("stages")))
+
+
+def _stages(data: Any) -> tuple[tuple[str, int], ...]:
+    """The optional "stages": [{"run", "from_step"}, ...], the first from step 0, steps rising."""
+    if data is None:
+        return ()
+    if not isinstance(data, list) or not 2 <= len(data) <= MAX_STAGES or not all(isinstance(d, dict) for d in data):
+        raise TimelapseError(f"\"stages\" must list 2 to {MAX_STAGES} {{run, from_step}}")
+    stages = tuple((_text(d.get("run"), "a stage's run", 120), _int(d.get("from_step"), "a stage's from_step"))
+                   for d in data)
+    if stages[0][1] != 0 or any(b[1] <= a[1] for a, b in zip(stages, stages[1:])):
+        raise TimelapseError("the stages must start at step 0 and their steps must rise")
+    return stages
 
 
 _CACHE: dict[str, tuple[tuple, Timelapse]] = {}
@@ -249,6 +268,7 @@ def load(name: str) -> Timelapse:
 
 CHART_W, PANEL_H, LEFT, RIGHT, TOP, AXIS_H = 520, 70, 58, 12, 24, 22
 LINE, MARK, GRID, INK = (37, 99, 235), (220, 38, 38), (226, 232, 240), (30, 30, 30)
+STAGE = (120, 120, 120)  # where a later training stage began
 
 
 def _fmt(v: float) -> str:
@@ -265,9 +285,11 @@ def _range(values: tuple[float, ...]) -> tuple[float, float]:
     return lo - pad, hi + pad
 
 
-def chart(curves: dict[str, Curve], step: int, last_step: int, title: str) -> Image.Image:
+def chart(curves: dict[str, Curve], step: int, last_step: int, title: str,
+          boundaries: tuple[int, ...] = ()) -> Image.Image:
     """One panel per curve (its own y scale), steps 0..last_step across, a red line at `step` and
-    each curve's value there. An empty `curves` gives a short note instead."""
+    each curve's value there, a grey line where each later training stage began (`boundaries`).
+    An empty `curves` gives a short note instead."""
     width = CHART_W
     if not curves:
         im = Image.new("RGB", (width, TOP + 40), "white")
@@ -292,6 +314,10 @@ def chart(curves: dict[str, Curve], step: int, last_step: int, title: str) -> Im
             return y1 - (y1 - y0) * min(max((v - lo) / (hi - lo), 0.0), 1.0)
 
         d.rectangle([x0, y0, x1, y1], outline=GRID)
+        for k, start in enumerate(boundaries, 2):  # a jump in a curve there is the new stage, not a fault
+            d.line([(x_of(start), y0), (x_of(start), y1)], fill=STAGE, width=1)
+            if i == 0:
+                d.text((x_of(start) + 3, y0 + 1), f"stage {k}", fill=STAGE, font=label_font(10))
         d.text((4, y0 - 2), _fmt(hi), fill=(100, 100, 100), font=label_font(10))
         d.text((4, y1 - 11), _fmt(lo), fill=(100, 100, 100), font=label_font(10))
         points = [(x_of(s), y_of(v)) for s, v in zip(curve.steps, curve.values)]
@@ -330,6 +356,7 @@ def view(name: str, index: int) -> View:
     lapse = load(name)
     frame = lapse.frame(index)
     step = lapse.steps[index]
-    return View(frame, chart(lapse.losses, step, lapse.last_step, "Training losses (each on its own scale)"),
-                chart(lapse.metrics, step, lapse.last_step, "Live metrics on the run's small fixed set"),
+    starts = tuple(start for _, start in lapse.stages[1:])
+    return View(frame, chart(lapse.losses, step, lapse.last_step, "Training losses (each on its own scale)", starts),
+                chart(lapse.metrics, step, lapse.last_step, "Live metrics on the run's small fixed set", starts),
                 step, index, len(lapse))

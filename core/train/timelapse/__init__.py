@@ -208,29 +208,50 @@ def _fit(images: list[tuple[int, Image.Image]], inputs: Image.Image | None, budg
     raise ValueError(f"even {min(2, max_frames, n)} time-lapse frame(s) do not fit in {budget:,} bytes")
 
 
+def _last_step(images: list[tuple[int, Image.Image]], events: list[dict[str, Any]]) -> int:
+    return max(images[-1][0] if images else 0, max((int(e.get("step", 0)) for e in events), default=0))
+
+
+def _stages(runs: list[Path]) -> tuple[list[tuple[int, Image.Image]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The frames and events of a model trained in stages (runs in order, each started from the
+    previous one's weights), each stage's steps counted on from the previous stage's last step;
+    and the stages as [{"run", "from_step"}]."""
+    images, events, stages, offset = [], [], [], 0
+    for run in runs:
+        mine = _readable(run_frames(run))
+        logged = read_events(run / "events.jsonl")
+        images += [(offset + step, im) for step, im in mine]
+        events += [{**e, "step": offset + int(e["step"])} if "step" in e else e for e in logged]
+        stages.append({"run": run.name, "from_step": offset})
+        offset += _last_step(mine, logged)
+    by_step = dict(images)  # a stage's frame at its step 0 is the previous stage's last: one frame, the later's
+    return sorted(by_step.items(), key=lambda item: item[0]), events, stages
+
+
 def write_into(run_dir: Path, folder: Path, model: str | None = None, max_frames: int = MAX_FRAMES,
-               max_bytes: int = MAX_BYTES, note: str = "") -> dict[str, Any] | None:
+               max_bytes: int = MAX_BYTES, note: str = "", earlier: tuple[Path, ...] = ()) -> dict[str, Any] | None:
     """Write the thinned time-lapse of `run_dir` into `folder` (created; it must not hold one yet):
     frames, inputs.png, timelapse.json, at most `max_bytes` in all. `note` (optional, at most
     MAX_NOTE characters) is shown under the frames: e.g. that the run is a re-run of the shipped
-    recipe rather than the run that made the shipped weights. Returns the manifest, or None (nothing
-    written) when the run saved no readable frame."""
+    recipe rather than the run that made the shipped weights. `earlier`: the runs of the model's
+    earlier stages, in order (its frames and curves come first; `run_dir`'s steps count on from their
+    last step). Returns the manifest, or None (nothing written) when the runs saved no readable frame."""
     if len(note) > MAX_NOTE:
         raise ValueError(f"the note must be at most {MAX_NOTE} characters")
     run_dir, folder = Path(run_dir), Path(folder)
-    images = _readable(run_frames(run_dir))
+    images, events, stages = _stages([*map(Path, earlier), run_dir])
     if not images:
         return None
-    events = read_events(run_dir / "events.jsonl")
     starts = [e for e in events if e.get("event") == "start"]
     about = _about(run_dir)
     inputs = _readable([(0, run_dir / DIR / INPUTS)]) if (run_dir / DIR / INPUTS).is_file() else []
     losses, metrics = curves(events)
     manifest: dict[str, Any] = {
         "format": FORMAT, "model": model or (starts[-1].get("model") if starts else None) or "",
-        "run": run_dir.name, "caption": str(about.get("caption", "")), "inputs": None, "frames": [],
-        "last_step": max(images[-1][0], max((e.get("step", 0) for e in events), default=0)),
-        "frames_in_run": len(images), "losses": losses, "metrics": metrics, **({"note": note} if note else {})}
+        "run": " + ".join(stage["run"] for stage in stages), "caption": str(about.get("caption", "")),
+        "inputs": None, "frames": [], "last_step": _last_step(images, events),
+        "frames_in_run": len(images), "losses": losses, "metrics": metrics, **({"note": note} if note else {}),
+        **({"stages": stages} if len(stages) > 1 else {})}
     # The manifest's own size, with room for every frame's entry, comes off the budget first.
     reserve = len(json.dumps(manifest)) + 64 * min(max_frames, len(images)) + 200
     encoded, pic, scale, palette = _fit(images, inputs[0][1] if inputs else None, max_bytes - reserve, max_frames)
@@ -256,7 +277,7 @@ def _about(run_dir: Path) -> dict[str, Any]:
 
 
 def build(run_dir: Path, out: Path, model: str | None = None, max_frames: int = MAX_FRAMES,
-          max_bytes: int = MAX_BYTES, note: str = "") -> dict[str, Any]:
+          max_bytes: int = MAX_BYTES, note: str = "", earlier: tuple[Path, ...] = ()) -> dict[str, Any]:
     """`write_into` a temp folder beside `out`, then swap it in for `out` in one rename (a reader
     sees the old time-lapse or the new one, never half of one). Raises FileNotFoundError when the
     run has no frames."""
@@ -265,7 +286,7 @@ def build(run_dir: Path, out: Path, model: str | None = None, max_frames: int = 
     recover_swap(out)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.build"))
     try:
-        manifest = write_into(run_dir, tmp / "new", model, max_frames, max_bytes, note)
+        manifest = write_into(run_dir, tmp / "new", model, max_frames, max_bytes, note, earlier)
         if manifest is None:
             raise FileNotFoundError(f"{Path(run_dir) / DIR} holds no time-lapse frames (runs started before "
                                     f"the time-lapse existed, and tasks without an image output, have none)")
@@ -290,9 +311,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--max-bytes", type=int, default=MAX_BYTES)
     p.add_argument("--note", default="", help=f"shown under the frames (at most {MAX_NOTE} characters), e.g. "
                                               "'a re-run of the shipped recipe: ...'")
+    p.add_argument("--earlier", type=Path, action="append", default=[], metavar="RUN",
+                   help="the run of an earlier stage of the same model (repeat, in order), e.g. one without "
+                        "colour hints that run_dir went on from: its frames and curves come first")
     args = p.parse_args(argv)
     try:
-        manifest = build(args.run_dir, args.out, args.model, args.max_frames, args.max_bytes, args.note)
+        manifest = build(args.run_dir, args.out, args.model, args.max_frames, args.max_bytes, args.note,
+                         tuple(args.earlier))
     except (FileNotFoundError, ValueError) as e:
         p.error(str(e))
     print(f"{args.out}: {len(manifest['frames'])} of {manifest['frames_in_run']} frames (steps "
