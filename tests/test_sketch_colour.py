@@ -10,7 +10,7 @@ from core.data.sketches import draw, outline_interior
 from core.nets import PatchGANConfig, UNetConfig, build_net
 from core.pipelines.sketch2photo import Sketch2PhotoPipeline, colour_hints
 from core.registry import get_spec
-from core.train import TrainConfig, train
+from core.train import TrainConfig, config_for, train
 from core.train.tasks import TASKS
 
 G_SMALL = UNetConfig(in_channels=1, base_channels=8, max_channels=16, num_downs=6)
@@ -66,6 +66,14 @@ def test_an_unhinted_model_starts_the_hinted_one_exactly(tmp_path):
     with torch.no_grad():
         with_hints = G(task.G_input(x, photo, free_share=0.0))
         assert torch.allclose(with_hints, source(x), atol=1e-5)  # hint weights start at zero
+    # With a moving average of G: a stage-1 run's G and G_ema both start theirs (padded alike).
+    config = TrainConfig(steps=1, batch_size=2, image_size=64, task=config_for(HINTED, ema_decay=0.99).task)
+    task = TASKS["pix2pix"](HINTED, config, torch.device("cpu"))
+    other = build_net(G_SMALL).eval()
+    assert task.warm_start({"G": source.state_dict(), "G_ema": other.state_dict()}) == ["G", "G_ema"]
+    with torch.no_grad():
+        assert torch.allclose(task.nets["G_ema"].eval()(task.G_input(x, photo, free_share=0.0)), other(x), atol=1e-5)
+        assert torch.allclose(task.shipped_nets()["G"](task.G_input(x, photo, free_share=0.0)), other(x), atol=1e-5)
 
 
 def test_a_g_that_fits_neither_input_is_refused():

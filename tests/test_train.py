@@ -241,3 +241,43 @@ def test_a_run_folder_is_never_started_over_by_mistake(tmp_path, paired_folder_p
     with pytest.raises(SystemExit):
         cli.main(args + ["--promote"])  # an unfinished run is not promoted by accident either
     assert promoted == [run]
+
+
+def test_ema_math_follows_the_net_early_and_copies_batch_norm_statistics():
+    from core.train.ema import ema_decay_at, make_ema, update_ema
+
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2))
+    ema = make_ema(net)
+    assert not any(p.requires_grad for p in ema.parameters()) and not ema.training
+    assert ema_decay_at(0.999, 1) == pytest.approx(2 / 11) and ema_decay_at(0.999, 10**6) == 0.999
+    before = ema[0].weight.clone()
+    with torch.no_grad():
+        net[0].weight.add_(1.0)
+        net[1].running_mean.fill_(3.0)
+    update_ema(ema, net, 0.999, 10**6)
+    assert torch.allclose(ema[0].weight, before + 0.001, atol=1e-6)  # a thousandth of the way to the net
+    assert torch.equal(ema[1].running_mean, net[1].running_mean)  # statistics copied, not averaged
+
+
+def test_a_pix2pix_run_with_a_moving_average_ships_the_average_and_resumes_it(tmp_path, paired_folder_photo_left):
+    task = config_for(SMALL, ema_decay=0.9).task
+    run = train(SMALL, dataclasses.replace(_config(paired_folder_photo_left, 2), task=task), run_dir=tmp_path / "run")
+    state = torch.load(run / "state.pt", weights_only=False)["task"]["nets"]
+    shipped, _ = load_checkpoint(run / "checkpoint")
+    ema, raw = state["G_ema"], state["G"]
+    assert set(shipped) == {"G", "D"}  # the average ships under G's name
+    weights = [k for k in raw if k.endswith("weight") and raw[k].dim() > 1]
+    assert any(not torch.allclose(ema[k], raw[k]) for k in weights)  # an average, not G itself
+    assert all(torch.allclose(shipped["G"].state_dict()[k].float(), ema[k], atol=2e-3) for k in weights)  # fp16 file
+    # Resume keeps the average going (its state is in state.pt) ...
+    train(SMALL, dataclasses.replace(_config(paired_folder_photo_left, 3), task=task), run_dir=run, resume=True)
+    assert load_checkpoint(run / "checkpoint")[1]["step"] == 3
+    # ... and a fine-tune from a shipped checkpoint starts the average at that G.
+    seen = []
+    config = dataclasses.replace(_config(paired_folder_photo_left, 1).with_(init_from=str(run / "checkpoint")),
+                                 task=config_for(SMALL, ema_decay=0.9, lr_G=1e-7, lr_D=1e-7).task)
+    ft = train(SMALL, config, on_event=seen.append, run_dir=tmp_path / "ft")
+    assert next(e for e in seen if e["event"] == "start")["warm_started"] == ["G", "D"]
+    after = torch.load(ft / "state.pt", weights_only=False)["task"]["nets"]
+    start = load_checkpoint(run / "checkpoint")[0]["G"].state_dict()  # step 3's
+    assert all(torch.allclose(after["G_ema"][k], start[k].float(), atol=1e-4) for k in weights)

@@ -23,6 +23,7 @@ from ...device import autocast
 from ...nets import build_net
 from .. import distributed
 from ..config import knob
+from ..ema import make_ema, update_ema
 from .base import GANParams, Task, set_requires_grad
 from .base import TIMELAPSE_MAX_TILES, TimelapseInputs, evaluating, timelapse_row  # the time-lapse frames
 
@@ -41,6 +42,8 @@ class Pix2PixParams(GANParams):
     hint_wash_share: float = knob(0.7, 0.0, 1.0, help="colour-hinted G only: share of the hinted items whose hints "
                                                        "are washes (the object's colours painted over it or strokes "
                                                        "of it) instead of squares")
+    ema_decay: float = knob(0.0, 0.0, 0.99999, help="a moving average of G's weights is the shipped G (and the "
+                                                    "one sampled and evaluated live); 0 = off, G itself")
 
 
 HINT_SAMPLES = 6  # hints in the sample grid's hinted column
@@ -72,6 +75,8 @@ class Pix2PixTask(Task):
                      for name, cfg in spec.nets.items()}
         self.opts = {"G": self.adam(self.nets["G"].parameters(), self.params.lr_G),
                      "D": self.adam(self.nets["D"].parameters(), self.params.lr_D)}
+        if self.params.ema_decay > 0:
+            self.nets["G_ema"] = make_ema(self.nets["G"])
         self.G_step, self.D_pair = self.nets["G"], _PairD(self.nets["D"])
         condition = spec.nets["D"].in_channels - 3  # what D sees beside the photo: the sketch
         self.hinted = spec.nets["G"].in_channels == condition + colour.RGB_HINT_CHANNELS
@@ -144,13 +149,23 @@ class Pix2PixTask(Task):
                 losses["loss_G_gan"] = loss_G_gan.item()
         loss_G.backward()
         self.opts["G"].step()
+        if "G_ema" in self.nets:
+            update_ema(self.nets["G_ema"], self.nets["G"], self.params.ema_decay, step)
         return {"loss_G_L1": loss_G_L1.item(), **losses}
+
+    @property
+    def G_shown(self) -> torch.nn.Module:
+        """The G that ships, is sampled and evaluated live: the moving average when there is one."""
+        return self.nets.get("G_ema", self.nets["G"])
+
+    def shipped_nets(self):
+        return {name: self.G_shown if name == "G" else self.nets[name] for name in self.spec.shipped}
 
     def _D_alone(self, batch, step) -> dict[str, float]:
         """A D step against G exactly as the app runs it (eval mode: BatchNorm's running statistics,
         no dropout), which stays untouched: how a discriminator is had for a G whose own D was not
         kept, e.g. to show its per-patch verdicts in the app."""
-        G, D = self.nets["G"].eval(), self.nets["D"].train()
+        G, D = self.G_shown.eval(), self.nets["D"].train()
         batch = self.to_device(batch)
         real_A, real_B = batch["A"], batch["B"]
         self.set_lr(step)
@@ -173,7 +188,7 @@ class Pix2PixTask(Task):
 
     @torch.no_grad()
     def quick_eval(self, batch, make_metrics):
-        G = self.nets["G"].eval()
+        G = self.G_shown.eval()
         batch = self.to_device(batch)
         with autocast(self.device, self.amp_dtype):  # without hints: comparable with an unhinted model
             fake_B = G(self.G_input(batch["A"], batch["B"], free_share=1.0)).float().cpu()
@@ -185,7 +200,7 @@ class Pix2PixTask(Task):
     def sample_grid(self, batch):
         """Per item: sketch | G's photo | truth, two items a row; a colour-hinted G adds its hints
         drawn on the sketch and its photo with them (HINT_SAMPLES, seeded), one item a row."""
-        G = self.nets["G"].eval()
+        G = self.G_shown.eval()
         batch = self.to_device(batch)
         real_A, real_B = batch["A"], batch["B"]
         free = self.G_input(real_A, real_B, free_share=1.0)
@@ -212,9 +227,13 @@ class Pix2PixTask(Task):
     def warm_start(self, states) -> list[str]:
         """As Task.warm_start, but a colour-hinted G may start from an unhinted one: the first conv's
         weights for the hint channels start at zero, so step 0 draws exactly what that G drew."""
-        if self.hinted and "G" in states:
-            states = {**states, "G": _with_inputs(states["G"], self.nets["G"].state_dict())}
-        return super().warm_start(states)
+        for name in ("G", "G_ema"):
+            if self.hinted and name in states:
+                states = {**states, name: _with_inputs(states[name], self.nets["G"].state_dict())}
+        copied = super().warm_start(states)
+        if "G_ema" in self.nets and "G" in states and "G_ema" not in states:  # a shipped G starts the average
+            self.nets["G_ema"].load_state_dict(states["G"])
+        return copied
 
     # ---- training time-lapse ---------------------------------------------------------------------
     def timelapse_inputs(self) -> TimelapseInputs:
@@ -229,8 +248,8 @@ class Pix2PixTask(Task):
 
     @torch.no_grad()
     def timelapse_frame(self, inputs: TimelapseInputs) -> torch.Tensor:
-        """G's photos of the drawings, one row; a colour-hinted G gets no hints (zeros)."""
-        G = self.nets["G"]
+        """G's photos of the drawings (the shipped G's), one row; a colour-hinted G gets no hints (zeros)."""
+        G = self.G_shown
         x = inputs.tensors["A"].to(self.device)
         if self.hinted:
             x = torch.cat([x, x.new_zeros(len(x), colour.RGB_HINT_CHANNELS, *x.shape[-2:])], 1)
