@@ -44,8 +44,8 @@ def _index(lapse, value) -> int:
 
 def _status(lapse, v) -> str:
     figures = [f"{k} {c.at(v.step):.3g}" for k, c in lapse.metrics.items() if c.at(v.step) is not None]
-    stage = (f" · stage {lapse.stage_of(v.step) + 1} of {len(lapse.stages)} (`{lapse.stages[lapse.stage_of(v.step)][0]}`)"
-             if lapse.stages else "")
+    k = lapse.stage_of(v.step)
+    stage = f" · stage {k + 1} of {len(lapse.stages)} (`{lapse.stages[k][0]}`)" if lapse.stages else ""
     return ok(f"**Step {v.step:,}** of {lapse.last_step:,} (frame {v.index + 1} of {v.total})" + stage
               + (f" · {', '.join(figures)}" if figures else ""))
 

@@ -4,7 +4,8 @@
 
 timelapse.json = {"format": 1, "model", "run", "caption", "note" (optional), "inputs": "inputs.png" | null,
 "frames": [{"step", "file": "step_NNNNNNN.png"}, ...], "losses" / "metrics": {name: {"steps": [...],
-"values": [...]}}, "last_step", ...}. Everything in it is checked before use: a frame is a file named
+"values": [...]}}, "last_step", "stages" (optional, a model trained in stages: [{"run", "from_step"}, ...]),
+...}. Everything in it is checked before use: a frame is a file named
 step_NNNNNNN.png directly in that folder (after resolving links: nothing outside the checkpoint
 folder is ever opened), a PNG of bounded size; steps rise; values are finite numbers. A bad folder
 raises TimelapseError with the reason. Loaded once and kept until timelapse.json changes (a promote
