@@ -15,7 +15,8 @@ MIN_FRAMES) and downscaled, until they fit. The tab reads it through core/pipeli
     python -m core.train.timelapse RUN_DIR --out checkpoints/NAME/timelapse
 
 builds the folder for an existing run without promoting its weights (the folder is swapped in
-atomically; the checkpoint's other files are not touched).
+atomically; the checkpoint's other files are not touched). `--earlier RUN` (repeatable) puts the runs
+of a model's earlier training stages first, this run's steps counted on from theirs.
 """
 from __future__ import annotations
 
