@@ -24,11 +24,13 @@ def ema_decay_at(decay: float, step: int) -> float:
 
 
 @torch.no_grad()
-def update_ema(ema: nn.Module, net: nn.Module, decay: float, step: int) -> None:
+def update_ema(ema: nn.Module, net: nn.Module, decay: float, step: int, copy_buffers: bool = True) -> None:
     """ema <- d * ema + (1 - d) * net for every parameter (d = ema_decay_at(decay, step)); buffers
-    (batch-norm running statistics) copied from `net`."""
+    (batch-norm running statistics) copied from `net` unless `copy_buffers` is False (a task that
+    recomputes them for the averaged weights, as the faces DCGAN does when it ships)."""
     d = ema_decay_at(decay, step)
     for p_ema, p in zip(ema.parameters(), net.parameters(), strict=True):
         p_ema.lerp_(p.detach().to(p_ema.dtype), 1 - d)
-    for b_ema, b in zip(ema.buffers(), net.buffers(), strict=True):
-        b_ema.copy_(b)
+    if copy_buffers:
+        for b_ema, b in zip(ema.buffers(), net.buffers(), strict=True):
+            b_ema.copy_(b)

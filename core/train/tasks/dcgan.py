@@ -2,7 +2,6 @@
 optional DiffAugment (core/train/diffaug.py)."""
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import torch
@@ -14,6 +13,7 @@ from ...device import autocast
 from ...nets import build_net
 from ..diffaug import diff_augment, parse_policy
 from ..config import knob
+from ..ema import make_ema, update_ema
 from .base import GANParams, Task, set_requires_grad
 from .base import TIMELAPSE_MAX_TILES, TimelapseInputs, evaluating, seeded_latents, timelapse_row
 
@@ -45,8 +45,7 @@ class DCGANTask(Task):
         G = build_net(spec.nets["G"]).to(device)
         self.nets = {"G": G, "D": build_net(spec.nets["D"]).to(device).to(memory_format=torch.channels_last)}
         if self.params.ema_decay > 0:
-            self.nets["G_ema"] = copy.deepcopy(G).eval()
-            set_requires_grad(self.nets["G_ema"], False)
+            self.nets["G_ema"] = make_ema(G)
         self.opts = {"G": self.adam(G.parameters(), self.params.lr_G),
                      "D": self.adam(self.nets["D"].parameters(), self.params.lr_D)}
         self.augment_ops = parse_policy(self.params.diffaug)
@@ -149,12 +148,8 @@ class DCGANTask(Task):
     def _update_ema(self, step: int) -> None:
         if "G_ema" not in self.nets:
             return
-        # Warm-up (as in common EMA implementations): early on the average would be mostly the
-        # random initial weights; (1 + step) / (10 + step) lets it follow G until step ~ 10 / (1 - decay).
-        d = min(self.params.ema_decay, (1 + step) / (10 + step))
-        for p_ema, p in zip(self.nets["G_ema"].parameters(), self.nets["G"].parameters()):
-            p_ema.lerp_(p, 1 - d)
         # Batch-norm buffers are recomputed for the averaged weights when shipped (_recalibrate_ema).
+        update_ema(self.nets["G_ema"], self.nets["G"], self.params.ema_decay, step, copy_buffers=False)
 
     @torch.no_grad()
     def _generate(self, n: int) -> torch.Tensor:
