@@ -240,24 +240,21 @@ def attribute_tiles(faces: torch.Tensor, probs: torch.Tensor, labels: list[str],
     [N, 3, s, s] in [0, 1], probs [N, K] in [0, 1] (K <= 5), labels: K short names -> tiles
     [N, 3, size, size] in [0, 1], each the face (upper part) over K labelled bars as long as the
     probability (blue where the verdict is yes, grey where no)."""
-    import numpy as np
     from PIL import Image, ImageDraw
 
-    from ...data.images import label_font
+    from ...data.images import label_font, pil_to_tensor, tensor_to_pil
 
     n, k = probs.shape
     if k > 5 or len(labels) != k:
         raise ValueError(f"at most 5 attributes, one label each; got {k} and {len(labels)} labels")
     row = 10
     side = size - 4 - k * row  # the face's size: the rows of bars fill the rest
-    face = torch.nn.functional.interpolate(faces.float().cpu(), size=(side, side), mode="bicubic",
-                                           align_corners=False, antialias=True).clamp(0, 1)
+    face = resized_faces(faces.float().cpu(), side)
     font, bar0 = label_font(9), 44
     out = []
     for i in range(n):
         tile = Image.new("RGB", (size, size), "white")
-        tile.paste(Image.fromarray((face[i].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)),
-                   ((size - side) // 2, 1))
+        tile.paste(tensor_to_pil(face[i] * 2 - 1), ((size - side) // 2, 1))
         draw = ImageDraw.Draw(tile)
         for j, (label, p) in enumerate(zip(labels, probs[i].tolist())):
             y = side + 3 + j * row
@@ -267,7 +264,7 @@ def attribute_tiles(faces: torch.Tensor, probs: torch.Tensor, labels: list[str],
             if width > 0:
                 draw.rectangle((bar0, y + 1, bar0 + width - 1, y + row - 2),
                                fill=(40, 110, 220) if p >= 0.5 else (150, 150, 150))
-        out.append(torch.from_numpy(np.asarray(tile).copy()).permute(2, 0, 1).float() / 255)
+        out.append(pil_to_tensor(tile))
     return torch.stack(out)
 
 
