@@ -192,6 +192,31 @@ def test_cgan_only_ablation_has_no_L1_term(tmp_path, paired_folder_photo_left):
     assert losses["loss_G_L1"] == 0.0 and losses["loss_G_gan"] > 0
 
 
+def test_feature_matching_pulls_D_activations_on_the_fake_towards_the_real_and_is_off_by_default(
+        tmp_path, paired_folder_photo_left):
+    """lambda_FM (pix2pixHD): one more G term, the mean L1 between D's hidden activations on the
+    fake and on the real pair; zero when G already draws the real photo."""
+    from core.nets import build_net
+    from core.train.tasks import TASKS
+
+    D = build_net(SMALL.nets["D"]).eval()
+    x = torch.randn(2, 4, 64, 64)
+    logits, features = D.forward_with_features(x)
+    assert torch.equal(logits, D(x)) and len(features) == SMALL.nets["D"].num_layers + 1
+    real_A, real_B = x[:, :1], x[:, 1:]
+    fm = TASKS["pix2pix"]._feature_matching
+    assert fm(D, real_A, real_B, D.forward_with_features(x)[1]).item() == 0.0
+    assert fm(D, real_A, real_B, D.forward_with_features(torch.cat([real_A, -real_B], 1))[1]).item() > 0
+
+    plain = TASKS["pix2pix"](SMALL, _config(paired_folder_photo_left, 1), torch.device("cpu"))
+    config = dataclasses.replace(_config(paired_folder_photo_left, 1), task=config_for(SMALL, lambda_FM=10.0).task)
+    task = TASKS["pix2pix"](SMALL, config, torch.device("cpu"))
+    dataset = task.make_dataset(paired_folder_photo_left, augment=True)
+    batch = {k: torch.stack([dataset[i][k] for i in range(2)]) for k in ("A", "B")}
+    assert "loss_G_FM" not in plain.train_step(batch, 1)
+    assert task.train_step(batch, 1)["loss_G_FM"] > 0
+
+
 def test_warm_start_from_a_run_folder_brings_the_discriminator(tmp_path, paired_folder_photo_left):
     """Fine-tuning a GAN (e.g. with a new lambda_L1) from a run folder starts G *and* D from the run's
     state.pt; from a checkpoint folder only the shipped G comes, and D starts fresh."""

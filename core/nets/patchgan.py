@@ -59,3 +59,13 @@ class PatchGANDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
+
+    def forward_with_features(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """The logits (as forward) and the hidden activations [B, C_i, H_i, W_i] after each LeakyReLU,
+        first layer first: what pix2pixHD's feature-matching loss compares on real and fake pairs."""
+        features = []
+        for layer in self.model:
+            x = layer(x)
+            if isinstance(layer, nn.LeakyReLU):
+                features.append(x)
+        return x, features

@@ -42,6 +42,8 @@ class Pix2PixParams(GANParams):
     hint_wash_share: float = knob(0.7, 0.0, 1.0, help="colour-hinted G only: share of the hinted items whose hints "
                                                        "are washes (the object's colours painted over it or strokes "
                                                        "of it) instead of squares")
+    lambda_FM: float = knob(0.0, 0.0, 1000.0, help="weight of feature matching (pix2pixHD): L1 between D's hidden "
+                                                    "activations on the fake and the real pair; 0 = off")
     ema_decay: float = knob(0.0, 0.0, 0.99999, help="a moving average of G's weights is the shipped G (and the "
                                                     "one sampled and evaluated live); 0 = off, G itself")
 
@@ -144,14 +146,27 @@ class Pix2PixTask(Task):
             if use_gan:
                 # The plain D (not its DDP wrapper): D is frozen here and only passes gradients to G.
                 set_requires_grad(D, False)
-                loss_G_gan = self._gan_loss(D(torch.cat([real_A, fake_B], 1)), True)
+                pred_fake, feats_fake = D.forward_with_features(torch.cat([real_A, fake_B], 1))
+                loss_G_gan = self._gan_loss(pred_fake, True)
                 loss_G = loss_G + self.params.lambda_gan * loss_G_gan
                 losses["loss_G_gan"] = loss_G_gan.item()
+                if self.params.lambda_FM > 0:
+                    loss_G_FM = self._feature_matching(D, real_A, real_B, feats_fake) * self.params.lambda_FM
+                    loss_G = loss_G + loss_G_FM
+                    losses["loss_G_FM"] = loss_G_FM.item()
         loss_G.backward()
         self.opts["G"].step()
         if "G_ema" in self.nets:
             update_ema(self.nets["G_ema"], self.nets["G"], self.params.ema_decay, step)
         return {"loss_G_L1": loss_G_L1.item(), **losses}
+
+    @staticmethod
+    def _feature_matching(D, real_A, real_B, feats_fake: list[torch.Tensor]) -> torch.Tensor:
+        """Mean over D's hidden layers of the L1 distance between its activations on the fake pair
+        (with gradients to G) and on the real pair (a fixed target), as in pix2pixHD (Wang et al. 2018)."""
+        with torch.no_grad():
+            _, feats_real = D.forward_with_features(torch.cat([real_A, real_B], 1))
+        return sum(F.l1_loss(f.float(), r.float()) for f, r in zip(feats_fake, feats_real, strict=True)) / len(feats_real)
 
     @property
     def G_shown(self) -> torch.nn.Module:
