@@ -257,6 +257,13 @@ COLORIZATION_EFF = _colorization("colorization_eff", "Colorization, classificati
                                  "classification", True,
                                  G={"backbone": "efficientnet_lite0", "max_channels": 256, "head_channels": 64},
                                  train={"beta1": 0.9, "steps": 3000})
+# The same with the hint map read by every decoder level (mask-normalised pooling): colorization_eff left its hints
+# nearly unused in 3,000 steps (docs/RESULTS.md). Equal steps, to isolate that change.
+COLORIZATION_EFF_HINTS = _colorization("colorization_eff_hints", "Colorization, EfficientNet-Lite0 encoder, hints at "
+                                       "every decoder level", "classification", True,
+                                       G={"backbone": "efficientnet_lite0", "max_channels": 256, "head_channels": 64,
+                                          "hint_levels": 4},
+                                       train={"beta1": 0.9, "steps": 3000})
 # The shipped model is whichever of cls / cgan recovers more of the semantic gap (python -m core.eval).
 COLORIZATION = replace(COLORIZATION_CLS, name="colorization", title="Colorization (Zhang 2016, with hints)",
                        comparison_only=False)
@@ -264,7 +271,7 @@ COLORIZATION = replace(COLORIZATION_CLS, name="colorization", title="Colorizatio
 REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in [
     SKETCH2PHOTO, SKETCH2PHOTO_STAGE1, SKETCH2PHOTO_L1, SKETCH2PHOTO_CGAN, SKETCH2PHOTO_REFERENCE, HORSE2ZEBRA, FACES, FACES_V2, FACE_ATTRIBUTES,
     FACE_TEXT,
-    COLORIZATION, COLORIZATION_L2, COLORIZATION_CLS, COLORIZATION_CGAN, COLORIZATION_EFF]}
+    COLORIZATION, COLORIZATION_L2, COLORIZATION_CLS, COLORIZATION_CGAN, COLORIZATION_EFF, COLORIZATION_EFF_HINTS]}
 
 
 # Inpainting (issue #15): the faces, cut exactly as for the faces GAN (so its prior can fill the same holes), at

@@ -247,6 +247,30 @@ def test_backbone_net_shapes_and_a_start_that_ignores_hints():
         ColorizationNetConfig(backbone="vgg16")
 
 
+def test_hints_at_every_decoder_level_reach_far_from_the_hint():
+    """hint_levels 4: a one-pixel hint changes the output well beyond the last level's 3x3 reach, and
+    the pooled map keeps the hint's colour (mask-normalised); hint_levels 1 stays local."""
+    base = dict(head="classification", num_bins=Q, max_channels=32, head_channels=8, backbone="efficientnet_lite0")
+    L, hints = torch.rand(1, 1, 128, 128) * 2 - 1, torch.zeros(1, 3, 128, 128)
+    hinted = hints.clone()
+    hinted[:, :, 40, 40] = torch.tensor([0.4, -0.3, 1.0])
+    far = (slice(None), slice(None), slice(24, 30), slice(24, 30))  # output pixels 4-10 away (stride 2)
+    changes = {}
+    for levels in (1, 4):
+        torch.manual_seed(0)
+        net = ColorizationNet(ColorizationNetConfig(**base, hint_levels=levels)).eval()
+        with torch.no_grad():
+            out, out_hinted = net(torch.cat([L, hints], 1)), net(torch.cat([L, hinted], 1))
+        changes[levels] = (out_hinted - out)[far].abs().max().item()
+        if levels == 4:
+            pooled = net._pooled_hints(hinted, (8, 8))
+            assert torch.allclose(pooled[0, :, 2, 2], torch.tensor([0.4, -0.3, 1.0]))
+            assert pooled[0, 2].sum() == 1
+    assert changes[1] == 0 and changes[4] > 0
+    with pytest.raises(ValueError, match="hint_levels"):
+        ColorizationNetConfig(hint_levels=5)
+
+
 def test_backbone_starts_from_imagenet_and_fine_tunes_at_a_fraction_of_the_rate():
     from core.metrics.features import lite0_state
     from core.train.tasks import TASKS

@@ -46,6 +46,11 @@ class ColorizationNetConfig:
     ab_scale: float = 110.0  # ab units per unit of the normalised ab (core.data.colour.AB_SCALE)
     norm: str = "batch"
     backbone: str = "none"
+    # With a backbone: how many decoder levels, from the output's (stride 2) up, read the hint map. 1: the
+    # last only, average-pooled (a hint reaches a 3x3 neighbourhood there and the backbone's zero-started
+    # hint stem must learn the rest). More: each level gets the hints pooled to its size, normalised by the
+    # mask, so a one-pixel hint keeps its colour in a coarse cell and a stride-16 level spreads it widely.
+    hint_levels: int = 1
 
     def __post_init__(self) -> None:
         check_choice("head", self.head, HEADS)
@@ -55,6 +60,8 @@ class ColorizationNetConfig:
             raise ValueError("num_downs must be >= 1 and dilated_blocks >= 0")
         if min(self.in_channels, self.base_channels, self.head_channels) < 1:
             raise ValueError("channel counts must be positive")
+        if not 1 <= self.hint_levels <= 4:
+            raise ValueError("hint_levels must be 1..4 (the backbone decoder's levels)")
         if (self.head == "classification") != (self.num_bins > 0):
             raise ValueError("num_bins > 0 goes with (and only with) the classification head")
 
@@ -126,7 +133,7 @@ class ColorizationNet(nn.Module):
         widths = [cfg.head_channels, 96, cfg.max_channels // 2, cfg.max_channels]  # strides 2..16
         below = widths[1:] + [skips[-1]]
         # At stride 2 (the output's resolution) the hint map comes in again, so a hint is placed exactly.
-        extra = [cfg.in_channels - 1, 0, 0, 0]
+        extra = [cfg.in_channels - 1 if i < cfg.hint_levels else 0 for i in range(4)]
         self.ups = nn.ModuleList(_conv(below[i] + skips[i] + extra[i], widths[i], cfg.norm) for i in range(4))
         self.head_in = widths[0]
 
@@ -137,9 +144,19 @@ class ColorizationNet(nn.Module):
         for i in reversed(range(4)):
             skip = feats[i]
             y = F.interpolate(y, size=skip.shape[-2:], mode="bilinear", align_corners=False)
-            parts = [y, skip] + ([F.adaptive_avg_pool2d(hints, skip.shape[-2:])] if i == 0 else [])
+            parts = [y, skip] + ([self._pooled_hints(hints, skip.shape[-2:])] if i < self.config.hint_levels else [])
             y = self.ups[i](torch.cat(parts, 1))
         return y
+
+    def _pooled_hints(self, hints: torch.Tensor, size: torch.Size) -> torch.Tensor:
+        """Hint map [B, 3, H, W] (ab where hinted, 0 elsewhere; 0/1 mask) -> [B, 3, h, w]: average-pooled
+        (hint_levels 1), or each cell's mean hinted ab and a 0/1 "any hint here" mask (more levels)."""
+        pooled = F.adaptive_avg_pool2d(hints, size)
+        if self.config.hint_levels == 1:
+            return pooled
+        share = pooled[:, -1:]
+        ab = torch.where(share > 0, pooled[:, :-1] / share.clamp_min(1e-6), torch.zeros_like(pooled[:, :-1]))
+        return torch.cat([ab, (share > 0).to(hints.dtype)], 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.config.backbone != "none":
