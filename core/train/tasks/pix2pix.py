@@ -164,6 +164,8 @@ class Pix2PixTask(Task):
     def _feature_matching(D, real_A, real_B, feats_fake: list[torch.Tensor]) -> torch.Tensor:
         """Mean over D's hidden layers of the L1 distance between its activations on the fake pair
         (with gradients to G) and on the real pair (a fixed target), as in pix2pixHD (Wang et al. 2018)."""
+        # D stays in train mode, so the real pair is normalised by its own batch statistics as in D's step
+        # (its running statistics take this batch in too; they matter only for D in eval mode).
         with torch.no_grad():
             _, feats_real = D.forward_with_features(torch.cat([real_A, real_B], 1))
         return sum(F.l1_loss(f.float(), r.float()) for f, r in zip(feats_fake, feats_real, strict=True)) / len(feats_real)
