@@ -271,6 +271,27 @@ def test_hints_at_every_decoder_level_reach_far_from_the_hint():
         ColorizationNetConfig(hint_levels=5)
 
 
+def test_hint_branch_spreads_a_hint_the_imagenet_body_never_sees():
+    """hint_branch: a from-scratch encoder on (L, hints) whose features join the decoder at strides 2-16,
+    so a one-pixel hint changes the output far from it while the ImageNet body's features stay unchanged."""
+    base = dict(head="classification", num_bins=Q, max_channels=32, head_channels=8, backbone="efficientnet_lite0")
+    L, hints = torch.rand(1, 1, 128, 128) * 2 - 1, torch.zeros(1, 3, 128, 128)
+    hinted = hints.clone()
+    hinted[:, :, 40, 40] = torch.tensor([0.4, -0.3, 1.0])
+    torch.manual_seed(0)
+    net = ColorizationNet(ColorizationNetConfig(**base, hint_branch=4)).eval()
+    with torch.no_grad():
+        out, out_hinted = net(torch.cat([L, hints], 1)), net(torch.cat([L, hinted], 1))
+        feats, feats_hinted = net.encoder(L, hints), net.encoder(L, hinted)
+        branch = net._branch_features(torch.cat([L, hinted], 1))
+    assert [tuple(f.shape[1:]) for f in branch] == [(4, 64, 64), (8, 32, 32), (16, 16, 16), (16, 8, 8)]
+    assert all(torch.equal(a, b) for a, b in zip(feats, feats_hinted))  # the hint stem starts at zero
+    far = (slice(None), slice(None), slice(2, 8), slice(2, 8))  # output pixels 12-18 away (stride 2)
+    assert (out_hinted - out)[far].abs().max() > 0
+    with pytest.raises(ValueError, match="hint_branch"):
+        ColorizationNetConfig(hint_branch=8)  # without a backbone the net's own encoder already sees hints
+
+
 def test_backbone_starts_from_imagenet_and_fine_tunes_at_a_fraction_of_the_rate():
     from core.metrics.features import lite0_state
     from core.train.tasks import TASKS
@@ -285,7 +306,8 @@ def test_backbone_starts_from_imagenet_and_fine_tunes_at_a_fraction_of_the_rate(
     assert rates == pytest.approx([0.1 * task.params.lr_G, task.params.lr_G])
 
 
-@pytest.mark.parametrize("name", ["colorization", *VARIANTS, "colorization_eff"])
+@pytest.mark.parametrize("name", ["colorization", *VARIANTS, "colorization_eff", "colorization_eff_hints",
+                                  "colorization_eff_branch"])
 def test_registry_generators_fit_the_budget(name):
     net = build_net(get_spec(name).nets["G"])
     n = sum(p.numel() for p in net.parameters())
@@ -513,7 +535,7 @@ def test_hints_pull_the_colour_towards_them_after_a_little_training(tmp_path, mo
 
 # ---- eval ----------------------------------------------------------------------------------
 KEYS = {"acc_gray", "acc_ours", "gap_recovered", "psnr_rgb", "psnr_ab", "colourfulness", "colourfulness_truth",
-        "colourfulness_ratio", "hints_1", "hints_5", "hints_20", "n", "size", "temperature", "features_precision"}
+        "colourfulness_ratio", "hints_1", "hints_5", "hints_20", "by_folder", "n", "size", "temperature", "features_precision"}
 
 
 def test_eval_cli_reports_every_figure(trained, colour_folder, tmp_path):
@@ -526,7 +548,17 @@ def test_eval_cli_reports_every_figure(trained, colour_folder, tmp_path):
     assert KEYS <= set(m) and m["n"] == 10 and m["size"] == 32
     assert 0 <= m["acc_gray"] <= 1 and 0 <= m["acc_ours"] <= 1
     for k in (1, 5, 20):
-        assert set(m[f"hints_{k}"]) == {"psnr_rgb", "psnr_ab"} and m[f"hints_{k}"]["psnr_rgb"] > 5
+        row = m[f"hints_{k}"]
+        assert set(row) == {"acc_ours", "gap_recovered", "psnr_rgb", "psnr_ab", "colourfulness_ratio"}
+        assert row["psnr_rgb"] > 5 and 0 <= row["acc_ours"] <= 1 and row["colourfulness_ratio"] > 0
+        if m["acc_gray"] < 1:
+            assert row["gap_recovered"] == pytest.approx((row["acc_ours"] - m["acc_gray"]) / (1 - m["acc_gray"]),
+                                                         abs=1e-4)
+    # One folder here: its breakdown is the whole set's.
+    label = f"{colour_folder.parent.name}/{colour_folder.name}"
+    assert list(m["by_folder"]) == [label]
+    only = m["by_folder"][label]
+    assert only["n"] == 10 and only["acc_ours"] == pytest.approx(m["acc_ours"], abs=1e-4)
 
 
 def test_eval_is_deterministic_and_hints_are_seeded(trained, colour_folder):

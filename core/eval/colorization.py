@@ -1,5 +1,5 @@
 """Evaluate a colorization model: the semantic test of Zhang et al. 2016, PSNR, colourfulness, and
-PSNR with 1, 5 and 20 hints sampled from the truth (Zhang et al. 2017).
+the same figures with 1, 5 and 20 hints sampled from the truth (Zhang et al. 2017).
 
 Inputs are the photos' centred largest squares at the model's training size (the un-augmented
 training view); hints are 3 px patches of the true mean colour at positions seeded by the photo's
@@ -53,7 +53,10 @@ def evaluate(spec, data: Path | None, checkpoint: Path, precision: str = "bf16",
       / (1 - acc_gray): the share of what colour is worth to the classifier that we give back;
     - psnr_rgb, psnr_ab (dB, without hints; see _psnrs);
     - colourfulness (Hasler-Suesstrunk) of ours and of the truth, and their ratio;
-    - hints_1, hints_5, hints_20: {"psnr_rgb", "psnr_ab"} with that many true-colour hints;
+    - hints_1, hints_5, hints_20: {"acc_ours", "gap_recovered", "psnr_rgb", "psnr_ab",
+      "colourfulness_ratio"} with that many true-colour hints;
+    - by_folder: {folder name: {"n", "acc_gray", "acc_ours", "gap_recovered"}} without hints, per
+      source folder (flowers, faces, ...): where colour matters to the classifier and where it is won;
     - n, size (the model's input side), temperature, features_precision.
     The classifier runs in fp32 by default: agreement is a decision per photo, which bf16 flips for
     borderline ones (as in the horse2zebra eval)."""
@@ -64,11 +67,14 @@ def evaluate(spec, data: Path | None, checkpoint: Path, precision: str = "bf16",
     order = torch.linspace(0, len(ds) - 1, min(limit, len(ds))).round().long().tolist() if limit else range(len(ds))
     n = len(order)
     sums: dict[str, float] = {}
+    folders = [folder_label(ds.files[i].path) for i in order]
+    per_folder: dict[str, list[int]] = {}  # label -> [n, grey hits, our hits]
 
     def add(key: str, values: torch.Tensor) -> None:
         sums[key] = sums.get(key, 0.0) + float(values.float().sum())
 
     for start in range(0, n, batch_size):
+        batch_folders = folders[start:start + batch_size]
         truth = torch.stack([ds[i]["image"] for i in order[start:start + batch_size]]) * 0.5 + 0.5
         L, real_ab = colour.rgb_to_lab(truth)
         truth = colour.lab_to_rgb(L, real_ab)  # the same round trip as ours (8-bit photo -> float Lab)
@@ -77,25 +83,54 @@ def evaluate(spec, data: Path | None, checkpoint: Path, precision: str = "bf16",
         top = [feats.logits(v).argmax(1) for v in (truth, gray, ours)]
         add("acc_gray", top[1] == top[0])
         add("acc_ours", top[2] == top[0])
+        for folder, hit_gray, hit_ours in zip(batch_folders, top[1] == top[0], top[2] == top[0]):
+            counts = per_folder.setdefault(folder, [0, 0, 0])
+            counts[0], counts[1], counts[2] = counts[0] + 1, counts[1] + int(hit_gray), counts[2] + int(hit_ours)
         for key, v in _psnrs(L, ab, real_ab, truth).items():
             add(key, v)
         add("colourfulness", colourfulness(ours))
         add("colourfulness_truth", colourfulness(truth))
         for k in HINT_COUNTS:
             hinted = colour.upsample_ab(pipe.run(L, seeded_hints(real_ab, k, start)), *L.shape[-2:])
+            rgb = colour.lab_to_rgb(L, hinted)
+            add(f"hints_{k}/acc_ours", feats.logits(rgb).argmax(1) == top[0])
+            add(f"hints_{k}/colourfulness", colourfulness(rgb))
             for key, v in _psnrs(L, hinted, real_ab, truth).items():
                 add(f"hints_{k}/{key}", v)
     mean = {k: v / max(n, 1) for k, v in sums.items()}
     acc_gray, acc_ours = mean["acc_gray"], mean["acc_ours"]
-    return {"acc_gray": acc_gray, "acc_ours": acc_ours,
-            "gap_recovered": (acc_ours - acc_gray) / (1 - acc_gray) if acc_gray < 1 else float("nan"),
+    truth_colour = max(mean["colourfulness_truth"], 1e-6)
+    hinted = {f"hints_{k}": {"acc_ours": round(mean[f"hints_{k}/acc_ours"], 5),
+                             "gap_recovered": round(_gap(acc_gray, mean[f"hints_{k}/acc_ours"]), 5),
+                             **{key: round(mean[f"hints_{k}/{key}"], 5) for key in ("psnr_rgb", "psnr_ab")},
+                             "colourfulness_ratio": round(mean[f"hints_{k}/colourfulness"] / truth_colour, 5)}
+              for k in HINT_COUNTS}
+    return {"acc_gray": acc_gray, "acc_ours": acc_ours, "gap_recovered": _gap(acc_gray, acc_ours),
             "psnr_rgb": mean["psnr_rgb"], "psnr_ab": mean["psnr_ab"],
             "colourfulness": mean["colourfulness"], "colourfulness_truth": mean["colourfulness_truth"],
-            "colourfulness_ratio": mean["colourfulness"] / max(mean["colourfulness_truth"], 1e-6),
-            **{f"hints_{k}": {key: round(mean[f"hints_{k}/{key}"], 5) for key in ("psnr_rgb", "psnr_ab")}
-               for k in HINT_COUNTS},
-            "n": n, "size": pipe.image_size, "temperature": pipe.temperature,
+            "colourfulness_ratio": mean["colourfulness"] / truth_colour, **hinted,
+            "by_folder": _by_folder(per_folder), "n": n, "size": pipe.image_size, "temperature": pipe.temperature,
             "features_precision": feats.precision}
+
+
+def _gap(acc_gray: float, acc_ours: float) -> float:
+    """The share of the classifier's colour gap won back, (acc_ours - acc_gray) / (1 - acc_gray)."""
+    return (acc_ours - acc_gray) / (1 - acc_gray) if acc_gray < 1 else float("nan")
+
+
+def folder_label(path: Path) -> str:
+    """A photo's source, named by its folder and that folder's parent ("flowers102/jpg")."""
+    return f"{path.parent.parent.name}/{path.parent.name}"
+
+
+def _by_folder(per_folder: dict[str, list[int]]) -> dict[str, dict[str, float]]:
+    """{label: [n, grey hits, our hits]} -> {label: n, acc_gray, acc_ours, gap_recovered}."""
+    out = {}
+    for name, (n, hits_gray, hits_ours) in sorted(per_folder.items()):
+        gray, ours = hits_gray / n, hits_ours / n
+        out[name] = {"n": n, "acc_gray": round(gray, 5), "acc_ours": round(ours, 5),  # no gap where grey is never wrong
+                     "gap_recovered": round(_gap(gray, ours), 5) if gray < 1 else None}
+    return out
 
 
 def val_grid(pipes: dict[str, ColorizationPipeline], spec, data: Path | None, out: Path, n: int = 16) -> Path:

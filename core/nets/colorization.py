@@ -51,6 +51,11 @@ class ColorizationNetConfig:
     # hint stem must learn the rest). More: each level gets the hints pooled to its size, normalised by the
     # mask, so a one-pixel hint keeps its colour in a coarse cell and a stride-16 level spreads it widely.
     hint_levels: int = 1
+    # With a backbone: the width of a small encoder trained from scratch on (L, hints) beside it (0: none). Its
+    # features at strides 2, 4, 8 and 16 (widths x1, x2, x4, x4) join the decoder's skips. The ImageNet body,
+    # fine-tuned gently, barely learns to carry hints (docs/RESULTS.md); the from-scratch net, whose encoder
+    # sees L and the hints from its first layer, learns to spread a hint over its region.
+    hint_branch: int = 0
 
     def __post_init__(self) -> None:
         check_choice("head", self.head, HEADS)
@@ -60,6 +65,8 @@ class ColorizationNetConfig:
             raise ValueError("num_downs must be >= 1 and dilated_blocks >= 0")
         if min(self.in_channels, self.base_channels, self.head_channels) < 1:
             raise ValueError("channel counts must be positive")
+        if self.hint_branch < 0 or (self.hint_branch and self.backbone == "none"):
+            raise ValueError("hint_branch must be >= 0, and only goes with a backbone")
         if not 1 <= self.hint_levels <= 4:
             raise ValueError("hint_levels must be 1..4 (the backbone decoder's levels)")
         if (self.head == "classification") != (self.num_bins > 0):
@@ -134,19 +141,35 @@ class ColorizationNet(nn.Module):
         below = widths[1:] + [skips[-1]]
         # At stride 2 (the output's resolution) the hint map comes in again, so a hint is placed exactly.
         extra = [cfg.in_channels - 1 if i < cfg.hint_levels else 0 for i in range(4)]
+        if cfg.hint_branch:
+            widths_b = [cfg.hint_branch * m for m in (1, 2, 4, 4)]  # strides 2..16
+            ins = [cfg.in_channels] + widths_b[:-1]
+            self.branch = nn.ModuleList(nn.Sequential(_conv(ins[i], widths_b[i], cfg.norm, stride=2),
+                                                      _conv(widths_b[i], widths_b[i], cfg.norm)) for i in range(4))
+            extra = [e + w for e, w in zip(extra, widths_b)]
         self.ups = nn.ModuleList(_conv(below[i] + skips[i] + extra[i], widths[i], cfg.norm) for i in range(4))
         self.head_in = widths[0]
 
     def _decode_backbone(self, x: torch.Tensor) -> torch.Tensor:
         L, hints = x[:, :1], x[:, 1:]
         feats = self.encoder(L, hints)
+        branch = self._branch_features(x)
         y = feats[-1]
         for i in reversed(range(4)):
             skip = feats[i]
             y = F.interpolate(y, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             parts = [y, skip] + ([self._pooled_hints(hints, skip.shape[-2:])] if i < self.config.hint_levels else [])
+            parts += [branch[i]] if branch else []
             y = self.ups[i](torch.cat(parts, 1))
         return y
+
+    def _branch_features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """(L, hints) [B, in_channels, H, W] -> the hint branch's features at strides 2, 4, 8, 16 ([] without one)."""
+        feats = []
+        for stage in getattr(self, "branch", []):
+            x = stage(x)
+            feats.append(x)
+        return feats
 
     def _pooled_hints(self, hints: torch.Tensor, size: torch.Size) -> torch.Tensor:
         """Hint map [B, 3, H, W] (ab where hinted, 0 elsewhere; 0/1 mask) -> [B, 3, h, w]: average-pooled
