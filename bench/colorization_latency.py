@@ -1,6 +1,6 @@
 """Time of the colorization tab on this machine: the model alone, and whole requests.
 
-    python bench/colorization_latency.py [--repeats 20] [--json FILE]
+    python bench/colorization_latency.py [--repeats 20] [--checkpoint DIR] [--json FILE]
 
 - model_{side}px_{precision}: the network on a square L of that side (the tab feeds it the photo
   at a 128 px long side; 256 is the issue's yardstick);
@@ -31,10 +31,10 @@ from core.pipelines.colorization import ColorizationPipeline, has_checkpoint  # 
 from core.registry import get_spec  # noqa: E402
 
 
-def _pipeline(precision: str) -> ColorizationPipeline:
+def _pipeline(precision: str, checkpoint: Path | None = None) -> ColorizationPipeline:
     spec = get_spec("colorization")
-    if has_checkpoint():
-        pipe = ColorizationPipeline.from_checkpoint(spec.checkpoint_dir, device="cpu", precision=precision)
+    if checkpoint is not None or has_checkpoint():
+        pipe = ColorizationPipeline.from_checkpoint(checkpoint or spec.checkpoint_dir, device="cpu", precision=precision)
     else:
         pipe = ColorizationPipeline(build_net(spec.nets["G"]), 128, torch.device("cpu"))
     # The dtype is forced, so that a CPU without native bf16 shows why it is served fp32.
@@ -53,16 +53,18 @@ def _photos(side: int, n: int) -> list[Image.Image]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=20)
+    ap.add_argument("--checkpoint", type=Path, help="a candidate's checkpoint (default: the shipped one)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     setup_threads()
-    report = {**machine(), "weights": "shipped" if has_checkpoint() else "random init"}
+    weights = str(args.checkpoint) if args.checkpoint else "shipped" if has_checkpoint() else "random init"
+    report = {**machine(), "weights": weights}
     for precision in ("bf16", "fp32"):
-        pipe = _pipeline(precision)
+        pipe = _pipeline(precision, args.checkpoint)
         for side in (128, 256):
             L = torch.rand(1, 1, side, side) * 2 - 1
             report[f"model_{side}px_{precision}"] = timed(lambda: pipe.run(L), args.repeats)
-    pipe = _pipeline("bf16" if machine().get("native_bf16") else "fp32")
+    pipe = _pipeline("bf16" if machine().get("native_bf16") else "fp32", args.checkpoint)
     report["served_precision"] = str(pipe.dtype).replace("torch.", "")
     for side in (256, 1024, 2048):
         photos = iter(_photos(side, args.repeats + 5))

@@ -316,10 +316,14 @@ def test_registry_generators_fit_the_budget(name):
 
 def test_registry_entries_and_the_one_line_choice():
     cls, ship = get_spec("colorization_cls"), get_spec("colorization")
+    branch = get_spec("colorization_eff_branch")
     assert all(get_spec(n).task == "colorization" for n in VARIANTS)
-    assert {n: get_spec(n).comparison_only for n in ("colorization", *VARIANTS)} == {
-        "colorization": False, "colorization_l2": False, "colorization_cls": True, "colorization_cgan": True}
-    assert dataclasses.replace(cls, name=ship.name, title=ship.title, comparison_only=False) == ship
+    assert {n: get_spec(n).comparison_only for n in ("colorization", *VARIANTS, branch.name)} == {
+        "colorization": False, "colorization_l2": False, "colorization_cls": True, "colorization_cgan": True,
+        "colorization_eff_branch": True}
+    # The shipped entry is the hint-encoder comparison entry under another name, nothing else changed.
+    assert dataclasses.replace(branch, name=ship.name, title=ship.title, comparison_only=False) == ship
+    assert ship.nets["G"].backbone == "efficientnet_lite0" and ship.nets["G"].hint_branch > 0
     assert {n: config_for(get_spec(n)).task.loss for n in VARIANTS} == {
         "colorization_l2": "l2", "colorization_cls": "classification", "colorization_cgan": "cgan"}
     assert set(get_spec("colorization_cgan").nets) == {"G", "D"} and set(cls.nets) == {"G"}
