@@ -105,10 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _figures(hits: torch.Tensor, grey_hits: torch.Tensor) -> dict[str, float]:
+def _figures(hits: torch.Tensor, grey_hits: torch.Tensor) -> dict[str, float | None]:
     acc, acc_gray = float(hits.mean()), float(grey_hits.mean())
-    gap = (acc - acc_gray) / (1 - acc_gray) if acc_gray < 1 else float("nan")
-    return {"n": len(hits), "acc": round(acc, 4), "gap_recovered": round(gap, 4)}
+    gap = round((acc - acc_gray) / (1 - acc_gray), 4) if acc_gray < 1 else None  # grey never wrong: no gap
+    return {"n": len(hits), "acc": round(acc, 4), "gap_recovered": gap}
 
 
 if __name__ == "__main__":

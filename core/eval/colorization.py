@@ -55,8 +55,9 @@ def evaluate(spec, data: Path | None, checkpoint: Path, precision: str = "bf16",
     - colourfulness (Hasler-Suesstrunk) of ours and of the truth, and their ratio;
     - hints_1, hints_5, hints_20: {"acc_ours", "gap_recovered", "psnr_rgb", "psnr_ab",
       "colourfulness_ratio"} with that many true-colour hints;
-    - by_folder: {folder name: {"n", "acc_gray", "acc_ours", "gap_recovered"}} without hints, per
-      source folder (flowers, faces, ...): where colour matters to the classifier and where it is won;
+    - by_folder: {folder label: {"n", "acc_gray", "acc_ours", "gap_recovered"}} without hints, per
+      source folder (flowers, faces, ...): where colour matters to the classifier and where it is won
+      (gap_recovered None where the grey versions always agree);
     - n, size (the model's input side), temperature, features_precision.
     The classifier runs in fp32 by default: agreement is a decision per photo, which bf16 flips for
     borderline ones (as in the horse2zebra eval)."""
