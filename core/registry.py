@@ -271,7 +271,9 @@ COLORIZATION_EFF_BRANCH = _colorization("colorization_eff_branch", "Colorization
                                         "hint encoder", "classification", True,
                                         G={"backbone": "efficientnet_lite0", "max_channels": 256, "head_channels": 64,
                                            "hint_branch": 24},
-                                        train={"beta1": 0.9, "steps": 3000})
+                                        # Samples every 100 steps: 30 time-lapse frames from one 3,000-step run
+                                        # (the shipped runs used 150: their card's commands say so).
+                                        train={"beta1": 0.9, "steps": 3000, "sample_every": 100})
 # The shipped model (2026-12-01): the hint-encoder net, trained in two stages (this entry's 3,000 steps, then
 # 3,000 more from them with hint_free_share 0.3; checkpoints/colorization/MODEL_CARD.md). It recovers more of the
 # semantic gap than the from-scratch classification net (cls, shipped before: it beat the cGAN on colour) with
