@@ -34,6 +34,7 @@ from core.data.colour_photos import PhotoDataset  # noqa: E402
 from core.device import setup_threads  # noqa: E402
 from core.eval.colorization import eval_files, folder_label  # noqa: E402
 from core.metrics.features import EfficientNetFeatures  # noqa: E402
+from core.metrics.semantic import gap_recovered  # noqa: E402
 from core.registry import get_spec  # noqa: E402
 
 SIZE = 128  # the colorization models' input side
@@ -106,9 +107,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _figures(hits: torch.Tensor, grey_hits: torch.Tensor) -> dict[str, float | None]:
-    acc, acc_gray = float(hits.mean()), float(grey_hits.mean())
-    gap = round((acc - acc_gray) / (1 - acc_gray), 4) if acc_gray < 1 else None  # grey never wrong: no gap
-    return {"n": len(hits), "acc": round(acc, 4), "gap_recovered": gap}
+    acc, gap = float(hits.mean()), gap_recovered(float(grey_hits.mean()), float(hits.mean()))
+    return {"n": len(hits), "acc": round(acc, 4), "gap_recovered": None if gap is None else round(gap, 4)}
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from core.device import setup_threads  # noqa: E402
 from core.eval.colorization import eval_files  # noqa: E402
 from core.metrics.features import EfficientNetFeatures  # noqa: E402
 from core.metrics.pixels import colourfulness, psnr  # noqa: E402
+from core.metrics.semantic import gap_recovered  # noqa: E402
 from core.pipelines.colorization import ColorizationPipeline  # noqa: E402
 from core.registry import ROOT, get_spec  # noqa: E402
 
@@ -56,7 +57,8 @@ def measure(pipe: ColorizationPipeline, ds: PhotoDataset, indices: list[int], te
                 sums[t]["psnr"] += float(psnr(ours, truth).sum())
     n, acc_gray = len(indices), gray_hits / len(indices)
     return {t: {"acc_gray": round(acc_gray, 4), "acc_ours": round(s["acc"] / n, 4),
-                "gap_recovered": round((s["acc"] / n - acc_gray) / (1 - acc_gray), 4),
+                # where the grey versions always agree there is no gap to win: 0 for the ranking
+                "gap_recovered": round(gap_recovered(acc_gray, s["acc"] / n) or 0.0, 4),
                 "colourfulness_ratio": round(s["colour"] / max(truth_colour, 1e-6), 4),
                 "psnr_rgb": round(s["psnr"] / n, 3), "n": n} for t, s in sums.items()}
 

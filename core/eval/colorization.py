@@ -16,6 +16,7 @@ from ..data import colour
 from ..data.colour_photos import PhotoDataset, photo_files
 from ..metrics.features import EfficientNetFeatures
 from ..metrics.pixels import colourfulness, psnr
+from ..metrics.semantic import gap_recovered
 from ..pipelines.colorization import HINT_SIZE, ColorizationPipeline
 
 HINT_COUNTS = (1, 5, 20)
@@ -86,7 +87,8 @@ def evaluate(spec, data: Path | None, checkpoint: Path, precision: str = "bf16",
         add("acc_ours", top[2] == top[0])
         for folder, hit_gray, hit_ours in zip(batch_folders, top[1] == top[0], top[2] == top[0]):
             counts = per_folder.setdefault(folder, [0, 0, 0])
-            counts[0], counts[1], counts[2] = counts[0] + 1, counts[1] + int(hit_gray), counts[2] + int(hit_ours)
+            for j, hit in enumerate((True, hit_gray, hit_ours)):
+                counts[j] += int(hit)
         for key, v in _psnrs(L, ab, real_ab, truth).items():
             add(key, v)
         add("colourfulness", colourfulness(ours))
@@ -102,11 +104,11 @@ def evaluate(spec, data: Path | None, checkpoint: Path, precision: str = "bf16",
     acc_gray, acc_ours = mean["acc_gray"], mean["acc_ours"]
     truth_colour = max(mean["colourfulness_truth"], 1e-6)
     hinted = {f"hints_{k}": {"acc_ours": round(mean[f"hints_{k}/acc_ours"], 5),
-                             "gap_recovered": round(_gap(acc_gray, mean[f"hints_{k}/acc_ours"]), 5),
+                             "gap_recovered": _gap(acc_gray, mean[f"hints_{k}/acc_ours"]),
                              **{key: round(mean[f"hints_{k}/{key}"], 5) for key in ("psnr_rgb", "psnr_ab")},
                              "colourfulness_ratio": round(mean[f"hints_{k}/colourfulness"] / truth_colour, 5)}
               for k in HINT_COUNTS}
-    return {"acc_gray": acc_gray, "acc_ours": acc_ours, "gap_recovered": _gap(acc_gray, acc_ours),
+    return {"acc_gray": acc_gray, "acc_ours": acc_ours, "gap_recovered": gap_recovered(acc_gray, acc_ours),
             "psnr_rgb": mean["psnr_rgb"], "psnr_ab": mean["psnr_ab"],
             "colourfulness": mean["colourfulness"], "colourfulness_truth": mean["colourfulness_truth"],
             "colourfulness_ratio": mean["colourfulness"] / truth_colour, **hinted,
@@ -114,9 +116,9 @@ def evaluate(spec, data: Path | None, checkpoint: Path, precision: str = "bf16",
             "features_precision": feats.precision}
 
 
-def _gap(acc_gray: float, acc_ours: float) -> float:
-    """The share of the classifier's colour gap won back, (acc_ours - acc_gray) / (1 - acc_gray)."""
-    return (acc_ours - acc_gray) / (1 - acc_gray) if acc_gray < 1 else float("nan")
+def _gap(acc_gray: float, acc_ours: float, digits: int = 5) -> float | None:
+    gap = gap_recovered(acc_gray, acc_ours)
+    return None if gap is None else round(gap, digits)
 
 
 def folder_label(path: Path) -> str:
@@ -129,8 +131,7 @@ def _by_folder(per_folder: dict[str, list[int]]) -> dict[str, dict[str, float]]:
     out = {}
     for name, (n, hits_gray, hits_ours) in sorted(per_folder.items()):
         gray, ours = hits_gray / n, hits_ours / n
-        out[name] = {"n": n, "acc_gray": round(gray, 5), "acc_ours": round(ours, 5),  # no gap where grey is never wrong
-                     "gap_recovered": round(_gap(gray, ours), 5) if gray < 1 else None}
+        out[name] = {"n": n, "acc_gray": round(gray, 5), "acc_ours": round(ours, 5), "gap_recovered": _gap(gray, ours)}
     return out
 
 

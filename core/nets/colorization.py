@@ -141,12 +141,11 @@ class ColorizationNet(nn.Module):
         below = widths[1:] + [skips[-1]]
         # At stride 2 (the output's resolution) the hint map comes in again, so a hint is placed exactly.
         extra = [cfg.in_channels - 1 if i < cfg.hint_levels else 0 for i in range(4)]
-        if cfg.hint_branch:
-            widths_b = [cfg.hint_branch * m for m in (1, 2, 4, 4)]  # strides 2..16
-            ins = [cfg.in_channels] + widths_b[:-1]
-            self.branch = nn.ModuleList(nn.Sequential(_conv(ins[i], widths_b[i], cfg.norm, stride=2),
-                                                      _conv(widths_b[i], widths_b[i], cfg.norm)) for i in range(4))
-            extra = [e + w for e, w in zip(extra, widths_b)]
+        widths_b = [cfg.hint_branch * m for m in (1, 2, 4, 4)] if cfg.hint_branch else []  # strides 2..16
+        ins = [cfg.in_channels] + widths_b[:-1]
+        self.branch = nn.ModuleList(nn.Sequential(_conv(ins[i], w, cfg.norm, stride=2), _conv(w, w, cfg.norm))
+                                    for i, w in enumerate(widths_b))  # empty without a hint branch
+        extra = [e + w for e, w in zip(extra, widths_b)] + extra[len(widths_b):]
         self.ups = nn.ModuleList(_conv(below[i] + skips[i] + extra[i], widths[i], cfg.norm) for i in range(4))
         self.head_in = widths[0]
 
@@ -166,7 +165,7 @@ class ColorizationNet(nn.Module):
     def _branch_features(self, x: torch.Tensor) -> list[torch.Tensor]:
         """(L, hints) [B, in_channels, H, W] -> the hint branch's features at strides 2, 4, 8, 16 ([] without one)."""
         feats = []
-        for stage in getattr(self, "branch", []):
+        for stage in self.branch:
             x = stage(x)
             feats.append(x)
         return feats
