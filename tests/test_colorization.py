@@ -363,6 +363,43 @@ def test_photo_dataset_views(colour_folder):
     assert torch.equal(fixed[3]["image"], fixed[3]["image"])
 
 
+def test_painted_scenes_are_seeded_varied_and_held_out_from_training(tmp_path):
+    from core.data.scenes import TRAIN_SEEDS, paint_scene, write_scenes
+    a, b = paint_scene((96, 64), seed=5), paint_scene((96, 64), seed=5)
+    assert a.size == (96, 64) and a.mode == "RGB" and np.array_equal(np.asarray(a), np.asarray(b))
+    scenes = np.stack([np.asarray(paint_scene((64, 64), seed=s), float) for s in range(12)])
+    assert scenes.std(0).mean() > 20  # different skies, grounds and things, not one picture
+    top, bottom = scenes[:, :8].mean((0, 1, 2)), scenes[:, -8:].mean((0, 1, 2))
+    assert top[2] > top[0] and bottom[1] > bottom[2]  # on average a bluish sky over greenish land
+    paths = write_scenes(tmp_path / "painted", count=3, size=(48, 40))
+    assert [p.name for p in paths] == ["scene_0000.png", "scene_0001.png", "scene_0002.png"]
+    assert np.array_equal(np.asarray(Image.open(paths[1])), np.asarray(paint_scene((48, 40), seed=1)))
+    with pytest.raises(ValueError):
+        write_scenes(tmp_path / "too_many", count=TRAIN_SEEDS + 1)
+
+
+def test_photo_dataset_mixes_in_painted_scenes_only_for_training(colour_folder):
+    files = photo_files([colour_folder])
+    photos = PhotoDataset(files, crop_size=32, augment=False)
+    torch.manual_seed(0)
+    painted = PhotoDataset(files, crop_size=32, augment=True, painted_share=1.0)
+    items = torch.stack([painted[1]["image"] for _ in range(4)])
+    assert items.shape == (4, 3, 32, 32) and items.min() >= -1 and items.max() <= 1
+    assert (items[0] - items[1]).abs().mean() > 0.05  # a new scene each time, whatever the index
+    assert all((items[i] - photos[1]["image"]).abs().mean() > 0.05 for i in range(4))  # not the photo
+    with pytest.raises(ValueError, match="augment"):
+        PhotoDataset(files, crop_size=32, augment=False, painted_share=0.1)
+
+
+
+def test_painted_share_knob_reaches_the_training_set_only(colour_folder):
+    from core.train.tasks import TASKS
+
+    spec = small_spec("colorization_l2")
+    task = TASKS["colorization"](spec, config_for(spec, painted_share=0.2).with_(image_size=32), CPU)
+    assert task.make_dataset(colour_folder, augment=True).painted_share == 0.2
+    assert task.eval_dataset(colour_folder).painted_share == 0.0
+
 @pytest.mark.skipif(not shared("flowers102", "jpg").is_dir(), reason="../shared/data is not on this machine")
 def test_registry_data_holds_out_a_fixed_share_of_every_folder():
     opts = get_spec("colorization").data.options

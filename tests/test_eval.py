@@ -44,3 +44,46 @@ def test_eval_cli_refuses_inputs_for_other_models(tmp_path, capsys):
     with pytest.raises(SystemExit):
         eval_main(["faces", "--data", str(tmp_path), "--inputs", "drawing"])
     assert "--inputs is for sketch2photo" in capsys.readouterr().err
+
+
+def test_paper_test_mode_runs_each_image_alone_with_dropout_and_leaves_G_untouched(tmp_path):
+    """The pix2pix paper's test protocol (the reference recipe's): BatchNorm on each image's own
+    statistics and dropout on, seeded by the item's index; the served eval mode stays as it was."""
+    import torch
+
+    from core.eval.pix2pix import paper_outputs
+    from core.pipelines.sketch2photo import Sketch2PhotoPipeline
+
+    torch.manual_seed(0)
+    G = build_net(UNetConfig(in_channels=1, base_channels=8, max_channels=16, num_downs=4))
+    with torch.no_grad():  # running statistics unlike any one image's, as after training
+        for m in G.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.fill_(0.5)
+                m.running_var.fill_(4.0)
+    save_checkpoint(tmp_path / "ckpt", {"G": G}, meta={"image_size": 32})
+    pipe = Sketch2PhotoPipeline.from_checkpoint(tmp_path / "ckpt", precision="fp32")
+    x = torch.rand(3, 1, 32, 32) * 2 - 1
+    before = {k: v.clone() for k, v in pipe.G.state_dict().items()}
+    served = pipe.run(x)
+    with torch.inference_mode():
+        paper = paper_outputs(pipe, x, first_index=10)
+        again = paper_outputs(pipe, x, first_index=10)
+    assert paper.shape == served.shape and torch.equal(paper, again)  # seeded: the same on every run
+    assert (paper - served).abs().mean() > 0.01  # own statistics and dropout, not the running ones
+    alone = paper_outputs(pipe, x[1:2], first_index=11)  # item 1 of a batch from 10 = item 0 from 11
+    assert torch.equal(paper[1:2], alone)  # each image alone: its batch-mates change nothing
+    assert not pipe.G.training and all(torch.equal(before[k], v) for k, v in pipe.G.state_dict().items())
+    assert torch.equal(pipe.run(x), served)
+
+
+def test_eval_cli_paper_test_is_recorded_and_only_for_sketch2photo(tmp_path, paired_folder, capsys):
+    G = build_net(UNetConfig(in_channels=1, base_channels=8, max_channels=16, num_downs=6))
+    save_checkpoint(tmp_path / "ckpt", {"G": G}, meta={"image_size": 64})
+    assert eval_main(["sketch2photo", "--data", str(paired_folder), "--checkpoint", str(tmp_path / "ckpt"),
+                      "--paper-test"]) == 0
+    m = json.loads(capsys.readouterr().out)
+    assert m["test_mode"] == "paper" and math.isfinite(m["fd_eff"]) and m["n"] == 8
+    with pytest.raises(SystemExit):
+        eval_main(["faces", "--data", str(tmp_path), "--paper-test"])
+    assert "--paper-test is for sketch2photo" in capsys.readouterr().err

@@ -407,6 +407,34 @@ def test_a_model_trained_in_stages_gets_one_time_lapse_with_the_later_stage_coun
     assert [f["step"] for f in manifest["frames"]] == [0, 100, 200, 300] and "stages" not in manifest
 
 
+
+def test_a_shipped_time_lapse_can_be_the_earlier_stage_when_its_runs_are_gone(tmp_path, monkeypatch):
+    """A model trained on from its shipped weights on another machine: the shipped (thinned,
+    downscaled) time-lapse of stages 1-2 comes first, the new run counts on from its last step."""
+    first = _stage(tmp_path / "stage1", range(0, 1001, 250), 0.2, 3.0)
+    second = _stage(tmp_path / "stage2", range(0, 301, 100), 0.5, 2.0)
+    shipped = tmp_path / "checkpoints" / "sketch2photo" / "timelapse"
+    with monkeypatch.context() as m:
+        m.setattr(tl, "PLANS", ((0.5, True),))  # shipped at half size, as a big run's frames are
+        tl.main([str(second), "--out", str(shipped), "--earlier", str(first)])
+    before = json.loads((shipped / "timelapse.json").read_text())
+    assert before["scale"] == 0.5
+    third = _stage(tmp_path / "stage3", range(0, 201, 100), 0.8, 1.0)
+    out = tmp_path / "new" / "timelapse"
+    tl.main([str(third), "--out", str(out), "--earlier", str(shipped)])
+    manifest = json.loads((out / "timelapse.json").read_text())
+    steps = [f["step"] for f in manifest["frames"]]
+    assert steps[-2:] == [1400, 1500] and {f["step"] for f in before["frames"]} <= set(steps)
+    assert manifest["stages"] == [{"run": "stage1", "from_step": 0}, {"run": "stage2", "from_step": 1000},
+                                  {"run": "stage3", "from_step": 1300}]
+    assert manifest["run"] == "stage1 + stage2 + stage3" and manifest["last_step"] == 1500
+    curve = manifest["losses"]["loss_G_L1"]
+    assert curve["values"][0] == 3.0 and curve["values"][-1] == 1.0 and curve["steps"][-1] == 1500
+    assert manifest["metrics"]["fd_eff"]["steps"][-1] == 1500
+    sizes = {Image.open(out / f["file"]).size for f in manifest["frames"]}
+    assert len(sizes) == 1  # the shipped frames are brought back to the runs' size: one size throughout
+    assert reader.read("sketch2photo", out).stages[-1] == ("stage3", 1300)
+
 def test_the_cli_runs_as_a_module_without_being_imported_twice():
     # core.train imports the library; a plain module run as __main__ would execute a second copy of it.
     done = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-m", "core.train.timelapse", "--help"],

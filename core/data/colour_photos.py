@@ -12,6 +12,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from .images import list_images, to_rgb
+from .scenes import TRAIN_SEEDS, paint_scene
 from .unpaired import split_files
 
 
@@ -52,18 +53,29 @@ class PhotoDataset(Dataset):
     augment: a random square of `min_scale`..1 of the short side (a random-resized crop without
     aspect change), resized to S, flipped at random. Else the centred largest square, resized to
     S: a fixed view for validation and evaluation. Images are decoded on demand (no cache: the
-    sets hold ~24,000 photos and a step takes far longer than decoding a batch)."""
+    sets hold ~24,000 photos and a step takes far longer than decoding a batch).
 
-    def __init__(self, files: list[PhotoFile], crop_size: int = 128, augment: bool = True, min_scale: float = 0.5):
+    painted_share: that share of the items (drawn at random, so only with augment) is a random
+    landscape painted in code (`scenes.paint_scene`, training seeds) instead of the photo: flat,
+    painted pictures are a domain photos do not teach."""
+
+    def __init__(self, files: list[PhotoFile], crop_size: int = 128, augment: bool = True, min_scale: float = 0.5,
+                 painted_share: float = 0.0):
         if not files:
             raise FileNotFoundError("no colour photos found")
+        if painted_share and not augment:
+            raise ValueError("painted_share needs augment: the fixed (evaluation) view has no random items")
         self.files, self.crop_size, self.augment, self.min_scale = list(files), crop_size, augment, min_scale
+        self.painted_share = painted_share
 
     def __len__(self) -> int:
         return len(self.files)
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        im = load_photo(self.files[i], min_side=int(self.crop_size / self.min_scale))
+        if self.painted_share and float(torch.rand(())) < self.painted_share:
+            im = self._painted()
+        else:
+            im = load_photo(self.files[i], min_side=int(self.crop_size / self.min_scale))
         x = torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1)[None].float() / 255.0
         _, _, h, w = x.shape
         short = min(h, w)
@@ -79,3 +91,10 @@ class PhotoDataset(Dataset):
         if self.augment and torch.rand(()) < 0.5:
             crop = crop.flip(-1)
         return {"image": crop[0] * 2 - 1}
+
+    def _painted(self) -> Image.Image:
+        """A training-seed painted landscape, wider or taller at random, at about the photos' scale."""
+        seed = int(torch.randint(TRAIN_SEEDS, 2**31 - 1, ()))
+        side = self.crop_size / self.min_scale
+        aspect = float(torch.empty(()).uniform_(0.75, 1.5))
+        return paint_scene((int(side * max(aspect, 1.0)), int(side / min(aspect, 1.0))), seed)

@@ -50,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--limit", type=int, help="evaluate only the first N items")
     p.add_argument("--inputs", choices=["edges", "drawing"],
                    help="sketch2photo: the dataset's edge maps (default) or drawing-like sketches made from them")
+    p.add_argument("--paper-test", action="store_true",
+                   help="sketch2photo*: run G as the pix2pix paper tests it (each image alone, BatchNorm on its own "
+                        "statistics, dropout on; junyanz's test.py without --eval) instead of in eval mode as the app")
     p.add_argument("--classifier", type=Path,
                    help="faces: the attribute classifier that judges (default: checkpoints/face_attributes)")
     p.add_argument("--skip-prior", action="store_true",
@@ -89,6 +92,10 @@ def main(argv: list[str] | None = None) -> int:
         if spec.task != "pix2pix":
             p.error("--inputs is for sketch2photo")
         extra["inputs"] = args.inputs
+    if args.paper_test:
+        if spec.task != "pix2pix":
+            p.error("--paper-test is for sketch2photo")
+        extra["paper_test"] = True
     data = args.data
     if args.holdout and spec.task == "dcgan":  # the last 10 % of its folder: faces v2's held-out faces (the DCGAN
         data, extra["split"] = spec.data.train, "val"  # trained on all of them), to compare the two on equal terms

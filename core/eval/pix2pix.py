@@ -1,6 +1,7 @@
 """Evaluate a paired translation model (sketch2photo) on a folder of side-by-side pairs."""
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import torch
@@ -22,8 +23,11 @@ VAL_HINTS = 5  # true-colour hints per val item for the hinted figures (hints_ps
 
 def evaluate(spec, data: Path, checkpoint: Path, photo_left: bool = False, precision: str = "bf16",
              limit: int | None = None, batch_size: int = 16, features: EfficientNetFeatures | None = None,
-             inputs: str = "edges", **_) -> dict[str, float]:
+             inputs: str = "edges", paper_test: bool = False, **_) -> dict[str, float]:
     """Translate every A of `data` and compare with its B.
+
+    paper_test: G runs as the pix2pix paper tests it (`paper_outputs`) instead of as the app serves
+    it (eval mode: BatchNorm's running statistics, no dropout).
 
     inputs "edges": the dataset's edge maps, un-augmented, at the model size. "drawing": a fixed,
     seeded drawing-like sketch of each edge map (core/data/drawing_style.py: simplified edges and
@@ -48,7 +52,7 @@ def evaluate(spec, data: Path, checkpoint: Path, photo_left: bool = False, preci
             items = [ds[i] for i in range(start, min(n, start + batch_size))]
             real_B = torch.stack([it["B"] for it in items])
             real_A = torch.stack([it["A"] for it in items])
-            fake_B = pipe.run(real_A)
+            fake_B = paper_outputs(pipe, real_A, start) if paper_test else pipe.run(real_A)
             if pipe.hinted:
                 hinted.add(_true_hints(pipe, real_A, real_B, start), real_B * 0.5 + 0.5)
             out, target = (fake_B * 0.5 + 0.5).clamp(0, 1), real_B * 0.5 + 0.5
@@ -63,7 +67,7 @@ def evaluate(spec, data: Path, checkpoint: Path, photo_left: bool = False, preci
     result = {**dist.compute(), **paired.compute(), "colourfulness": c_out, "colourfulness_photos": c_real,
               "colourfulness_ratio": c_out / c_real,
               "object_share_ratio": s_out / s_real,
-              "n": n, "inputs": inputs,
+              "n": n, "inputs": inputs, "test_mode": "paper" if paper_test else "eval",
               "features_precision": dist.features.precision}
     if pipe.hinted:
         result.update({f"hints_{k}": v for k, v in hinted.compute().items()})
@@ -78,6 +82,27 @@ def evaluate(spec, data: Path, checkpoint: Path, photo_left: bool = False, preci
         if pipe.hinted:
             result.update(_coloured_drawings(pipe, x))
     return result
+
+
+def paper_outputs(pipe: Sketch2PhotoPipeline, real_A: torch.Tensor, first_index: int) -> torch.Tensor:
+    """G's photos for real_A [B, 1, S, S] as the pix2pix paper tests (Isola et al. 2017, sec. 3.1:
+    "batch normalization using the statistics of the test batch", dropout on at test time; junyanz's
+    test.py without --eval, batch 1): each item alone in train mode, its dropout seeded by its index
+    in the set (the same photos on every run). -> [B, 3, S, S] in [-1, 1]. G's weights and running
+    statistics are left as they were."""
+    G = pipe.G
+    state = copy.deepcopy(G.state_dict())  # train-mode BatchNorm updates its running statistics
+    outs = []
+    try:
+        G.train()
+        with torch.random.fork_rng():
+            for i in range(len(real_A)):
+                torch.manual_seed(first_index + i)
+                outs.append(pipe.run(real_A[i:i + 1]))
+    finally:
+        G.eval()
+        G.load_state_dict(state)
+    return torch.cat(outs)
 
 
 def _true_hints(pipe: Sketch2PhotoPipeline, real_A: torch.Tensor, real_B: torch.Tensor, seed: int) -> torch.Tensor:

@@ -16,7 +16,9 @@ MIN_FRAMES) and downscaled, until they fit. The tab reads it through core/pipeli
 
 builds the folder for an existing run without promoting its weights (the folder is swapped in
 atomically; the checkpoint's other files are not touched). `--earlier RUN` (repeatable) puts the runs
-of a model's earlier training stages first, this run's steps counted on from theirs.
+of a model's earlier training stages first, this run's steps counted on from theirs; an earlier
+stage may also be a shipped time-lapse folder (`checkpoints/NAME/timelapse`), when a model is
+trained on from its shipped weights and the runs that made them are gone.
 """
 from __future__ import annotations
 
@@ -219,14 +221,35 @@ def _stages(runs: list[Path]) -> tuple[list[tuple[int, Image.Image]], list[dict[
     and the stages as [{"run", "from_step"}]."""
     images, events, stages, offset = [], [], [], 0
     for run in runs:
-        mine = _readable(run_frames(run))
-        logged = read_events(run / "events.jsonl")
+        if (run / MANIFEST).is_file() and not (run / "events.jsonl").exists():
+            mine, logged, theirs, last = _published(run)
+        else:
+            mine, logged = _readable(run_frames(run)), read_events(run / "events.jsonl")
+            theirs, last = [{"run": run.name, "from_step": 0}], _last_step(mine, logged)
         images += [(offset + step, im) for step, im in mine]
         events += [{**e, "step": offset + int(e["step"])} if "step" in e else e for e in logged]
-        stages.append({"run": run.name, "from_step": offset})
-        offset += _last_step(mine, logged)
+        stages += [{**stage, "from_step": offset + int(stage["from_step"])} for stage in theirs]
+        offset += last
     by_step = dict(images)  # a stage's frame at its step 0 is the previous stage's last: one frame, the later's
     return sorted(by_step.items(), key=lambda item: item[0]), events, stages
+
+
+def _published(folder: Path) -> tuple[list[tuple[int, Image.Image]], list[dict[str, Any]], list[dict[str, Any]], int]:
+    """A shipped time-lapse folder (timelapse.json + frames) read back as an earlier stage, for a
+    model trained on from shipped weights whose runs are gone: its frames at the runs' own size
+    (undoing the shipped downscale), its curves as step / eval events, its stages and last step."""
+    manifest = json.loads((folder / MANIFEST).read_text())
+    scale = float(manifest.get("scale", 1.0))
+    frames = _readable([(int(f["step"]), folder / f["file"]) for f in manifest.get("frames", [])])
+    if scale != 1.0:
+        frames = [(step, im.resize((round(im.width / scale), round(im.height / scale)), Image.LANCZOS))
+                  for step, im in frames]
+    events = [{"event": "step", "step": step, "losses": {name: value}}
+              for name, curve in manifest.get("losses", {}).items() for step, value in zip(curve["steps"], curve["values"])]
+    events += [{"event": "eval", "step": step, name: value}
+               for name, curve in manifest.get("metrics", {}).items() for step, value in zip(curve["steps"], curve["values"])]
+    stages = manifest.get("stages") or [{"run": manifest.get("run") or folder.name, "from_step": 0}]
+    return frames, events, stages, int(manifest.get("last_step") or _last_step(frames, events))
 
 
 def write_into(run_dir: Path, folder: Path, model: str | None = None, max_frames: int = MAX_FRAMES,
@@ -314,7 +337,8 @@ def main(argv: list[str] | None = None) -> None:
                                               "'a re-run of the shipped recipe: ...'")
     p.add_argument("--earlier", type=Path, action="append", default=[], metavar="RUN",
                    help="the run of an earlier stage of the same model (repeat, in order), e.g. one without "
-                        "colour hints that run_dir went on from: its frames and curves come first")
+                        "colour hints that run_dir went on from: its frames and curves come first; or a shipped "
+                        "time-lapse folder (checkpoints/NAME/timelapse) when the runs that made it are gone")
     args = p.parse_args(argv)
     try:
         manifest = build(args.run_dir, args.out, args.model, args.max_frames, args.max_bytes, args.note,
