@@ -26,8 +26,9 @@ def evaluate(spec, data: Path, checkpoint: Path, photo_left: bool = False, preci
              inputs: str = "edges", paper_test: bool = False, **_) -> dict[str, float]:
     """Translate every A of `data` and compare with its B.
 
-    paper_test: G runs as the pix2pix paper tests it (`paper_outputs`) instead of as the app serves
-    it (eval mode: BatchNorm's running statistics, no dropout).
+    paper_test: G makes the outputs of the set figures (FD, KID, SSIM, ...) as the pix2pix paper
+    tests it (`paper_outputs`) instead of as the app serves it (eval mode: BatchNorm's running
+    statistics, no dropout); the hinted and code-drawing figures stay in eval mode.
 
     inputs "edges": the dataset's edge maps, un-augmented, at the model size. "drawing": a fixed,
     seeded drawing-like sketch of each edge map (core/data/drawing_style.py: simplified edges and
