@@ -48,7 +48,6 @@ def _draw_horse(d: ImageDraw.ImageDraw, p, s: float, coat: tuple[int, int, int])
     d.line([p(28, 60), p(8, 110)], fill=dark, width=int(8 * s))  # tail
 
 
-
 def _box(a, b) -> list[float]:
     """PIL's [x0, y0, x1, y1] with x0 <= x1 and y0 <= y1 from two corners (a mirrored p swaps them)."""
     return [min(a[0], b[0]), min(a[1], b[1]), max(a[0], b[0]), max(a[1], b[1])]
