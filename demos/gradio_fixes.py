@@ -1,4 +1,5 @@
-"""Work-arounds for Gradio behaviour that breaks under classroom load (applied by app.build_app).
+"""Work-arounds for Gradio behaviour that breaks under classroom load or lets anyone exhaust the
+server (applied by demos.server.prepare).
 
 Gradio saves each output image into its cache under a folder named by a hash of the image's
 bytes, and rewrites the file every time (Path.write_bytes: truncate, then write). When two
@@ -10,14 +11,16 @@ new, identical file.
 """
 from __future__ import annotations
 
+import copy
 import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from gradio import component_meta, processing_utils
+from gradio import component_meta, processing_utils, state_holder
 
 GRADIO_SAVE = processing_utils.save_pil_to_cache  # Gradio's own, kept for the test that tells them apart
+GRADIO_SESSION_INIT = state_holder.SessionState.__init__  # likewise
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -58,3 +61,70 @@ def no_type_stubs():
         yield
     finally:
         component_meta.create_or_modify_pyi = write
+
+
+class _LazyConfigs(dict):
+    """A session's copy of every component's config (Gradio's SessionState.config_values), each
+    built the first time something reads it. Lookups, `in` and writes behave as on Gradio's eager
+    dict; walking it (deep links: SessionState.components) builds the rest first and gives them in
+    Gradio's order (as lists, not live views: Gradio only walks them)."""
+
+    def __init__(self, blocks_config, ids: list[int]):
+        super().__init__()
+        self._blocks_config, self._ids, self._known = blocks_config, ids, set(ids)
+
+    def _build(self, key: int) -> dict:
+        return self._blocks_config.config_for_block(key, [], self._blocks_config.blocks[key])
+
+    def __missing__(self, key):
+        if key not in self._known:
+            raise KeyError(key)
+        value = self[key] = self._build(key)
+        return value
+
+    def __contains__(self, key) -> bool:
+        return key in self._known or dict.__contains__(self, key)
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+    def _ordered(self) -> list:
+        """Every key, built: the app's components in Gradio's order, then any added later."""
+        for key in self._ids:
+            if not dict.__contains__(self, key):
+                dict.__setitem__(self, key, self._build(key))
+        return self._ids + [k for k in dict.keys(self) if k not in self._known]
+
+    def items(self):
+        return [(k, dict.__getitem__(self, k)) for k in self._ordered()]
+
+    def values(self):
+        return [dict.__getitem__(self, k) for k in self._ordered()]
+
+    def keys(self):
+        return self._ordered()
+
+    def __iter__(self):
+        return iter(self._ordered())
+
+    def __len__(self) -> int:
+        return len(self._ordered())
+
+
+def _lazy_session_init(self, blocks) -> None:
+    """Gradio's SessionState.__init__ (gradio/state_holder.py) with config_values built lazily."""
+    self.blocks_config = copy.copy(blocks.default_config)
+    self.config_values = _LazyConfigs(self.blocks_config, [k for k in self.blocks_config.blocks if k in blocks.blocks])
+    self.state_data = {}
+    self._state_ttl = {}
+    self.is_closed = False
+    self.STATE_TTL_WHEN_CLOSED = 1 if os.getenv("GRADIO_IS_E2E_TEST", None) else 3600
+
+
+def lazy_session_configs() -> None:
+    """Gradio gives every new session hash a copy of the config of every component in the app (for
+    deep links, which this app does not offer) before it even looks at the request. For this app's
+    ~390 components that is ~40 ms on the server's event loop (every visitor waits meanwhile) and
+    ~0.66 MB kept per session; anyone can send a new session hash with each request, and Gradio keeps
+    up to 10,000 sessions: 6.6 GB. Built on first use instead (a session normally reads a handful)."""
+    state_holder.SessionState.__init__ = _lazy_session_init

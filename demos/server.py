@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from .common import CSS
-from .gradio_fixes import atomic_cache_writes
+from .gradio_fixes import atomic_cache_writes, lazy_session_configs
 from .inputs import refuse_malformed_requests
 from .lecture import CSS as LECTURE_CSS
 
@@ -31,6 +31,25 @@ QUEUE_SIZE = 64
 # /component_server (the functions of gr.HTML components, e.g. the sketch canvas): largest body.
 COMPONENT_SERVER = re.compile(r"/component_server/?$")
 MAX_COMPONENT_BODY = 4 * 2**20
+
+
+# Gradio routes this app does not use, refused before Gradio sees them. /gradio_api/deep_link
+# serialises every component of the session (~0.7 MB for this app, ~0.15 s of CPU) into a new file
+# under the upload folder for each distinct state: anyone could fill the disk with it.
+UNOFFERED = re.compile(r"/gradio_api/deep_link/?$")
+
+
+class UnofferedRoutes:
+    """ASGI middleware: a 404 with a one-line reason for the UNOFFERED routes."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and UNOFFERED.search(scope["path"]):
+            log.warning("refused a request for %s (not offered)", scope["path"])
+            return await JSONResponse({"detail": "Not offered by this app."}, status_code=404)(scope, receive, send)
+        return await self.app(scope, receive, send)
 
 
 class ComponentServerGuard:
@@ -132,7 +151,7 @@ class ComponentServerGuard:
 
 def app_kwargs() -> dict:
     """What launch gives Gradio's FastAPI app (tests build the app from it too)."""
-    return {"middleware": [Middleware(ComponentServerGuard)]}
+    return {"middleware": [Middleware(UnofferedRoutes), Middleware(ComponentServerGuard)]}
 
 
 def blocks(title: str) -> gr.Blocks:
@@ -144,6 +163,7 @@ def prepare(demo: gr.Blocks) -> gr.Blocks:
     demo.queue(default_concurrency_limit=2, max_size=QUEUE_SIZE)
     refuse_malformed_requests(demo)
     atomic_cache_writes()
+    lazy_session_configs()
     return demo
 
 

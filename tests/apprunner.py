@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -10,7 +11,23 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
+
 ROOT = Path(__file__).resolve().parent.parent
+
+# httpx builds a new SSL context, reading the whole CA bundle, for every Client, httpx.get and
+# httpx.post, even for plain http: 60-110 ms on a busy 2-core machine, more than most of the test
+# apps' answers. The tests open thousands of them (the hostile suite one per request), so they share
+# one, made once (`verify=SSL_CONTEXT`; gradio_client's through `local_client`).
+SSL_CONTEXT: ssl.SSLContext = httpx.create_ssl_context()
+
+
+def local_client(url: str, **kwargs):
+    """A gradio_client.Client for a test app, its requests on the shared SSL_CONTEXT (gradio_client
+    hands `ssl_verify` to httpx as `verify` on every request)."""
+    from gradio_client import Client
+
+    return Client(url, verbose=False, ssl_verify=SSL_CONTEXT, **kwargs)
 
 
 def free_port() -> int:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from tests.apprunner import SSL_CONTEXT
+
 
 @dataclass
 class Answer:
@@ -42,7 +44,7 @@ class RawClient:
         self.session_hash = session_hash or secrets.token_hex(6)
         headers = {"X-Forwarded-For": client_ip} if client_ip else {}
         self.timeout = timeout
-        self.http = httpx.Client(timeout=httpx.Timeout(30, read=timeout), headers=headers)
+        self.http = httpx.Client(timeout=httpx.Timeout(30, read=timeout), headers=headers, verify=SSL_CONTEXT)
 
     def __enter__(self) -> "RawClient":
         return self

@@ -9,7 +9,7 @@ from gradio_client import Client, handle_file
 
 from core.pipelines import sketch2photo
 from core.registry import CHECKPOINTS
-from tests.apprunner import running_app
+from tests.apprunner import local_client, running_app
 
 PASSWORD = "correct horse battery staple"
 
@@ -44,7 +44,7 @@ def start_args(client: Client, data, **values) -> list:
 @pytest.mark.shipped
 def test_admin_endpoints_refuse_without_sign_in(admin_app):
     url, data = admin_app
-    client = Client(url, verbose=False)
+    client = local_client(url)
     for api, args in [("/admin_start", start_args(client, data)), ("/admin_status", [""]),
                       ("/admin_stop", ["x"]), ("/admin_promote", ["x"]), ("/admin_resume", ["x", 3])]:
         with pytest.raises(Exception, match="sign in"):
@@ -59,7 +59,7 @@ def test_admin_endpoints_refuse_without_sign_in(admin_app):
 @pytest.mark.shipped
 def test_signed_in_admin_trains_and_promotes_to_the_demo(admin_app, tmp_path):
     url, data = admin_app
-    client = Client(url, verbose=False)
+    client = local_client(url)
     client.predict(PASSWORD, api_name="/admin_sign_in")
     sketch = tmp_path / "bag.png"
     sketch2photo.examples(256)["handbag"].save(sketch)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from gradio_client import Client, handle_file
+from gradio_client import handle_file
 from PIL import Image
 
 import app  # noqa: E402
@@ -13,7 +13,7 @@ import core.registry
 from core.pipelines import sketch2photo
 from demos import inpainting
 from demos.common import OK_MARK, WARN_MARK
-from tests.apprunner import running_app
+from tests.apprunner import local_client, running_app
 
 # The tabs still to come last: inpainting is one until its model ships (checkpoints/inpainting).
 INPAINTING = ["inpainting"]
@@ -58,7 +58,7 @@ def client():
     if not sketch2photo.has_checkpoint():
         pytest.skip("no shipped sketch2photo checkpoint")
     with running_app() as url:
-        yield Client(url, verbose=False)
+        yield local_client(url)
 
 
 @pytest.mark.slow
@@ -191,7 +191,7 @@ def test_no_temp_files_outlive_the_app(tmp_path):
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     with running_app(env={"TMPDIR": str(tmp), "GRADIO_TEMP_DIR": ""}) as url:
-        c = Client(url, verbose=False)
+        c = local_client(url)
         for _ in range(3):
             gif, _, status = c.predict(1, 2, "slerp", 1.0, None, api_name="/gif")
             assert "GIF" in status
@@ -233,6 +233,50 @@ def test_identical_outputs_are_never_served_half_written(tmp_path):
 
     assert _short_reads(save_pil_to_cache, tmp_path / "ours") == 0
     assert _short_reads(GRADIO_SAVE, tmp_path / "gradio") > 0  # the test can tell
+
+
+def _session_cost(demo, n: int = 20) -> tuple[float, float]:
+    """(KB kept per new Gradio session of `demo`, ms of the fastest of them)."""
+    import time
+    import tracemalloc
+
+    from gradio.state_holder import SessionState
+
+    times = []
+    tracemalloc.start()
+    try:
+        kept = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            kept.append(SessionState(demo))
+            times.append(time.perf_counter() - t0)
+        size = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    return size / n / 1024, min(times) * 1000
+
+
+def test_a_new_session_costs_the_server_little_and_keeps_gradios_config(monkeypatch):
+    """Anyone can send a new session hash with every request, and Gradio keeps 10,000 sessions: its
+    own session start copies every component's config (~0.66 MB, ~40 ms of the event loop for this
+    app); ours builds each on first use, and a session's full config (deep links) is still Gradio's."""
+    import json
+
+    from gradio import state_holder
+
+    from demos.gradio_fixes import GRADIO_SESSION_INIT
+
+    demo = app.build_app()  # applies the fix (demos.server.prepare)
+    ours_kb, _ = _session_cost(demo)
+    lazy = state_holder.SessionState(demo)
+    lazy.config_values[list(demo.blocks)[len(demo.blocks) // 2]]  # one read, as an event does, before the rest
+    monkeypatch.setattr(state_holder.SessionState, "__init__", GRADIO_SESSION_INIT)
+    gradio_kb, _ = _session_cost(demo, n=5)
+    eager = state_holder.SessionState(demo)
+    assert gradio_kb > 300 and ours_kb < gradio_kb / 5, (ours_kb, gradio_kb)  # the test can tell them apart
+    assert sorted(vars(lazy)) == sorted(vars(eager))
+    same = [json.dumps(list(s.components), default=str, sort_keys=True) for s in (lazy, eager)]
+    assert same[0] == same[1] and len(same[0]) > 100_000
 
 
 @pytest.mark.slow

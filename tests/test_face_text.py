@@ -22,7 +22,7 @@ from core.registry import DataSpec, get_spec
 from core.train.config import config_for
 from core.train.loop import train
 from core.train.tasks.face_text import clip_loss, similarity_picture
-from tests.apprunner import running_app
+from tests.apprunner import local_client, running_app
 from tests.test_faces import _celeba
 
 NAMES = ["Eyeglasses", "Male", "Smiling", "Wearing_Hat", "Young", "Blond_Hair", "No_Beard", "Mustache"]
@@ -288,9 +288,8 @@ def tab_alone(labelled_pool):
 @pytest.mark.shipped
 @pytest.mark.slow
 def test_the_text_score_endpoint_through_gradio_client(tab_alone):
-    from gradio_client import Client
 
-    client = Client(tab_alone, verbose=False)
+    client = local_client(tab_alone)
     ids = {c["props"].get("elem_id"): c for c in client.config["components"]}
     choices = [c[1] for c in ids["te-mode"]["props"]["choices"]]
     assert choices == ["directions", "score"] and "unavailable" not in str(ids["te-mode"]["props"]["choices"])

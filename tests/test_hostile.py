@@ -60,7 +60,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.apprunner import ROOT, free_port
+from tests.apprunner import ROOT, SSL_CONTEXT, free_port, local_client
 from tests.test_inpainting_tab import stand_in_inpainting
 from tests.rawclient import RawClient
 from tests.hostile_corpus import (BOOLEANS, CLIENT_SAMPLE, JUNK, NUMBERS, SELECT_INDICES, STRINGS, Case, data_url,
@@ -224,7 +224,7 @@ def _label(comp: dict) -> str:
 
 def discover(app: App) -> list[Endpoint]:
     """Every dependency with a Python function, from GET /config."""
-    config = httpx.get(app.url + "config", timeout=30).json()
+    config = httpx.get(app.url + "config", timeout=30, verify=SSL_CONTEXT).json()
     comps = {c["id"]: c for c in config["components"]}
     endpoints = []
     for i, dep in enumerate(config["dependencies"]):
@@ -266,7 +266,7 @@ def file_data(path: str, name: str | None = None) -> dict:
 def upload(app: App, path: Path) -> dict | str:
     """Upload one file (POST /gradio_api/upload): its FileData, or the refusal's text."""
     with open(path, "rb") as f:
-        r = httpx.post(app.url + "gradio_api/upload", files={"files": (path.name, f)}, timeout=120)
+        r = httpx.post(app.url + "gradio_api/upload", files={"files": (path.name, f)}, timeout=120, verify=SSL_CONTEXT)
     if r.status_code != 200:
         return f"upload refused: HTTP {r.status_code} {r.text[:200]}"
     return file_data(r.json()[0], path.name)
@@ -781,12 +781,11 @@ def _client_call(client, probe: Probe, ups: Uploads) -> Outcome:
 def test_gradio_client_named_endpoints(app, endpoints, uploads):
     """The named endpoints through gradio_client, JSON-safe cases; the guarded ones from a
     signed-in client, and with their defaults from a plain one too (which must refuse)."""
-    from gradio_client import Client
 
-    info = httpx.get(app.url + "gradio_api/info", timeout=30).json()
-    plain = Client(app.url, verbose=False, download_files=False)
+    info = httpx.get(app.url + "gradio_api/info", timeout=30, verify=SSL_CONTEXT).json()
+    plain = local_client(app.url, download_files=False)
     # Its own address (see sign_in): the corpus's wrong passwords lock 127.0.0.1 out for a while.
-    signed = Client(app.url, verbose=False, download_files=False, headers={"X-Forwarded-For": "10.0.0.78"})
+    signed = local_client(app.url, download_files=False, headers={"X-Forwarded-For": "10.0.0.78"})
     sign = sign_in_endpoint(endpoints)
     if sign:
         answer = signed.predict(PASSWORD, api_name=f"/{sign.api_name}")
@@ -826,7 +825,7 @@ class ServerFunction:
 
 def server_functions(app: App) -> tuple[str, list[ServerFunction]]:
     """The route's URL (with the app's API prefix) and every server function named in /config."""
-    config = httpx.get(app.url + "config", timeout=30).json()
+    config = httpx.get(app.url + "config", timeout=30, verify=SSL_CONTEXT).json()
     url = app.url + config.get("api_prefix", "/gradio_api").strip("/") + "/component_server/"
     fns = []
     for c in config["components"]:
@@ -937,7 +936,8 @@ def _colour_layers() -> dict[str, bytes]:
 def _post_component_server(url: str, body: bytes, content_type: str) -> tuple[Outcome, str]:
     """The request's outcome, judged like an event's: a 4xx is a refusal with its detail as the
     message; a 200 must be a JSON object, whose "ok": false needs an "error" (or "status") text."""
-    r = httpx.post(url, content=body, headers={"Content-Type": content_type}, timeout=REQUEST_TIMEOUT)
+    r = httpx.post(url, content=body, headers={"Content-Type": content_type}, timeout=REQUEST_TIMEOUT,
+                   verify=SSL_CONTEXT)
     text = r.text
     if r.status_code >= 500:
         return Outcome("unhandled", f"HTTP {r.status_code}: {text[:200]}"), text
@@ -966,7 +966,7 @@ def test_every_component_server_function(app):
     translates a drawing."""
     url, fns = server_functions(app)
     assert fns, "no component in /config has server functions (the sketch canvas has one)"
-    config = httpx.get(app.url + "config", timeout=30).json()
+    config = httpx.get(app.url + "config", timeout=30, verify=SSL_CONTEXT).json()
     unknown_id = max(c["id"] for c in config["components"]) + 1000
     report = Report()
     for fn in fns:
@@ -1007,3 +1007,20 @@ def test_every_component_server_function(app):
     out, _ = _post_component_server(url, _body(canvas, {"image": data_url(_encode(im, "PNG")), "fit": True}),
                                     "application/json")
     assert out.kind == "ok" and out.data[0]["photo"].startswith("data:image/jpeg;base64,"), out
+
+
+def test_gradio_routes_the_app_does_not_offer(app, endpoints, uploads):
+    """Gradio's /gradio_api/deep_link writes the session's whole config (~0.7 MB here) into a new file
+    per distinct state, for anyone: refused with a 404 and a one-line reason, for a session that
+    exists (it ran an event), and the events still answer."""
+    e = next(e for e in endpoints if e.api_name == "timelapse_model")
+    probe = probes_for(e, uploads)[0]
+    session = uuid.uuid4().hex[:11]
+    assert call_raw(app, e.fn_index, probe.data, session, probe.event_data, e.trigger_id).kind == "ok"
+    offset = app.log_size()
+    for path in ("gradio_api/deep_link", "gradio_api/deep_link/"):
+        r = httpx.get(app.url + path, params={"session_hash": session}, timeout=30, verify=SSL_CONTEXT)
+        assert r.status_code == 404 and r.json() == {"detail": "Not offered by this app."}, (path, r.status_code, r.text[:200])
+    time.sleep(0.05)
+    assert "not offered" in app.log_since(offset) and not crashes(app.log_since(offset))
+    assert call_raw(app, e.fn_index, probe.data, session, probe.event_data, e.trigger_id).kind == "ok"

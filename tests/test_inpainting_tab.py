@@ -27,7 +27,7 @@ from core.registry import get_spec
 from demos import inpainting as tab
 from demos import inputs
 from demos.common import OK_MARK, WARN_MARK
-from tests.apprunner import ROOT, running_app
+from tests.apprunner import ROOT, local_client, running_app
 from tests.hostile_corpus import png_bomb
 
 FACES = pytest.mark.skipif(not faces_pipeline.has_checkpoint(), reason="needs the shipped faces GAN")
@@ -254,11 +254,11 @@ def test_the_api_fills_and_refuses_clearly(tmp_path):
 @pytest.mark.slow
 @pytest.mark.shipped
 def test_the_app_serves_the_tab_and_the_endpoint(tmp_path):
-    from gradio_client import Client, handle_file
+    from gradio_client import handle_file
 
     folder = checkpoints_with_inpainting(tmp_path)
     with running_app({"LAB_CHECKPOINTS": str(folder)}, log=tmp_path / "app.log") as url:
-        client = Client(url, verbose=False)
+        client = local_client(url)
         config = client.config
         ids = {c["props"].get("elem_id"): c for c in config["components"]}
         assert ids["inp-editor"]["type"] == "imageeditor" and ids["walk-send"]["props"]["visible"] is True

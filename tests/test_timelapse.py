@@ -549,14 +549,13 @@ def test_the_reader_refuses_a_manifest_pointing_outside_or_malformed(lapse_dir, 
 
 @pytest.mark.slow
 def test_the_tab_shows_another_frame_when_the_slider_moves(tmp_path):
-    from gradio_client import Client
 
-    from tests.apprunner import running_app
+    from tests.apprunner import local_client, running_app
     from tests.rawclient import RawClient
 
     _fake(tmp_path / "checkpoints")
     with running_app({"LAB_CHECKPOINTS": str(tmp_path / "checkpoints")}, log=tmp_path / "app.log") as url:
-        client = Client(url, verbose=False)
+        client = local_client(url)
         *_, status, _, caption = client.predict("faces", api_name="/timelapse_model")
         assert "Step 1,200" in status and "fake frames" in caption and "where the frames come from" in caption
         first = client.predict("faces", 0, api_name="/timelapse_frame")
