@@ -162,7 +162,9 @@ class FacesPipeline:
     def __init__(self, generator: torch.nn.Module, device: torch.device, dtype: torch.dtype, meta: dict,
                  encoder: torch.nn.Module | None = None, prior: torch.nn.Module | None = None):
         self.device, self.dtype, self.meta = device, dtype, meta
-        self.G = generator.to(device=device, dtype=dtype).eval()
+        # channels_last: its transposed convolutions run ~25 % faster on CPU (fp32, 2 threads: 5.5 against
+        # 7.3 ms a face), which the walk, the GIF and the first labelling of the arithmetic pool feel.
+        self.G = generator.to(device=device, dtype=dtype, memory_format=torch.channels_last).eval()
         self.z_dim = generator.config.z_dim
         self.E = encoder.to(device=device, dtype=dtype).eval() if encoder is not None else None
         self.P = prior.to(device=device, dtype=torch.float32).eval() if prior is not None else None
@@ -232,7 +234,7 @@ class FacesPipeline:
             raise ValueError(f"latents must have {self.z_dim} values, got {z.shape[-1]}")
         z = torch.nan_to_num(z).clamp(-50, 50)  # absurd inputs give an odd face, never NaN pixels
         out = [self.G(self._codes(chunk)).float().cpu() for chunk in z.split(batch_size)]
-        return torch.cat(out).clamp(-1, 1)
+        return torch.cat(out).clamp(-1, 1).contiguous()
 
     def _codes(self, z: torch.Tensor) -> torch.Tensor:
         """Latents [N, z_dim] (CPU, float32) -> G's input on its device and dtype."""
