@@ -20,7 +20,7 @@ COLLAPSE_WATCH_S = 60  # at most; the watch ends sooner at COLLAPSE_UNTIL_STEP
 COLLAPSE_FROM_STEP = 500  # the non-saturating preset on the ring, seed 0, covers 2 modes from here on
 COLLAPSE_UNTIL_STEP = 800  # the readout shows it here; that it stays collapsed: tests/test_playground.py, the bench
 COLLAPSE_MAX_MODES = 3  # (bench/gan_playground.py; tests/test_playground.py)
-SHOT_AFTER_STEPS = 150  # the screenshot: a frame with 8/8 this many steps after the first (it was 2x the step: 30 s on AVX2)
+SHOT_AFTER_STEPS = 150  # the screenshot: 8/8 still, some steps after the first (twice the step can take the whole 30 s)
 DOC_SHOT = ROOT / "docs" / "img" / "gan_playground.png"
 READOUT = re.compile(r"GAN: (\d+)/(\d+) modes covered.*?step ([\d,]+)")
 
