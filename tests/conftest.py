@@ -41,12 +41,24 @@ needs_shared_data = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="session")
+def shared_app() -> str:
+    """The URL of one app as it ships (default settings, no start-up warm-up), shared by every test
+    that only needs such an app: each launch costs 12-18 s of two cores (importing Gradio and torch,
+    building the tabs). Tests that change its settings, or must see a fresh process, start their own
+    (tests.apprunner.running_app)."""
+    from tests.apprunner import running_app
+
+    with running_app() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
 def labelled_pool():
     """The arithmetic pool of every shipped faces model (the DCGAN's and, when shipped, faces v2's:
     the faces tabs start on v2), labelled once into the tests' disk cache (LAB_CACHE_DIR above), so
     that an app a test launches reads them in milliseconds instead of spending minutes of CPU on them
-    while the test waits for the UI. The first time on a machine each takes 1 to 3 min on 2 cores
-    (v2's: 168 s beside two training runs); then milliseconds, until the weights change."""
+    while the test waits for the UI. Their labels are read from the files shipped beside the weights
+    (core.pipelines.shipped_pool); the presets' records take ~1 s each the first time."""
     from core.pipelines import face_arithmetic
 
     for name in face_arithmetic.shipped_faces_models():

@@ -54,11 +54,10 @@ def _data_url(im: Image.Image) -> str:
 
 
 @pytest.fixture(scope="module")
-def client():
+def client(shared_app):
     if not sketch2photo.has_checkpoint():
         pytest.skip("no shipped sketch2photo checkpoint")
-    with running_app() as url:
-        yield local_client(url)
+    return local_client(shared_app)
 
 
 @pytest.mark.slow

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from core.pipelines import sketch2photo
-from tests.apprunner import ROOT, running_app
+from tests.apprunner import ROOT
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() or not sketch2photo.has_checkpoint(),
@@ -33,9 +33,8 @@ VIEWPORT = {"width": 1400, "height": 1100}
 
 
 @pytest.fixture(scope="module")
-def app_url():
-    with running_app() as url:
-        yield url
+def app_url(shared_app):
+    return shared_app
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ import time
 import pytest
 
 from core.pipelines import face_arithmetic
-from tests.apprunner import running_app
 from tests.test_browser import ARGS, CHROMIUM, SHOTS, Path
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() or not face_arithmetic.has_checkpoints(),
@@ -16,10 +15,11 @@ pytestmark = [pytestmark, pytest.mark.browser, pytest.mark.shipped]  # markers: 
 
 
 @pytest.fixture(scope="module")
-def page(labelled_pool):
+def page(labelled_pool, shared_app):
     from playwright.sync_api import sync_playwright
 
-    with running_app() as url, sync_playwright() as p:
+    url = shared_app
+    with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1300})
         page.goto(url)

@@ -6,7 +6,6 @@ import pytest
 from PIL import Image
 
 from core.pipelines import horse2zebra
-from tests.apprunner import running_app
 from tests.test_browser import ARGS, CHROMIUM, SHOTS, Path
 from tests.test_browser_faces import _text, _wait_change, _wait_text
 
@@ -16,10 +15,11 @@ pytestmark = [pytestmark, pytest.mark.browser, pytest.mark.shipped]  # markers: 
 
 
 @pytest.fixture(scope="module")
-def page():
+def page(shared_app):
     from playwright.sync_api import sync_playwright
 
-    with running_app() as url, sync_playwright() as p:
+    url = shared_app
+    with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1200})
         page.goto(url)

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.apprunner import ROOT, running_app
+from tests.apprunner import ROOT
 from tests.test_browser import ARGS, CHROMIUM, SHOTS, Path
 
 pytestmark = [pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs /usr/bin/chromium"),
@@ -66,11 +66,12 @@ def _live(page) -> int:
     return int(m.group(1))
 
 
-def test_wgan_gp_covers_the_ring_the_collapse_preset_does_not_and_runs_end_with_their_tab():
+def test_wgan_gp_covers_the_ring_the_collapse_preset_does_not_and_runs_end_with_their_tab(shared_app):
     from playwright.sync_api import sync_playwright
 
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with running_app() as url, sync_playwright() as p:
+    url = shared_app
+    with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = _open(browser, url)
         assert "Press" in page.locator("#pg-coverage").inner_text()  # the picture before anything runs

@@ -10,7 +10,6 @@ import pytest
 from PIL import Image
 
 from core.pipelines import text_edit
-from tests.apprunner import running_app
 from tests.test_browser import ARGS, CHROMIUM, SHOTS, Path
 from tests.test_browser_faces import _wait_text
 
@@ -20,10 +19,11 @@ pytestmark = [pytest.mark.skipif(not Path(CHROMIUM).exists() or not text_edit.ha
 
 
 @pytest.fixture(scope="module")
-def page(labelled_pool):
+def page(labelled_pool, shared_app):
     from playwright.sync_api import sync_playwright
 
-    with running_app() as url, sync_playwright() as p:
+    url = shared_app
+    with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1300})
         page.goto(url)

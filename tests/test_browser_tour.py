@@ -67,11 +67,12 @@ def _tab(page, name: str) -> None:
     page.get_by_role("tab", name=name).click()
 
 
-def test_a_first_walk_through_every_tab(labelled_pool):
+def test_a_first_walk_through_every_tab(labelled_pool, shared_app):
     from playwright.sync_api import sync_playwright
 
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with running_app() as url, sync_playwright() as p:
+    url = shared_app
+    with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(url)
@@ -242,12 +243,14 @@ def test_a_first_walk_through_every_tab(labelled_pool):
 
 
 def test_the_first_start_on_a_machine_shows_the_labelling_on_the_faces_tab_only(tmp_path):
-    """With an empty disk cache (a new machine) the arithmetic pool is still to be labelled: the
+    """With an empty disk cache and no labels shipped for the weights (a new machine before they were
+    shipped, or any machine after a faces model is re-promoted) the arithmetic pool is to be labelled: the
     page opens on the sketch tab without a word about it (it used to pop a toast there), and the
     vector-arithmetic tab shows the labelling's progress, moving, and how long it still takes."""
     from playwright.sync_api import sync_playwright
 
-    with running_app(env={"LAB_CACHE_DIR": str(tmp_path / "empty"), "LAB_WARMUP": "1"}) as url, \
+    with running_app(env={"LAB_CACHE_DIR": str(tmp_path / "empty"), "LAB_WARMUP": "1",
+                               "LAB_SHIPPED_POOL": "0"}) as url, \
             sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -12,6 +13,7 @@ import torch.nn.functional as F
 
 from ..checkpoint import is_checkpoint, read_config
 from ..registry import get_spec
+from . import shipped_pool
 from .disk_cache import lookup, store, weights_digest
 from .faces import FacesPipeline, clean_seed, on_shell
 from .faces import load as load_faces
@@ -216,8 +218,11 @@ class Labelling:
 
 class FaceArithmetic:
     def __init__(self, faces: FacesPipeline, classifier: AttributeClassifier, pool_size: int | None = None,
-                 confident: float = CONFIDENT, latent_margin: float = LATENT_MARGIN):
+                 confident: float = CONFIDENT, latent_margin: float = LATENT_MARGIN, shipped: Path | None = None):
+        """`shipped`: a file of labels shipped with the faces model (core.pipelines.shipped_pool), read
+        when the disk cache has none and its key matches."""
         self.faces, self.classifier, self.pool_size = faces, classifier, pool_size or POOL_SIZE
+        self.shipped = shipped
         self.confident, self.latent_margin = confident, latent_margin
         self._pool: Pool | None = None
         # _lock: the pool; _probe_lock, _record_lock: the latent probes and the presets' records (only
@@ -231,7 +236,8 @@ class FaceArithmetic:
         return tuple(stored["probs"].shape) == (self.pool_size, len(self.classifier.names))
 
     def _start(self) -> Labelling | None:
-        """None once the pool exists (read from the disk cache if it is there), else the one
+        """None once the pool exists (read from the disk cache, or from the labels shipped with the
+        weights, if they are there), else the one
         labelling job every caller shares. The key and the disk read are computed outside the lock
         (a thread holding it must never be one the scheduler keeps waiting: the warm-up's)."""
         with self._lock:
@@ -245,9 +251,11 @@ class FaceArithmetic:
         key = (f"v{POOL_CACHE_VERSION}/{weights_digest(z, *decoder, self.classifier.net)}/"
                f"{','.join(self.classifier.names)}/{self.faces.device}/{self.classifier.device}")
         stored = lookup("face_pool", key, self._pool_valid)
+        probs = stored["probs"] if stored is not None else (
+            shipped_pool.read(self.shipped, key, self._pool_valid) if self.shipped is not None else None)
         with self._lock:
-            if self._pool is None and stored is not None:
-                self._pool = Pool(z, stored["probs"].float(), key)
+            if self._pool is None and probs is not None:
+                self._pool = Pool(z, probs.float(), key)
             elif self._pool is None and self._labelling is None:
                 self._labelling = Labelling(z, self.judge, key)
             return None if self._pool is not None else self._labelling
@@ -456,7 +464,8 @@ def load(faces: str = "faces") -> FaceArithmetic:
         if key not in _ARITH:
             for old in [k for k in _ARITH if k[0] == faces]:  # a re-promoted model: drop the old one
                 del _ARITH[old]
-            _ARITH[key] = FaceArithmetic(pipe, classifier, **exemplar_rules(faces))
+            _ARITH[key] = FaceArithmetic(pipe, classifier, **exemplar_rules(faces),
+                                         shipped=get_spec(faces).checkpoint_dir / shipped_pool.POOL_FILE)
         return _ARITH[key]
 
 
