@@ -342,6 +342,20 @@ def test_a_smaller_cap_is_kept_by_fewer_or_smaller_frames_first_and_last_kept(ru
         tl.write_into(big, tmp_path / "none", max_bytes=5_000)
 
 
+def test_a_plan_that_fits_at_its_fewest_frames_is_never_skipped_as_hopeless():
+    """_fit skips a plan from a 3-frame sample only when it is far off: at a budget that holds the
+    first plan's fewest frames exactly, that plan is the one chosen, not a smaller one."""
+    rng = np.random.default_rng(0)
+    images = [(s, Image.fromarray(rng.integers(0, 256, (24, 48, 3), dtype=np.uint8)))
+              for s in range(1, 41)]
+    scale, palette = tl.PLANS[0]
+    fewest = [tl._encode(images[j][1], scale, palette) for j in tl.spread(len(images), tl.MIN_FRAMES)]
+    frames, _, got_scale, got_palette = tl._fit(images, None, sum(map(len, fewest)), tl.MAX_FRAMES)
+    assert (got_scale, got_palette) == (scale, palette) and len(frames) >= tl.MIN_FRAMES
+    frames, _, got_scale, got_palette = tl._fit(images, None, sum(map(len, fewest)) // 3, tl.MAX_FRAMES)
+    assert (got_scale, got_palette) != (scale, palette)  # a third of that: a later plan
+
+
 def test_thinning_keeps_the_ends_and_the_level():
     assert tl.spread(100, 36)[0] == 0 and tl.spread(100, 36)[-1] == 99 and len(tl.spread(100, 36)) == 36
     assert tl.spread(5, 36) == [0, 1, 2, 3, 4] and tl.spread(0, 3) == []

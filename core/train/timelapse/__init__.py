@@ -53,6 +53,8 @@ MAX_BYTES = 1_500_000  # the whole shipped folder
 # frames go first, down to MIN_FRAMES (see _fit).
 PLANS = ((1.0, False), (1.0, True), (0.85, True), (0.75, True), (0.625, True), (0.5, True))
 MIN_FRAMES = 24
+HOPELESS = 1.5  # a plan whose first, middle and last frames, at its fewest frames, need this many times
+# the room is skipped without encoding the rest (frames of one run differ far less in size than this)
 MAX_NOTE = 300  # characters: core.pipelines.timelapse.MAX_NOTE, what the tab's reader accepts
 
 
@@ -202,8 +204,13 @@ def _fit(images: list[tuple[int, Image.Image]], inputs: Image.Image | None, budg
         pic = _encode(inputs, scale, palette) if inputs is not None else None
         room = budget - len(pic or b"")
         k = min(max_frames, n)
+        done: dict[int, bytes] = {}  # frame index -> its bytes in this plan: a smaller k re-picks some of them
+        sample = [done.setdefault(j, _encode(images[j][1], scale, palette)) for j in spread(n, min(3, k))]
+        if fewest * sum(map(len, sample)) / max(1, len(sample)) > HOPELESS * room:
+            continue  # far from fitting even at its fewest frames: the next plan (each encode can cost 25 ms)
         while k >= fewest:
-            encoded = [(step, _encode(im, scale, palette)) for step, im in (images[j] for j in spread(n, k))]
+            encoded = [(images[j][0], done[j] if j in done else done.setdefault(j, _encode(images[j][1], scale, palette)))
+                       for j in spread(n, k)]
             used = sum(len(b) for _, b in encoded)
             if used <= room:
                 return encoded, pic, scale, palette
