@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import torch
-from torchmetrics.functional.image import structural_similarity_index_measure
 
 
 def hole_psnr(a: torch.Tensor, b: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
@@ -19,6 +18,9 @@ def hole_ssim(a: torch.Tensor, b: torch.Tensor, hole: torch.Tensor) -> torch.Ten
     """SSIM (torchmetrics, Gaussian window 11, sigma 1.5) averaged over the hole's pixels of each
     image: a, b [B, C, H, W] in [0, 1], hole [B, 1, H, W] 0/1 -> [B]. The SSIM map is computed on the
     whole images, so windows at the hole's edge also see the known pixels around it."""
+    # imported here: torchmetrics costs 3.5 s of CPU to import, which every `import core.train` paid
+    from torchmetrics.functional.image import structural_similarity_index_measure
+
     _, ssim_map = structural_similarity_index_measure(a.float().clamp(0, 1), b.float().clamp(0, 1), data_range=1.0,
                                                       reduction="none", return_full_image=True)
     hole = hole.float().expand_as(ssim_map)

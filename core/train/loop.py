@@ -12,7 +12,6 @@ from typing import Any, Callable
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, DistributedSampler
-from torchvision.utils import save_image
 
 from ..checkpoint import atomic_torch_save, is_checkpoint, load_checkpoint, recover_swap, save_checkpoint
 from ..device import pick_device, resolve_precision, setup_threads
@@ -131,6 +130,8 @@ def train(
             if step % config.sample_every == 0 or last or stopped:
                 path = run_dir / "samples" / f"step_{step:07d}.png"
                 path.parent.mkdir(exist_ok=True)
+                from torchvision.utils import save_image  # on first use (tasks.base.make_grid says why)
+
                 save_image(task.sample_grid(fixed), path)
                 emit("sample", step, path=str(path), **_timelapse_frame(task, lapse, run_dir, step))
             if eval_batch is not None and (step % config.eval_every == 0 or last):

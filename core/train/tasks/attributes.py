@@ -7,13 +7,12 @@ import kornia.augmentation as K
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchvision.utils import make_grid
 
 from ...data.faces import FaceDataset
 from ...device import autocast
 from ...nets import build_net
 from ..config import TaskParams, knob
-from .base import Task, TimelapseInputs, evaluating, face_verdict_frame, face_verdict_inputs
+from .base import Task, TimelapseInputs, evaluating, face_verdict_frame, face_verdict_inputs, make_grid
 
 
 @dataclass(frozen=True)

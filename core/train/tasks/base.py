@@ -169,12 +169,19 @@ class TimelapseInputs:
     view: torch.Tensor | None = None
 
 
+def make_grid(tiles: torch.Tensor, **kwargs) -> torch.Tensor:
+    """torchvision.utils.make_grid (tiles [N, C, H, W] -> one picture [C, H', W']), imported on first
+    use: importing torchvision loads torch._dynamo and SymPy (2.5 s of CPU), which every `import
+    core.train` (the CLI, the admin tab, the runner) would pay though only sample grids need it."""
+    from torchvision.utils import make_grid as grid
+
+    return grid(tiles, **kwargs)
+
+
 def timelapse_row(tiles: torch.Tensor) -> torch.Tensor:
     """Tiles [N, 3, s, s] in [0, 1] (N <= TIMELAPSE_MAX_TILES) -> one row [3, t + 4, N * (t + 2) + 2]
     in [0, 1] on white, as the sample grids are laid out; t = min(s, TIMELAPSE_MAX_TILE): a model
     working at 256 px (the reference pix2pix) gets its tiles shrunk (area), so frames stay small."""
-    from torchvision.utils import make_grid
-
     n, _, h, w = tiles.shape
     if n > TIMELAPSE_MAX_TILES:
         raise ValueError(f"a time-lapse frame holds at most {TIMELAPSE_MAX_TILES} tiles; got {n}")

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from torchvision.utils import make_grid
 
 from ...data import colour
 from ...data.colour_photos import PhotoDataset, photo_files
@@ -27,7 +26,7 @@ from ...metrics.pixels import colourfulness, psnr
 from ...metrics.semantic import gap_recovered
 from ...nets import build_net
 from ..config import knob
-from .base import GANParams, Task, set_requires_grad
+from .base import GANParams, Task, make_grid, set_requires_grad
 from .base import TimelapseInputs, evaluating, gan_faces, timelapse_row
 
 LOSSES = ("classification", "cgan", "l2")

@@ -8,7 +8,6 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps
-from torchvision.utils import make_grid
 
 from ...data.images import pil_to_tensor
 from ...data.scenes import paint_horse
@@ -16,7 +15,7 @@ from ...data.unpaired import UnpairedDataset, cyclegan_folders
 from ...device import autocast
 from ...nets import build_net
 from ..config import knob
-from .base import GANParams, Task, set_requires_grad
+from .base import GANParams, Task, make_grid, set_requires_grad
 from .base import TimelapseInputs, evaluating, timelapse_row
 
 

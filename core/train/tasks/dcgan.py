@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torchvision.utils import make_grid
 
 from ...data.faces import FaceDataset
 from ...device import autocast
@@ -14,7 +13,7 @@ from ...nets import build_net
 from ..diffaug import diff_augment, parse_policy
 from ..config import knob
 from ..ema import make_ema, update_ema
-from .base import GANParams, Task, set_requires_grad
+from .base import GANParams, Task, make_grid, set_requires_grad
 from .base import TIMELAPSE_MAX_TILES, TimelapseInputs, evaluating, seeded_latents, timelapse_row
 
 NUM_SAMPLE_Z = 64

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torchmetrics.functional.classification import multiclass_accuracy
 
 from ...data import face_captions
 from ...data.face_captions import PROBES, FaceCaptionDataset, caption_bank, holds
@@ -190,6 +189,8 @@ class FaceTextTask(Task):
             truth = (labels[:, cols] > 0.5).long()
             # Balanced accuracy (the mean of the two classes' recalls): chance is 0.5 for every attribute,
             # however rare (plain accuracy would credit "nobody is bald" with 0.98).
+            from torchmetrics.functional.classification import multiclass_accuracy  # 3.5 s to import: here
+
             accuracy = [float(multiclass_accuracy(verdict[:, j], truth[:, j], num_classes=2, average="macro"))
                         for j in range(len(cols))]
             out["zero_shot_balanced_accuracy"] = sum(accuracy) / len(accuracy)

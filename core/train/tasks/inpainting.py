@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torchvision.utils import make_grid
 
 from ...data.faces import FaceDataset
 from ...data.masks import CENTER_FRACTION, MaskedFaceDataset, center_mask
@@ -23,7 +22,7 @@ from ...device import autocast
 from ...metrics.masked import hole_psnr
 from ...nets import build_net
 from ..config import knob
-from .base import GANParams, Task, set_requires_grad
+from .base import GANParams, Task, make_grid, set_requires_grad
 from .base import TIMELAPSE_MAX_TILES, TimelapseInputs, evaluating, gan_faces, timelapse_row
 
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torchvision.utils import make_grid
 
 from ...data import colour
 from ...data import edges
@@ -24,7 +23,7 @@ from ...nets import build_net
 from .. import distributed
 from ..config import knob
 from ..ema import make_ema, update_ema
-from .base import GANParams, Task, set_requires_grad
+from .base import GANParams, Task, make_grid, set_requires_grad
 from .base import TIMELAPSE_MAX_TILES, TimelapseInputs, evaluating, timelapse_row  # the time-lapse frames
 
 

@@ -14,13 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from torchvision.utils import make_grid
 
 from ...device import autocast
 from ...nets import build_net
 from ..config import knob
 from ..diffaug import diff_augment
-from .base import TimelapseInputs, evaluating, set_requires_grad, timelapse_row
+from .base import TimelapseInputs, evaluating, make_grid, set_requires_grad, timelapse_row
 from .dcgan import NUM_SAMPLE_Z, DCGANParams, DCGANTask
 
 FIT_FACES = 2048  # faces (un-augmented, fixed) whose codes the shipped Gaussian is fitted to
