@@ -5,6 +5,7 @@ import io
 import math
 import time
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -141,6 +142,19 @@ def test_gif_loops_there_and_back():
     frames = [Image.new("RGB", (32, 32), (i * 40, 0, 0)) for i in range(5)]
     gif = Image.open(io.BytesIO(faces.gif_bytes(frames, seconds=1.0)))
     assert gif.format == "GIF" and gif.n_frames == 8 and gif.info.get("loop") == 0  # 5 + 3 back
+    # Smooth colourful frames come back close (a palette of their own each) and the way back repeats them.
+    yy, xx = np.mgrid[0:48, 0:48]
+    smooth = [Image.fromarray(np.stack([xx * 5, yy * 5, (xx + yy + 20 * i) % 256], -1).astype(np.uint8))
+              for i in range(4)]
+    gif = Image.open(io.BytesIO(faces.gif_bytes(smooth)))
+    shown = []
+    for k in range(gif.n_frames):
+        gif.seek(k)
+        shown.append(np.asarray(gif.convert("RGB"), dtype=np.float64))
+    for frame, back in zip(smooth, shown):
+        mse = ((np.asarray(frame, dtype=np.float64) - back) ** 2).mean()
+        assert 10 * np.log10(255 ** 2 / max(mse, 1e-9)) >= 30
+    assert len(shown) == 6 and np.array_equal(shown[1], shown[5]) and np.array_equal(shown[2], shown[4])
     strip = faces.strip(frames)
     assert strip.size == (5 * 34 - 2, 32)
     assert faces.tile(frames[:4], 2).size == (66, 66)

@@ -280,10 +280,13 @@ def tile(images: list[Image.Image], columns: int, pad: int = 2) -> Image.Image:
 
 def gif_bytes(frames: list[Image.Image], seconds: float = 2.0, boomerang: bool = True) -> bytes:
     """An animated GIF that loops forever (there and back when boomerang): frames -> bytes."""
-    seq = frames + frames[-2:0:-1] if boomerang and len(frames) > 2 else list(frames)
     duration = max(20, int(1000 * seconds / max(1, len(frames))))
-    pal = [f.convert("RGB").quantize(colors=255, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
-           for f in seq]
+    # Each frame its own 255-colour palette, by fast octree: 0.6 ms a 160 px face against median cut's
+    # 53 ms (24 frames: 2.2 s of the GIF's 2.5 s), at 36.3 against 37.7 dB PSNR to the frame; the way
+    # back reuses the way there's frames.
+    pal = [f.convert("RGB").quantize(colors=255, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+           for f in frames]
+    pal = pal + pal[-2:0:-1] if boomerang and len(pal) > 2 else pal
     buf = io.BytesIO()
     pal[0].save(buf, format="GIF", save_all=True, append_images=pal[1:], duration=duration, loop=0,
                 optimize=False, disposal=2)
