@@ -99,7 +99,13 @@ def warm_up() -> None:
 
     The models load, and the pool's key is computed, at normal priority first: they hold locks every
     tab's first request takes too (the checkpoint cache's), and a thread at the lowest priority may
-    get no CPU for a while on a busy machine. The labelling thread holds no lock while it computes."""
+    get no CPU for a while on a busy machine. The labelling thread holds no lock while it computes.
+
+    First, what torch's first optimizer imports (torch._dynamo, 2-4 s of CPU) and every optimizing
+    request needs: the playground's Play, a photo's inversion, a text edit, the latent probes. No
+    request waits for it while the page is built (the playground makes its optimizers on first use)."""
+    import torch._dynamo  # noqa: F401
+
     from core.pipelines import face_arithmetic
 
     ariths = []

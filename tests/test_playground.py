@@ -208,6 +208,19 @@ def test_wgan_clipping_keeps_the_critic_weights_bounded():
     assert max(float(p.detach().abs().max()) for p in run.D.parameters()) <= s.clip + 1e-9
 
 
+def test_the_picture_before_play_makes_no_optimizer_and_the_first_step_makes_them_as_set():
+    """The tab draws a run's step 0 while the app starts: torch's first optimizer would import
+    torch._dynamo (2-4 s) on that path. The optimizers appear at the first step, with the run's
+    settings (retuned ones included)."""
+    run = PlaygroundRun(RING, PRESETS["nonsaturating"][0], seed=0)
+    run.snapshot()
+    assert not {"opt_G", "opt_D", "opt_vae"} & set(vars(run))
+    run.retune(run.settings.changed(lr_G=3e-4))
+    run.step(1)
+    assert run.opt_G.param_groups[0]["lr"] == 3e-4 and run.opt_D.param_groups[0]["lr"] == run.settings.lr_D
+    assert all(opt.state for opt in (run.opt_G, run.opt_D, run.opt_vae))  # each one has stepped
+
+
 def test_retune_changes_learning_rates_and_d_steps_only():
     run = PlaygroundRun(RING, PRESETS["nonsaturating"][0], seed=0, vae=False)
     run.retune(run.settings.changed(lr_G=2e-4, lr_D=5e-4, d_steps=3))

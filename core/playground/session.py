@@ -7,6 +7,7 @@ dataset, settings and seed give the same run, step for step.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -83,15 +84,27 @@ class PlaygroundRun:
             self.G = generator(settings.noise_dim, settings.hidden, settings.layers)
             self.D = discriminator(settings.hidden, settings.layers, settings.spectral)
             self.vae = TinyVAE(VAEConfig()) if vae else None
-        self.opt_G = _optimizer(self.G.parameters(), settings.lr_G, settings)
-        self.opt_D = _optimizer(self.D.parameters(), settings.lr_D, settings)
-        self.opt_vae = torch.optim.Adam(self.vae.parameters(), lr=VAE_LR) if self.vae else None
         self.step_count = 0
         self.history, self.vae_history, self.coverage_history = History(3), History(2), History(3)
         # Fixed points to show: the same latents every frame, so a student sees points move, not flicker.
         self.show_real = data.sample(SHOW_POINTS, np.random.default_rng(self.seed + 1))
         self.z_fixed = torch.randn(COVERAGE_POINTS, settings.noise_dim, generator=self.gen)
         self.vae_z = torch.randn(COVERAGE_POINTS, 2, generator=self.gen)
+
+    # The optimizers are made on first use: torch's first optimizer imports torch._dynamo (2-4 s of
+    # CPU), and the tab's picture before anything runs (a run's step 0, drawn while the app starts)
+    # needs none.
+    @cached_property
+    def opt_G(self) -> torch.optim.Optimizer:
+        return _optimizer(self.G.parameters(), self.settings.lr_G, self.settings)
+
+    @cached_property
+    def opt_D(self) -> torch.optim.Optimizer:
+        return _optimizer(self.D.parameters(), self.settings.lr_D, self.settings)
+
+    @cached_property
+    def opt_vae(self) -> torch.optim.Optimizer | None:
+        return torch.optim.Adam(self.vae.parameters(), lr=VAE_LR) if self.vae else None
 
     def _real(self) -> torch.Tensor:
         return torch.from_numpy(self.data.sample(self.settings.batch, self.rng))
