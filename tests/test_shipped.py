@@ -16,10 +16,11 @@ SHIPPED = [name for name in REGISTRY if is_checkpoint(CHECKPOINTS / name)]
 
 def test_checkpoints_fit_the_budget():
     total = sum(p.stat().st_size for p in CHECKPOINTS.rglob("*") if p.is_file())
-    # The guide's ceiling is ~100 MB for all of checkpoints/ (git keeps every version); 88 leaves room below it:
-    # 87.0 MB with faces v2, the discriminators the tabs show and every served model's training time-lapse
-    # (issue 18; re-runs ship theirs at most 0.8 MB each: docs/DESIGN.md).
-    assert total <= 88e6, f"checkpoints/ holds {total / 1e6:.1f} MB"
+    # The guide's ceiling is ~100 MB for all of checkpoints/ (git keeps every version); 93 leaves room below it:
+    # 87.6 MB with faces v2, the discriminators the tabs show and every served model's training time-lapse
+    # (issue 18; re-runs ship theirs at most 0.8 MB each: docs/DESIGN.md), 91.5 MB with the arithmetic pool's
+    # labels beside both faces models (1.9 MB each, fp32: core/pipelines/shipped_pool.py says why not fp16).
+    assert total <= 93e6, f"checkpoints/ holds {total / 1e6:.1f} MB"
     for name in SHIPPED:
         assert (CHECKPOINTS / name / "model.safetensors").stat().st_size <= 12.5e6
 

@@ -219,8 +219,9 @@ class Labelling:
 class FaceArithmetic:
     def __init__(self, faces: FacesPipeline, classifier: AttributeClassifier, pool_size: int | None = None,
                  confident: float = CONFIDENT, latent_margin: float = LATENT_MARGIN, shipped: Path | None = None):
-        """`shipped`: a file of labels shipped with the faces model (core.pipelines.shipped_pool), read
-        when the disk cache has none and its key matches."""
+        """`shipped`: the file of labels shipped with a faces model (core.pipelines.shipped_pool) to read
+        when the disk cache has none and its key matches; by default, whichever checkpoint folder's
+        file matches (shipped_pool.find)."""
         self.faces, self.classifier, self.pool_size = faces, classifier, pool_size or POOL_SIZE
         self.shipped = shipped
         self.confident, self.latent_margin = confident, latent_margin
@@ -252,7 +253,8 @@ class FaceArithmetic:
                f"{','.join(self.classifier.names)}/{self.faces.device}/{self.classifier.device}")
         stored = lookup("face_pool", key, self._pool_valid)
         probs = stored["probs"] if stored is not None else (
-            shipped_pool.read(self.shipped, key, self._pool_valid) if self.shipped is not None else None)
+            shipped_pool.read(self.shipped, key, self._pool_valid) if self.shipped is not None
+            else shipped_pool.find(key, self._pool_valid))
         with self._lock:
             if self._pool is None and probs is not None:
                 self._pool = Pool(z, probs.float(), key)
@@ -464,8 +466,7 @@ def load(faces: str = "faces") -> FaceArithmetic:
         if key not in _ARITH:
             for old in [k for k in _ARITH if k[0] == faces]:  # a re-promoted model: drop the old one
                 del _ARITH[old]
-            _ARITH[key] = FaceArithmetic(pipe, classifier, **exemplar_rules(faces),
-                                         shipped=get_spec(faces).checkpoint_dir / shipped_pool.POOL_FILE)
+            _ARITH[key] = FaceArithmetic(pipe, classifier, **exemplar_rules(faces))
         return _ARITH[key]
 
 

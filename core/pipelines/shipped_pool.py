@@ -44,6 +44,21 @@ def read(path: Path, key: str, valid: Callable[[dict[str, torch.Tensor]], bool])
         return None
 
 
+def find(key: str, valid: Callable[[dict[str, torch.Tensor]], bool]) -> torch.Tensor | None:
+    """The shipped probabilities written for `key` in any registry model's checkpoint folder (those
+    of the faces models hold them), else None: whoever builds a FaceArithmetic on the shipped weights
+    (the tabs, the evals, the benchmarks) reads them."""
+    from ..registry import REGISTRY
+
+    for spec in REGISTRY.values():
+        path = spec.checkpoint_dir / POOL_FILE
+        if path.is_file():
+            probs = read(path, key, valid)
+            if probs is not None:
+                return probs
+    return None
+
+
 def write(path: Path, key: str, probs: torch.Tensor) -> Path:
     """Store probabilities [N, A] (fp32) for `key` at `path`."""
     save_file({"probs": probs.float().contiguous()}, str(path), metadata={"key": key})
