@@ -238,9 +238,9 @@ class FaceArithmetic:
 
     def _start(self) -> Labelling | None:
         """None once the pool exists (read from the disk cache, or from the labels shipped with the
-        weights, if they are there), else the one
-        labelling job every caller shares. The key and the disk read are computed outside the lock
-        (a thread holding it must never be one the scheduler keeps waiting: the warm-up's)."""
+        weights, if they are there), else the one labelling job every caller shares. The key and the
+        disk reads are computed outside the lock (a thread holding it must never be one the scheduler
+        keeps waiting: the warm-up's)."""
         with self._lock:
             if self._pool is not None or self._labelling is not None:
                 return None if self._pool is not None else self._labelling

@@ -2,9 +2,9 @@
 not spend minutes of CPU labelling 12,000 faces before the vector-arithmetic and text-edit tabs
 can answer (1.5-3.5 min per faces model on 2 cores: docs/RESULTS.md, "Cold start and warm-up").
 
-The file holds exactly what the disk cache would (the classifier's probabilities [N, A], fp32: in fp16
-up to 43 of the 480,000 cross one of the thresholds the exemplars and probes use)
-and, as metadata, the key they belong to (core.pipelines.face_arithmetic: the latents, both nets'
+The file holds exactly what the disk cache would: the classifier's probabilities [N, A] in fp32 (in
+fp16, up to 43 of the 480,000 would cross one of the thresholds the exemplars and probes use) and,
+as metadata, the key they belong to (core.pipelines.face_arithmetic: the latents, both nets'
 weights, the attribute names, the devices). A file whose key does not match the weights in use, e.g.
 after a faces model or the classifier was re-promoted, is ignored and the pool is labelled as before.
 
