@@ -128,3 +128,17 @@ def lazy_session_configs() -> None:
     ~0.66 MB kept per session; anyone can send a new session hash with each request, and Gradio keeps
     up to 10,000 sessions: 6.6 GB. Built on first use instead (a session normally reads a handful)."""
     state_holder.SessionState.__init__ = _lazy_session_init
+
+
+def no_queue_analytics(queue) -> None:
+    """Gradio's queue keeps a record of each of its last 10,000 events and, after every event, rebuilds
+    a pandas table of all of them and groups it by function, for its /monitoring pages (which this
+    app does not offer: demos.server.launch turns them off): work that grows with the events served,
+    on the server's threads. A trivial event took 15.6 ms on a fresh server and 28.9 ms after 2,000
+    others; an admin form's submission 52 ms and 127 ms after the hostile-input suite's 1,600 (py-spy:
+    the table was two thirds of the event loop's time). The records stay (Gradio reads an event's own
+    while it runs); the summary is never rebuilt."""
+    for name in ("ANAYLTICS_CACHE_FREQUENCY", "events_recorded", "event_count_at_last_cache"):
+        if not hasattr(queue, name):  # Gradio's own spelling; a Gradio that renamed it fails the test
+            raise AttributeError(f"gradio's Queue has no {name}: no_queue_analytics needs updating")
+    queue.ANAYLTICS_CACHE_FREQUENCY = 2**62  # events between two summaries

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from .common import CSS
-from .gradio_fixes import atomic_cache_writes, lazy_session_configs
+from .gradio_fixes import atomic_cache_writes, lazy_session_configs, no_queue_analytics
 from .inputs import refuse_malformed_requests
 from .lecture import CSS as LECTURE_CSS
 
@@ -161,6 +161,7 @@ def blocks(title: str) -> gr.Blocks:
 def prepare(demo: gr.Blocks) -> gr.Blocks:
     """The queue (model events share demos.common.HEAVY's slots) and the request hardening."""
     demo.queue(default_concurrency_limit=2, max_size=QUEUE_SIZE)
+    no_queue_analytics(demo._queue)
     refuse_malformed_requests(demo)
     atomic_cache_writes()
     lazy_session_configs()
@@ -178,7 +179,8 @@ def launch(demo: gr.Blocks, host: str, port: int, when_serving: Callable[[], Non
     answers (e.g. to start background work that must not delay the first page)."""
     signal.signal(signal.SIGTERM, _interrupt)
     demo.launch(server_name=host, server_port=port, css=CSS + LECTURE_CSS, max_file_size=MAX_FILE_SIZE,
-                show_error=False, app_kwargs=app_kwargs(), prevent_thread_lock=True)
+                show_error=False, app_kwargs=app_kwargs(), prevent_thread_lock=True,
+                enable_monitoring=False)  # Gradio's default serves request counts and timings to anyone
     if when_serving is not None:
         when_serving()
     demo.block_thread()  # what launch does itself without prevent_thread_lock

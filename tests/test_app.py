@@ -250,6 +250,29 @@ def _session_kb(demo, n: int = 20) -> float:
     return size / n / 1024
 
 
+def test_the_queue_never_rebuilds_its_traffic_summary():
+    """Gradio's queue summarises its last 10,000 events with pandas after every event (for /monitoring,
+    which the app turns off): the served app's queue never does, a plain Gradio queue does."""
+    import gradio as gr
+
+    from demos import server
+
+    records = [{"time": 0.0, "status": "success", "process_time": 0.01, "function": f"f{i % 7}",
+                "session_hash": str(i)} for i in range(5000)]
+    built = []
+    queues = []
+    for prepare in (server.prepare, lambda demo: demo.queue()):
+        with gr.Blocks() as demo:
+            gr.Textbox()
+        prepare(demo)
+        q = demo._queue
+        q._get_df = lambda rows, q=q: built.append(q) or type(q)._get_df(rows)
+        q.events_recorded += len(records)  # as after serving that many events
+        q.compute_analytics_summary(records)
+        queues.append(q)
+    assert built == [queues[1]], "the served queue rebuilt the summary, or Gradio no longer does"
+
+
 def test_a_new_session_costs_the_server_little_and_keeps_gradios_config(monkeypatch):
     """Anyone can send a new session hash with every request, and Gradio keeps 10,000 sessions: its
     own session start copies every component's config (~0.66 MB, ~40 ms of the event loop for this

@@ -1012,7 +1012,7 @@ def test_every_component_server_function(app):
 def test_gradio_routes_the_app_does_not_offer(app, endpoints, uploads):
     """Gradio's /gradio_api/deep_link writes the session's whole config (~0.7 MB here) into a new file
     per distinct state, for anyone: refused with a 404 and a one-line reason, for a session that
-    exists (it ran an event), and the events still answer."""
+    exists (it ran an event), and the events still answer. Its monitoring pages are off (403)."""
     e = next(e for e in endpoints if e.api_name == "timelapse_model")
     probe = probes_for(e, uploads)[0]
     session = uuid.uuid4().hex[:11]
@@ -1023,4 +1023,9 @@ def test_gradio_routes_the_app_does_not_offer(app, endpoints, uploads):
         assert r.status_code == 404 and r.json() == {"detail": "Not offered by this app."}, (path, r.status_code, r.text[:200])
     time.sleep(0.05)
     assert "not offered" in app.log_since(offset) and not crashes(app.log_since(offset))
+    # Gradio's monitoring pages (on by default) served every function's request counts and timings to anyone.
+    for path in ("monitoring", "monitoring/summary", "monitoring/guess", "gradio_api/monitoring",
+                 "gradio_api/monitoring/summary"):
+        r = httpx.get(app.url + path, timeout=30, verify=SSL_CONTEXT)
+        assert 400 <= r.status_code < 500 and "functions" not in r.text, (path, r.status_code, r.text[:200])
     assert call_raw(app, e.fn_index, probe.data, session, probe.event_data, e.trigger_id).kind == "ok"
