@@ -205,13 +205,18 @@ def _fit(images: list[tuple[int, Image.Image]], inputs: Image.Image | None, budg
         room = budget - len(pic or b"")
         k = min(max_frames, n)
         done: dict[int, bytes] = {}  # frame index -> its bytes in this plan: a smaller k re-picks some of them
-        sample = [done.setdefault(j, _encode(images[j][1], scale, palette)) for j in spread(n, min(3, k))]
+
+        def encoded_frame(j: int) -> bytes:
+            if j not in done:
+                done[j] = _encode(images[j][1], scale, palette)
+            return done[j]
+
+        sample = [encoded_frame(j) for j in spread(n, min(3, k))]
         if i < len(PLANS) - 1 and fewest * sum(map(len, sample)) / max(1, len(sample)) > HOPELESS * room:
             continue  # far from fitting even at its fewest frames: the next plan (each encode can cost 25 ms);
             # the last plan is always tried down to its two frames
         while k >= fewest:
-            encoded = [(images[j][0], done[j] if j in done else done.setdefault(j, _encode(images[j][1], scale, palette)))
-                       for j in spread(n, k)]
+            encoded = [(images[j][0], encoded_frame(j)) for j in spread(n, k)]
             used = sum(len(b) for _, b in encoded)
             if used <= room:
                 return encoded, pic, scale, palette
