@@ -1,7 +1,10 @@
 """A person in Chromium on the GAN playground: choose WGAN-GP, press Play and watch the coverage
-readout reach 8/8 modes on the ring within a minute; switch to the collapse preset and see it stay
-low; a second tab gets its own run, which ends when that tab closes. Screenshots go to
-runs/screenshots/ (the WGAN-GP one also to docs/img/gan_playground.png). Needs no trained model."""
+readout reach 8/8 modes on the ring (at steps 460-520, 35-45 s on an idle machine); switch to the
+collapse preset and see it stay low; a second tab gets its own run, which ends when that tab closes.
+The run is seeded: what it has learnt by a step does not depend on how busy the machine is, so the
+test judges steps, and its wall-clock limits only catch a playground that stalls (the suite runs two
+tests at once). Screenshots go to runs/screenshots/ (the WGAN-GP one also to
+docs/img/gan_playground.png). Needs no trained model."""
 from __future__ import annotations
 
 import re
@@ -15,12 +18,14 @@ from tests.test_browser import ARGS, CHROMIUM, SHOTS, Path
 
 pytestmark = [pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs /usr/bin/chromium"),
               pytest.mark.browser, pytest.mark.slow]  # markers: pytest.ini
-COVER_WITHIN_S = 60
-COLLAPSE_WATCH_S = 60  # at most; the watch ends sooner at COLLAPSE_UNTIL_STEP
+COVER_BY_STEP = 750  # WGAN-GP on the ring, seed 0, in the app (its VAE beside it): 8/8 seen first at steps 462-512 (the
+# readout samples the steps at tick ends, and coverage can dip to 7 and back); tests/test_playground.py: 750
+COVER_WITHIN_S = 180  # a stall, not a speed goal: the speed is bench/gan_playground.py's
+COLLAPSE_WATCH_S = 180  # at most; the watch ends at COLLAPSE_UNTIL_STEP
 COLLAPSE_FROM_STEP = 500  # the non-saturating preset on the ring, seed 0, covers 2 modes from here on
-COLLAPSE_UNTIL_STEP = 800  # the readout shows it here; that it stays collapsed: tests/test_playground.py, the bench
+COLLAPSE_UNTIL_STEP = 650  # the readout shows it here; that it stays collapsed: tests/test_playground.py, the bench
 COLLAPSE_MAX_MODES = 3  # (bench/gan_playground.py; tests/test_playground.py)
-SHOT_AFTER_STEPS = 150  # the screenshot: 8/8 still, some steps after the first (twice the step can take the whole 30 s)
+SHOT_AFTER_STEPS = 60  # the screenshot: a frame at 8/8 this many steps after the first (within 60 s, else the last)
 DOC_SHOT = ROOT / "docs" / "img" / "gan_playground.png"
 READOUT = re.compile(r"GAN: (\d+)/(\d+) modes covered.*?step ([\d,]+)")
 
@@ -91,9 +96,10 @@ def test_wgan_gp_covers_the_ring_the_collapse_preset_does_not_and_runs_end_with_
         took = time.time() - t0
         last = seen[-1]
         assert last and last[:2] == (8, 8), f"WGAN-GP did not cover 8/8 modes in {COVER_WITHIN_S} s: {last}"
+        assert last[2] <= COVER_BY_STEP, f"WGAN-GP covered 8/8 modes only at step {last[2]}"
         print(f"WGAN-GP: 8/8 modes after {took:.0f} s, step {last[2]}")
         # The shot: a frame that shows all 8 too, some steps on (coverage may dip to 7 meanwhile).
-        deadline = time.time() + 30
+        deadline = time.time() + 60
         while time.time() < deadline and not ((r := _readout(page)) and r[0] == 8 and r[2] >= last[2] + SHOT_AFTER_STEPS):
             time.sleep(0.2)
         page.locator("#pg-views").screenshot(path=str(SHOTS / "gan_playground_views.png"))

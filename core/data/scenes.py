@@ -31,14 +31,14 @@ def paint_horse(size: tuple[int, int] = (384, 256), coat: tuple[int, int, int] =
     _draw_horse(d, p, s, coat)
     if stripes:
         _stripe(im, coat, s)
-    d.ellipse([p(222, 12), p(228, 18)], fill=(20, 20, 20))
     im = im.filter(ImageFilter.GaussianBlur(0.8))
     noise = rng.normal(0, 4, (h, w, 3))
     return Image.fromarray((np.asarray(im).astype(float) + noise).clip(0, 255).astype(np.uint8))
 
 
 def _draw_horse(d: ImageDraw.ImageDraw, p, s: float, coat: tuple[int, int, int]) -> None:
-    """The horse's flat shapes; p maps the 256-unit drawing's (x, y) to pixels, s pixels per unit."""
+    """The horse's flat shapes and its eye; p maps the 256-unit drawing's (x, y) to pixels, s pixels
+    per unit. (Zebra stripes, painted afterwards over the coat's colours only, leave the eye as it is.)"""
     dark = tuple(int(c * 0.6) for c in coat)
     for x in (40, 62, 160, 182):  # legs
         d.rectangle(_box(p(x, 95), p(x + 14, 175)), fill=coat if x in (62, 182) else dark)
@@ -46,6 +46,7 @@ def _draw_horse(d: ImageDraw.ImageDraw, p, s: float, coat: tuple[int, int, int])
     d.polygon([p(170, 70), p(190, 20), p(215, 0), p(235, 10), p(248, 40), p(232, 48), p(212, 38), p(200, 80)], fill=coat)
     d.polygon([p(188, 22), p(212, 0), p(200, 60), p(180, 70)], fill=dark)  # mane
     d.line([p(28, 60), p(8, 110)], fill=dark, width=int(8 * s))  # tail
+    d.ellipse(_box(p(222, 12), p(228, 18)), fill=(20, 20, 20))  # eye
 
 
 def _box(a, b) -> list[float]:
@@ -140,7 +141,6 @@ def paint_scene(size: tuple[int, int] = (192, 192), seed: int = 0) -> Image.Imag
                 return ox + ((256 - u) if flip else u) * s, oy + v * s
 
             _draw_horse(d, p, s, _pick(rng, COATS, jitter=8))
-            d.ellipse(_box(p(222, 12), p(228, 18)), fill=(20, 20, 20))
     im = im.filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 1.2)))
     noise = rng.normal(0, rng.uniform(2, 6), (h, w, 3))
     return Image.fromarray((np.asarray(im).astype(float) + noise).clip(0, 255).astype(np.uint8))
