@@ -5,7 +5,11 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
+
+# The app's OpenMP policy (core/__init__.py) in the test processes too, before torch loads: the suite
+# runs two tests at once (-n 2), and threads spinning between ops would take the other one's core.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+import torch  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -30,6 +34,15 @@ def paired_folder(tmp_path_factory) -> Path:
 def paired_folder_photo_left(tmp_path_factory) -> Path:
     """The same kind of pairs in the shared set's order (photo | edges)."""
     return make_paired_folder(tmp_path_factory.mktemp("pairs_pl"), n=8, size=64, photo_left=True)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Modules with slow or browser tests first, each module's tests still together (its fixtures, such as an
+    app, are set up once) and in their order: with two tests at once (-n 2 --dist worksteal), a
+    worker that runs out of tests takes the other's last ones, so the suite ends on short tests
+    rather than on one worker finishing a 2-minute test alone."""
+    heavy = {item.path for item in items if item.get_closest_marker("slow") or item.get_closest_marker("browser")}
+    items.sort(key=lambda item: item.path not in heavy)  # stable
 
 
 def shared(*parts: str) -> Path:

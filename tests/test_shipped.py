@@ -87,6 +87,7 @@ def test_sketch2photo_quality_on_val():
 
 @needs_shared_data
 @pytest.mark.skipif("horse2zebra" not in SHIPPED, reason="horse2zebra not shipped")
+@pytest.mark.slow  # 26-50 s
 def test_horse2zebra_quality_on_held_out_photos():
     from core.eval.cyclegan import evaluate
 
@@ -172,6 +173,7 @@ def test_preset_arithmetic_beats_chance_and_mean_faces_show_their_concept():
 
 @needs_shared_data
 @pytest.mark.skipif("inpainting" not in SHIPPED, reason="inpainting not shipped")
+@pytest.mark.slow  # 26-50 s
 def test_inpainting_beats_the_classical_baseline_on_held_out_faces():
     from core.eval.inpainting import evaluate
 
