@@ -37,10 +37,10 @@ def paired_folder_photo_left(tmp_path_factory) -> Path:
 
 
 def pytest_collection_modifyitems(config, items) -> None:
-    """Modules with slow or browser tests first, each module's tests still together (its fixtures, such as an
-    app, are set up once) and in their order: with two tests at once (-n 2 --dist worksteal), a
-    worker that runs out of tests takes the other's last ones, so the suite ends on short tests
-    rather than on one worker finishing a 2-minute test alone."""
+    """Modules with slow or browser tests first, each module's tests still together and in their
+    order. The suite runs two at a time (-n 2 --dist loadscope: whole modules go to whichever worker
+    is free, so a module's fixtures, such as its app, are set up once), and the short modules last
+    fill the gaps, rather than one worker finishing a long module alone at the end."""
     heavy = {item.path for item in items if item.get_closest_marker("slow") or item.get_closest_marker("browser")}
     items.sort(key=lambda item: item.path not in heavy)  # stable
 
