@@ -38,9 +38,10 @@ def paired_folder_photo_left(tmp_path_factory) -> Path:
 
 def pytest_collection_modifyitems(config, items) -> None:
     """Modules with slow or browser tests first, each module's tests still together and in their
-    order. The suite runs two at a time (-n 2 --dist loadscope: whole modules go to whichever worker
-    is free, so a module's fixtures, such as its app, are set up once), and the short modules last
-    fill the gaps, rather than one worker finishing a long module alone at the end."""
+    order. The suite runs two at a time (-n 2 --dist loadscope --no-loadscope-reorder: whole modules
+    go, in this order, to whichever worker is free, so a module's fixtures, such as its app, are set
+    up once), and the short modules last fill the gaps, rather than one worker finishing a long
+    module alone at the end (xdist's own order, most tests first, put the browser modules last)."""
     heavy = {item.path for item in items if item.get_closest_marker("slow") or item.get_closest_marker("browser")}
     items.sort(key=lambda item: item.path not in heavy)  # stable
 
