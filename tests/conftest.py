@@ -5,11 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-# The app's OpenMP policy (core/__init__.py) in the test processes too, before torch loads: the suite
-# runs two tests at once (-n 2), and threads spinning between ops would take the other one's core.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-import torch  # noqa: E402
+import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -34,16 +30,6 @@ def paired_folder(tmp_path_factory) -> Path:
 def paired_folder_photo_left(tmp_path_factory) -> Path:
     """The same kind of pairs in the shared set's order (photo | edges)."""
     return make_paired_folder(tmp_path_factory.mktemp("pairs_pl"), n=8, size=64, photo_left=True)
-
-
-def pytest_collection_modifyitems(config, items) -> None:
-    """Modules with slow or browser tests first, each module's tests still together and in their
-    order. The suite runs two at a time (-n 2 --dist loadscope --no-loadscope-reorder: whole modules
-    go, in this order, to whichever worker is free, so a module's fixtures, such as its app, are set
-    up once), and the short modules last fill the gaps, rather than one worker finishing a long
-    module alone at the end (xdist's own order, most tests first, put the browser modules last)."""
-    heavy = {item.path for item in items if item.get_closest_marker("slow") or item.get_closest_marker("browser")}
-    items.sort(key=lambda item: item.path not in heavy)  # stable
 
 
 def shared(*parts: str) -> Path:

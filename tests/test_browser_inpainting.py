@@ -100,5 +100,5 @@ def test_centre_square_and_a_face_from_the_latent_walk(page):
     page.wait_for_selector("#walk-face img", timeout=60_000)
     page.locator("#walk-send").click()
     _wait_text(page, "#inp-status", "latent walk", 60)
-    page.wait_for_selector("#inp-editor", state="visible", timeout=10_000)  # the page is back on the inpainting tab
+    page.wait_for_selector("#inp-editor", state="visible", timeout=60_000)  # the page is back on the inpainting tab
     assert page.locator("#inp-hole img").count() == 0  # the old results went with the old face
