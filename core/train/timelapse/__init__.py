@@ -23,6 +23,7 @@ trained on from its shipped weights and the runs that made them are gone.
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import json
 import math
@@ -204,13 +205,8 @@ def _fit(images: list[tuple[int, Image.Image]], inputs: Image.Image | None, budg
         pic = _encode(inputs, scale, palette) if inputs is not None else None
         room = budget - len(pic or b"")
         k = min(max_frames, n)
-        done: dict[int, bytes] = {}  # frame index -> its bytes in this plan: a smaller k re-picks some of them
-
-        def encoded_frame(j: int) -> bytes:
-            if j not in done:
-                done[j] = _encode(images[j][1], scale, palette)
-            return done[j]
-
+        # frame index -> its bytes in this plan, each encoded once: a smaller k re-picks some of them
+        encoded_frame = functools.cache(lambda j: _encode(images[j][1], scale, palette))
         sample = [encoded_frame(j) for j in spread(n, min(3, k))]
         if i < len(PLANS) - 1 and fewest * sum(map(len, sample)) / max(1, len(sample)) > HOPELESS * room:
             continue  # far from fitting even at its fewest frames: the next plan (each encode can cost 25 ms);
