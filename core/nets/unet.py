@@ -92,3 +92,35 @@ class UNetGenerator(nn.Module):
             if skips:
                 x = torch.cat([x, skips.pop()], dim=1)
         return x
+
+
+# Phase sums of a 3 x 3 conv after 2x nearest upsampling, per axis: output pixel 2m sees x[m-1] through
+# tap 0 and x[m] through taps 1 + 2; pixel 2m+1 sees x[m] through taps 0 + 1 and x[m+1] through tap 2.
+# A 4 x 4 stride-2 transposed conv gives those four coefficients as taps 3, 1 (even) and 2, 0 (odd).
+_PHASES = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+_TRANSPOSE_TAPS = [3, 1, 2, 0]
+
+
+def resize_from_transpose(weight: torch.Tensor) -> torch.Tensor:
+    """A trained ConvTranspose2d(4, stride 2, padding 1) weight [in, out, 4, 4] -> the Conv2d weight
+    [out, in, 3, 3] of the nearest-upsample + 3x3 conv ("resize") closest to it in least squares
+    over its four output phases. The two agree exactly where the transposed conv treats even and odd
+    output pixels alike; what they differ by is its checkerboard (Odena et al. 2016), which the
+    resize-conv cannot make."""
+    pinv = torch.linalg.pinv(_PHASES.double())  # [3, 4]
+    k = weight.double()[..., _TRANSPOSE_TAPS, :][..., _TRANSPOSE_TAPS]  # [in, out, 4, 4] in phase order
+    w = torch.einsum("ai,bj,...ij->...ab", pinv, pinv, k)  # pinv (x) pinv applied on both axes
+    return w.transpose(0, 1).to(weight.dtype).contiguous()
+
+
+def resize_state_from_transpose(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A state dict of a UNetGenerator with upsample="transpose" -> one for the same net with
+    upsample="resize" (every decoder level through `resize_from_transpose`; everything else as is)."""
+    out = {}
+    for key, value in state.items():
+        parts = key.split(".")
+        if len(parts) == 4 and parts[0] == "ups" and parts[2] == "1":  # ups.N.1.{weight,bias}: the up conv
+            key = ".".join(parts[:3] + ["1", parts[3]])
+            value = resize_from_transpose(value) if parts[3] == "weight" else value
+        out[key] = value
+    return out
