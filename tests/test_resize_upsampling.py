@@ -9,7 +9,8 @@ import torch.nn.functional as F
 
 from core.checkpoint import load_checkpoint, save_checkpoint
 from core.nets.patchgan import PatchGANDiscriminator
-from core.nets.unet import UNetConfig, UNetGenerator, resize_from_transpose, resize_state_from_transpose
+from core.nets.unet import (UNetConfig, UNetGenerator, as_transposed, resize_from_transpose, resize_state_from_transpose,
+                            transpose_from_resize)
 from core.registry import SHARED_DATA
 
 PHASES = torch.tensor([[1.0, 0, 0], [0, 1, 1], [1, 1, 0], [0, 0, 1]])
@@ -18,13 +19,45 @@ TAPS = [3, 1, 2, 0]
 
 def transpose_equivalent(w: torch.Tensor) -> torch.Tensor:
     """A resize-conv weight [out, in, 3, 3] -> the transposed-conv weight [in, out, 4, 4] that computes
-    exactly the same (each output phase's coefficients are sums of the 3x3 taps)."""
+    exactly the same (each output phase's coefficients are sums of the 3x3 taps), written out tap
+    by tap as a check on the library's vectorised transpose_from_resize."""
     phase = torch.einsum("ia,jb,xyab->xyij", PHASES, PHASES, w)
     k = torch.empty_like(phase)
     for p_row, t_row in enumerate(TAPS):
         for p_col, t_col in enumerate(TAPS):
             k[..., t_row, t_col] = phase[..., p_row, p_col]
     return k.transpose(0, 1)
+
+
+def test_the_served_twin_of_a_resize_conv_is_its_exact_transposed_conv():
+    torch.manual_seed(4)
+    w, b, x = torch.randn(5, 6, 3, 3), torch.randn(5), torch.randn(2, 6, 8, 8)
+    k = transpose_from_resize(w)
+    assert torch.allclose(k, transpose_equivalent(w))
+    assert torch.allclose(F.conv_transpose2d(x, k, b, stride=2, padding=1), resize_conv(x, w, b), atol=1e-4)
+    assert torch.allclose(resize_from_transpose(k), w, atol=1e-5)  # and back
+
+
+def test_a_resize_unet_is_served_as_its_transposed_twin_with_the_same_outputs(tmp_path):
+    from core.pipelines.sketch2photo import Sketch2PhotoPipeline
+
+    torch.manual_seed(5)
+    config = UNetConfig(in_channels=1, out_channels=3, base_channels=8, max_channels=16, num_downs=4, upsample="resize")
+    R = UNetGenerator(config).eval()
+    x = torch.rand(2, 1, 32, 32) * 2 - 1
+    state = torch.random.get_rng_state()
+    T = as_transposed(R)
+    assert torch.equal(torch.random.get_rng_state(), state)  # the caller's random state is untouched
+    assert T.config.upsample == "transpose" and not T.training
+    assert any(isinstance(m, torch.nn.ConvTranspose2d) for m in T.modules())
+    with torch.no_grad():
+        assert torch.allclose(T(x), R(x), atol=1e-4)
+    assert as_transposed(T) is T
+    save_checkpoint(tmp_path / "ck", {"G": R}, meta={"image_size": 32})
+    pipe = Sketch2PhotoPipeline.from_checkpoint(tmp_path / "ck", precision="fp32")
+    assert isinstance(pipe.G.ups[0][1], torch.nn.ConvTranspose2d)
+    with torch.no_grad():
+        assert torch.allclose(pipe.G(x.contiguous(memory_format=torch.channels_last)), R(x), atol=1e-4)
 
 
 def resize_conv(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -1,7 +1,7 @@
 """U-Net generator (Isola et al. 2017, "Image-to-Image Translation with Conditional GANs")."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
@@ -124,3 +124,32 @@ def resize_state_from_transpose(state: dict[str, torch.Tensor]) -> dict[str, tor
             value = resize_from_transpose(value) if parts[3] == "weight" else value
         out[key] = value
     return out
+
+
+def transpose_from_resize(weight: torch.Tensor) -> torch.Tensor:
+    """A resize-conv's Conv2d weight [out, in, 3, 3] -> the ConvTranspose2d(4, stride 2, padding 1)
+    weight [in, out, 4, 4] that computes exactly the same (each output phase's two taps per axis are
+    sums of the 3x3 taps, so both phases come from one kernel: no checkerboard)."""
+    phase = torch.einsum("ia,jb,xyab->xyij", _PHASES.to(weight.dtype), _PHASES.to(weight.dtype), weight)
+    # _TRANSPOSE_TAPS is its own inverse (3 <-> 0), so the same indexing maps phases back to taps.
+    return phase[..., _TRANSPOSE_TAPS, :][..., _TRANSPOSE_TAPS].transpose(0, 1).contiguous()
+
+
+def as_transposed(G: UNetGenerator) -> UNetGenerator:
+    """A U-Net with resize-conv upsampling -> the same function computed by 4x4 stride-2 transposed
+    convs (`transpose_from_resize`): 4 multiply-adds per output pixel and channel pair instead of
+    the 3x3 conv's 9 at the upsampled size, so it serves faster. Outputs agree to float rounding.
+    A transposed-conv U-Net is returned as it is. The caller's random state is left untouched."""
+    if G.config.upsample == "transpose":
+        return G
+    with torch.random.fork_rng(devices=[]):  # building the twin initialises weights it then overwrites
+        twin = UNetGenerator(replace(G.config, upsample="transpose"))
+    state = {}
+    for key, value in G.state_dict().items():
+        parts = key.split(".")
+        if len(parts) == 5 and parts[0] == "ups" and parts[2:4] == ["1", "1"]:  # ups.N.1.1.{weight,bias}
+            key = ".".join(parts[:3] + [parts[4]])
+            value = transpose_from_resize(value) if parts[4] == "weight" else value
+        state[key] = value
+    twin.load_state_dict(state)
+    return twin.train(G.training)

@@ -13,6 +13,7 @@ from ..data import colour, edges
 from ..data.images import UNREADABLE, ImageError, open_image, peek, pil_to_tensor, tensor_to_pil
 from ..data.sketches import all_examples
 from ..device import compute_dtype, pick_device
+from ..nets.unet import UNetGenerator, as_transposed
 from ..registry import get_spec
 from .base import CACHE, NotTrainedError
 from .critic import realness
@@ -28,6 +29,8 @@ class Sketch2PhotoPipeline:
                  discriminator: torch.nn.Module | None = None):
         self.device, self.dtype, self.image_size = device, dtype, image_size
         self.meta = meta or {}
+        # A resize-conv U-Net (sketch2photo since stage 3) is served as its exact transposed-conv twin: faster.
+        generator = as_transposed(generator) if isinstance(generator, UNetGenerator) else generator
         self.G = generator.to(device=device, dtype=dtype).to(memory_format=torch.channels_last).eval()
         self.D = None if discriminator is None else \
             discriminator.to(device=device, dtype=dtype).to(memory_format=torch.channels_last).eval()
