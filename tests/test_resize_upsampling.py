@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from core.checkpoint import load_checkpoint, save_checkpoint
 from core.nets.patchgan import PatchGANDiscriminator
-from core.nets.unet import (UNetConfig, UNetGenerator, as_transposed, resize_from_transpose, resize_state_from_transpose,
+from core.nets.unet import (UNetConfig, UNetGenerator, as_resize, as_transposed, resize_from_transpose,
                             transpose_from_resize)
 from core.registry import SHARED_DATA
 
@@ -92,8 +92,8 @@ def test_a_whole_unet_converts_and_keeps_what_it_computes_without_checkerboards(
     for up in G.ups:  # make every level's kernel one a resize-conv can copy exactly
         conv = up[1]
         conv.weight.data = transpose_equivalent(torch.randn(conv.out_channels, conv.in_channels, 3, 3) * 0.1)
-    R = UNetGenerator(replace(config, upsample="resize")).eval()
-    R.load_state_dict(resize_state_from_transpose(G.state_dict()))  # strict: every key maps
+    R = as_resize(G)
+    assert R.config == replace(config, upsample="resize") and not R.training
     x = torch.rand(2, 2, 32, 32) * 2 - 1
     with torch.no_grad():
         assert torch.allclose(G(x), R(x), atol=1e-4)

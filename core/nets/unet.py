@@ -113,19 +113,6 @@ def resize_from_transpose(weight: torch.Tensor) -> torch.Tensor:
     return w.transpose(0, 1).to(weight.dtype).contiguous()
 
 
-def resize_state_from_transpose(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """A state dict of a UNetGenerator with upsample="transpose" -> one for the same net with
-    upsample="resize" (every decoder level through `resize_from_transpose`; everything else as is)."""
-    out = {}
-    for key, value in state.items():
-        parts = key.split(".")
-        if len(parts) == 4 and parts[0] == "ups" and parts[2] == "1":  # ups.N.1.{weight,bias}: the up conv
-            key = ".".join(parts[:3] + ["1", parts[3]])
-            value = resize_from_transpose(value) if parts[3] == "weight" else value
-        out[key] = value
-    return out
-
-
 def transpose_from_resize(weight: torch.Tensor) -> torch.Tensor:
     """A resize-conv's Conv2d weight [out, in, 3, 3] -> the ConvTranspose2d(4, stride 2, padding 1)
     weight [in, out, 4, 4] that computes exactly the same (each output phase's two taps per axis are
@@ -138,18 +125,36 @@ def transpose_from_resize(weight: torch.Tensor) -> torch.Tensor:
 def as_transposed(G: UNetGenerator) -> UNetGenerator:
     """A U-Net with resize-conv upsampling -> the same function computed by 4x4 stride-2 transposed
     convs (`transpose_from_resize`): 4 multiply-adds per output pixel and channel pair instead of
-    the 3x3 conv's 9 at the upsampled size, so it serves faster. Outputs agree to float rounding.
-    A transposed-conv U-Net is returned as it is. The caller's random state is left untouched."""
-    if G.config.upsample == "transpose":
+    the 3x3 conv's 9 at the upsampled size, so it serves faster. Outputs agree to float rounding."""
+    return _with_upsample(G, "transpose", transpose_from_resize)
+
+
+def as_resize(G: UNetGenerator) -> UNetGenerator:
+    """A U-Net with transposed-conv upsampling -> the closest one with resize-convs
+    (`resize_from_transpose` at every decoder level): the same net without its checkerboard."""
+    return _with_upsample(G, "resize", resize_from_transpose)
+
+
+def _up_conv(level: nn.Sequential) -> nn.Module:
+    """A decoder level's upsampling conv: ConvTranspose2d, or the Conv2d after the nearest Upsample."""
+    up = level[1]
+    return up[1] if isinstance(up, nn.Sequential) else up
+
+
+@torch.no_grad()
+def _with_upsample(G: UNetGenerator, upsample: str, convert) -> UNetGenerator:
+    """G as it is if it already upsamples by `upsample`; else a twin that does, with every other
+    weight and buffer copied and each up conv's weight through `convert`. Leaves the random state alone."""
+    if G.config.upsample == upsample:
         return G
     with torch.random.fork_rng(devices=[]):  # building the twin initialises weights it then overwrites
-        twin = UNetGenerator(replace(G.config, upsample="transpose"))
-    state = {}
-    for key, value in G.state_dict().items():
-        parts = key.split(".")
-        if len(parts) == 5 and parts[0] == "ups" and parts[2:4] == ["1", "1"]:  # ups.N.1.1.{weight,bias}
-            key = ".".join(parts[:3] + [parts[4]])
-            value = transpose_from_resize(value) if parts[4] == "weight" else value
-        state[key] = value
-    twin.load_state_dict(state)
+        twin = UNetGenerator(replace(G.config, upsample=upsample))
+    missing, unexpected = twin.load_state_dict(G.state_dict(), strict=False)
+    for src, dst in zip(G.ups, twin.ups, strict=True):
+        _up_conv(dst).weight.copy_(convert(_up_conv(src).weight))
+        _up_conv(dst).bias.copy_(_up_conv(src).bias)
+    # Nothing but the up convs may differ: ups.N.1.* (transposed) and ups.N.1.1.* (inside Upsample + Conv2d).
+    up_keys = {f"ups.{i}.1.{inner}{p}" for i in range(len(G.ups)) for inner in ("", "1.") for p in ("weight", "bias")}
+    if set(missing) | set(unexpected) != up_keys:
+        raise ValueError(f"unexpected state: missing {missing}, unexpected {unexpected}")
     return twin.train(G.training)

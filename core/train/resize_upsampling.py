@@ -13,14 +13,13 @@ ones describe the old convs' activations. OUT is a checkpoint (fp16, as shipped)
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 from pathlib import Path
 
 import torch
 
 from ..checkpoint import load_checkpoint, save_checkpoint
 from ..device import setup_threads
-from ..nets.unet import UNetGenerator, resize_state_from_transpose
+from ..nets.unet import UNetGenerator, as_resize
 from ..registry import get_spec
 from .config import TrainConfig
 from .tasks.pix2pix import Pix2PixTask
@@ -32,10 +31,9 @@ def to_resize(G: UNetGenerator) -> UNetGenerator:
     """The same U-Net with resize-conv upsampling (eval mode), weights from `G`'s transposed convs."""
     if G.config.upsample != "transpose":
         raise ValueError(f"G already upsamples by {G.config.upsample!r}")
-    R = UNetGenerator(replace(G.config, upsample="resize"))
-    state = resize_state_from_transpose(G.state_dict())
+    R = as_resize(G)
     # Rounded to fp16 as the checkpoint will store them, so the statistics below describe the stored weights.
-    R.load_state_dict({k: v.half().float() if v.is_floating_point() else v for k, v in state.items()})
+    R.load_state_dict({k: v.half().float() if v.is_floating_point() else v for k, v in R.state_dict().items()})
     return R.eval()
 
 
