@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import emit  # noqa: E402
 from core.data.paired import PairedDataset  # noqa: E402
 from core.device import setup_threads  # noqa: E402
+from core.eval.pix2pix import val_outputs  # noqa: E402
 from core.metrics.distribution import DistributionMetrics  # noqa: E402
 from core.metrics.features import EfficientNetFeatures  # noqa: E402
 from core.pipelines.sketch2photo import Sketch2PhotoPipeline  # noqa: E402
@@ -64,10 +65,9 @@ def main() -> None:
     n = min(N, len(ds))
     outs, photos = [], []
     with torch.inference_mode():
-        for start in range(0, n, 16):
-            items = [ds[i] for i in range(start, min(n, start + 16))]
-            outs.append((pipe.run(torch.stack([it["A"] for it in items])) * 0.5 + 0.5).clamp(0, 1).float())
-            photos.append(torch.stack([it["B"] for it in items]) * 0.5 + 0.5)
+        for _, _, real_B, fake_B in val_outputs(pipe, ds, n):
+            outs.append((fake_B * 0.5 + 0.5).clamp(0, 1).float())
+            photos.append(real_B * 0.5 + 0.5)
     out, photo = torch.cat(outs), torch.cat(photos)
     features = EfficientNetFeatures(precision=args.precision)
 

@@ -63,18 +63,18 @@ _SKETCH_D = PatchGANConfig(in_channels=1 + 3, base_channels=32, num_layers=3)
 # and the 4 hint channels; 30 % of the items come without hints, so "auto" still works. The shipped weights
 # were made in three stages (its model card): 14,000 steps without hints (G with in_channels=1), then 3,000
 # with them from those weights (hint weights starting at zero: Pix2PixTask.warm_start), lr_D 1e-4; both with
-# transposed convolutions up. Stage 3 turns every decoder level into the closest resize-conv (nearest + 3x3,
+# transposed convolutions up. Stage 3 turns every decoder level into the closest resize-conv (bilinear 2x + 3x3,
 # which cannot make a checkerboard; core/train/resize_upsampling.py) and trains on for 2,000 steps:
 #   python -m core.train sketch2photo_stage1 --run-dir RUN_OF_STAGE_1
 #   python -m core.train sketch2photo_stage2 --steps 3000 --set init_from=RUN_OF_STAGE_1 --set lr_D=1e-4 --run-dir RUN_OF_STAGE_2
-#   python -m core.train.resize_upsampling RUN_OF_STAGE_2/checkpoint CONVERTED
-#   python -m core.train sketch2photo --steps 2000 --set init_from=CONVERTED --set lr_D=1e-4
+#   python -m core.train.resize_upsampling RUN_OF_STAGE_2/checkpoint CONVERTED --upsample bilinear
+#   python -m core.train sketch2photo --steps 2000 --precision fp32 --set init_from=CONVERTED --set lr_D=1e-4
 SKETCH2PHOTO = ModelSpec(
     name="sketch2photo",
     title="Sketch to photo (pix2pix, with colour hints)",
     task="pix2pix",
     # Sized for the CPU (bench/train_precision.py, docs/RESULTS.md): 3.4 M params = 6.9 MB fp16.
-    nets={"G": replace(_SKETCH_G, in_channels=1 + 4, upsample="resize"), "D": _SKETCH_D},
+    nets={"G": replace(_SKETCH_G, in_channels=1 + 4, upsample="bilinear"), "D": _SKETCH_D},
     shipped=("G", "D"),  # D (0.7 M params, 1.4 MB fp16) for the tab's per-patch verdicts (issue 18)
     data=_SKETCH_DATA,
     train_defaults={"image_size": 128, "batch_size": 8, "steps": 14_000, "num_workers": 1, "eval_every": 500},
@@ -91,6 +91,13 @@ SKETCH2PHOTO_STAGE1 = replace(SKETCH2PHOTO, name="sketch2photo_stage1",
 SKETCH2PHOTO_STAGE2 = replace(SKETCH2PHOTO, name="sketch2photo_stage2",
                               title="Sketch to photo, stage 2 of the shipped model (hints, transposed convs)",
                               nets={"G": replace(_SKETCH_G, in_channels=1 + 4), "D": _SKETCH_D}, comparison_only=True)
+
+# Stage 3 as shipped from 2026-12-01 to 12-02: nearest instead of bilinear upsampling (nearest 2x + 3x3 conv),
+# converted from stage 2 without --upsample, then trained on as above. Kept to measure the two against each other.
+SKETCH2PHOTO_NEAREST = replace(SKETCH2PHOTO, name="sketch2photo_nearest",
+                               title="Sketch to photo, stage 3 with nearest upsampling (comparison)",
+                               nets={"G": replace(_SKETCH_G, in_channels=1 + 4, upsample="resize"), "D": _SKETCH_D},
+                               comparison_only=True)
 
 # The lecture's ablation (pix2pix paper, fig. 4): the same nets and data with one loss term
 # switched off. Shorter runs: the point (L1 alone is blurry and grey, the cGAN alone sharp but
@@ -290,7 +297,7 @@ COLORIZATION = replace(COLORIZATION_EFF_BRANCH, name="colorization",
                        title="Colorization (Zhang 2016 on an ImageNet encoder, with hints)", comparison_only=False)
 
 REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in [
-    SKETCH2PHOTO, SKETCH2PHOTO_STAGE1, SKETCH2PHOTO_STAGE2, SKETCH2PHOTO_L1, SKETCH2PHOTO_CGAN, SKETCH2PHOTO_REFERENCE, HORSE2ZEBRA, FACES, FACES_V2, FACE_ATTRIBUTES,
+    SKETCH2PHOTO, SKETCH2PHOTO_STAGE1, SKETCH2PHOTO_STAGE2, SKETCH2PHOTO_NEAREST, SKETCH2PHOTO_L1, SKETCH2PHOTO_CGAN, SKETCH2PHOTO_REFERENCE, HORSE2ZEBRA, FACES, FACES_V2, FACE_ATTRIBUTES,
     FACE_TEXT,
     COLORIZATION, COLORIZATION_L2, COLORIZATION_CLS, COLORIZATION_CGAN, COLORIZATION_EFF, COLORIZATION_EFF_HINTS,
     COLORIZATION_EFF_BRANCH]}

@@ -124,3 +124,43 @@ def test_the_cli_converts_a_checkpoint_and_recomputes_the_statistics(tmp_path):
     assert all(torch.equal(v, source["D"].state_dict()[k]) for k, v in nets["D"].state_dict().items())
     with pytest.raises(ValueError, match="already"):
         to_resize(nets["G"])
+
+
+def bilinear_conv(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:
+    return F.conv2d(F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False), w, b, padding=1)
+
+
+def test_the_bilinear_conversion_is_the_least_squares_fit_of_the_ops_themselves():
+    """The fit is checked against torch's own ops, not the library's phase table: probe the transposed
+    conv and bilinear + 3x3 with unit impulses, and solve the least squares over those responses."""
+    torch.manual_seed(6)
+    k = torch.randn(1, 1, 4, 4)
+    impulses = torch.eye(64).reshape(64, 1, 8, 8)  # every input pixel alone
+    target = F.conv_transpose2d(impulses, k, stride=2, padding=1)[..., 4:12, 4:12].reshape(64, -1)
+    basis = torch.eye(9).reshape(9, 1, 1, 3, 3)  # the response of each 3x3 tap alone
+    responses = torch.stack([bilinear_conv(impulses, t, None)[..., 4:12, 4:12].reshape(64, -1) for t in basis])
+    solution = torch.linalg.lstsq(responses.reshape(9, -1).T.double(), target.reshape(-1, 1).double()).solution
+    assert torch.allclose(resize_from_transpose(k, "bilinear").double().flatten(), solution.flatten(), atol=1e-5)
+
+
+def test_a_unet_converts_to_bilinear_from_either_kind_and_is_not_given_a_transposed_twin(tmp_path):
+    from core.pipelines.sketch2photo import Sketch2PhotoPipeline
+
+    torch.manual_seed(7)
+    config = UNetConfig(in_channels=1, out_channels=3, base_channels=8, max_channels=16, num_downs=4, upsample="resize")
+    R = UNetGenerator(config).eval()
+    B = as_resize(R, "bilinear")  # through R's exact transposed twin
+    assert B.config == replace(config, upsample="bilinear")
+    assert all(up[1][0].mode == "bilinear" for up in B.ups)
+    assert torch.allclose(B.ups[0][1][1].weight, resize_from_transpose(transpose_from_resize(R.ups[0][1][1].weight),
+                                                                      "bilinear"))
+    w = B.ups[1][1][1].weight
+    flat = torch.ones(1, w.shape[1], 8, 8)  # bilinear + 3x3 keeps a flat input flat too (away from the border)
+    assert bilinear_conv(flat, w, None)[..., 2:-2, 2:-2].std(dim=(2, 3)).max() < 1e-5
+    with pytest.raises(ValueError, match="no exact"):
+        as_transposed(B)
+    save_checkpoint(tmp_path / "ck", {"G": B}, meta={"image_size": 32})
+    pipe = Sketch2PhotoPipeline.from_checkpoint(tmp_path / "ck", precision="fp32")
+    x = torch.rand(1, 1, 32, 32) * 2 - 1
+    with torch.no_grad():  # served as it is
+        assert torch.allclose(pipe.G(x.contiguous(memory_format=torch.channels_last)), B(x), atol=1e-5)

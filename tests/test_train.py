@@ -243,6 +243,16 @@ def test_warm_start_from_a_run_folder_brings_the_discriminator(tmp_path, paired_
     assert next(e for e in seen if e["event"] == "start")["warm_started"] == ["G"]
 
 
+def test_a_checkpoint_that_upsamples_otherwise_is_refused_not_loaded(tmp_path, paired_folder_photo_left):
+    """Nearest and bilinear resize-conv U-Nets share their weight names: loading one into the other
+    would silently compute something else, so a warm start refuses it with the conversion to use."""
+    first = train(SMALL, _config(paired_folder_photo_left, 1), run_dir=tmp_path / "first")
+    bilinear = dataclasses.replace(SMALL, nets={**SMALL.nets, "G": dataclasses.replace(SMALL.nets["G"], upsample="bilinear")})
+    with pytest.raises(ValueError, match="upsamples by 'resize'.*resize_upsampling"):
+        train(bilinear, _config(paired_folder_photo_left, 1).with_(init_from=str(first / "checkpoint")),
+              run_dir=tmp_path / "ft")
+
+
 def test_a_run_folder_is_never_started_over_by_mistake(tmp_path, paired_folder_photo_left, monkeypatch, capsys):
     """A finished run once lost its weights to `--promote` without `--resume`: training started
     afresh in the same folder and overwrote them. Now train() refuses, and the CLI's --promote on a

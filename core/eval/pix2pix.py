@@ -1,7 +1,7 @@
 """Evaluate a paired translation model (sketch2photo) on a folder of side-by-side pairs."""
 from __future__ import annotations
 
-import copy
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -49,11 +49,7 @@ def evaluate(spec, data: Path, checkpoint: Path, photo_left: bool = False, preci
     dist, paired, hinted = DistributionMetrics(features), PairedMetrics(), PairedMetrics()
     colour_out, colour_real, share_out, share_real = [], [], [], []
     with torch.inference_mode():
-        for start in range(0, n, batch_size):
-            items = [ds[i] for i in range(start, min(n, start + batch_size))]
-            real_B = torch.stack([it["B"] for it in items])
-            real_A = torch.stack([it["A"] for it in items])
-            fake_B = paper_outputs(pipe, real_A, start) if paper_test else pipe.run(real_A)
+        for start, real_A, real_B, fake_B in val_outputs(pipe, ds, n, batch_size, paper_test):
             if pipe.hinted:
                 hinted.add(_true_hints(pipe, real_A, real_B, start), real_B * 0.5 + 0.5)
             out, target = (fake_B * 0.5 + 0.5).clamp(0, 1), real_B * 0.5 + 0.5
@@ -85,6 +81,17 @@ def evaluate(spec, data: Path, checkpoint: Path, photo_left: bool = False, preci
     return result
 
 
+def val_outputs(pipe: Sketch2PhotoPipeline, ds: PairedDataset, n: int, batch_size: int = 16,
+                paper_test: bool = False) -> Iterator[tuple[int, torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """The first n items of `ds` through G in batches, in order: (index of the batch's first item,
+    real_A [B, C, S, S], real_B [B, 3, S, S], fake_B [B, 3, S, S]), all in [-1, 1]. Eval mode as
+    served, or as the paper tests (`paper_outputs`)."""
+    for start in range(0, n, batch_size):
+        items = [ds[i] for i in range(start, min(n, start + batch_size))]
+        real_A, real_B = torch.stack([it["A"] for it in items]), torch.stack([it["B"] for it in items])
+        yield start, real_A, real_B, paper_outputs(pipe, real_A, start) if paper_test else pipe.run(real_A)
+
+
 def paper_outputs(pipe: Sketch2PhotoPipeline, real_A: torch.Tensor, first_index: int) -> torch.Tensor:
     """G's photos for real_A [B, 1, S, S] as the pix2pix paper tests (Isola et al. 2017, sec. 3.1:
     "batch normalization using the statistics of the test batch", dropout on at test time; junyanz's
@@ -92,7 +99,7 @@ def paper_outputs(pipe: Sketch2PhotoPipeline, real_A: torch.Tensor, first_index:
     in the set (the same photos on every run). -> [B, 3, S, S] in [-1, 1]. G's weights and running
     statistics are left as they were."""
     G = pipe.G
-    state = copy.deepcopy(G.state_dict())  # train-mode BatchNorm updates its running statistics
+    buffers = {name: b.clone() for name, b in G.named_buffers()}  # train-mode BatchNorm updates its statistics
     outs = []
     try:
         G.train()
@@ -102,7 +109,9 @@ def paper_outputs(pipe: Sketch2PhotoPipeline, real_A: torch.Tensor, first_index:
                 outs.append(pipe.run(real_A[i:i + 1]))
     finally:
         G.eval()
-        G.load_state_dict(state)
+        with torch.no_grad():
+            for name, b in G.named_buffers():
+                b.copy_(buffers[name])
     return torch.cat(outs)
 
 

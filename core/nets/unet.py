@@ -8,7 +8,7 @@ from torch import nn
 
 from .layers import NORMS, check_choice, init_weights, norm_layer
 
-UPSAMPLES = ("transpose", "resize")
+UPSAMPLES = ("transpose", "resize", "bilinear")
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,8 @@ class UNetConfig:
     The input side must be divisible by 2**num_downs; with num_downs=7 a 128px input reaches a
     1x1 bottleneck, as the paper's 256px/8-level net does. Channels double per level from
     base_channels up to max_channels. "resize" upsampling (nearest + 3x3 conv) has 9/16 of the
-    parameters of a 4x4 transposed conv and no checkerboard artefacts.
+    parameters of a 4x4 transposed conv and no checkerboard artefacts; "bilinear" (2x bilinear + 3x3
+    conv) neither, nor the 2x2 blocks nearest upsampling lets the net draw edges along.
     """
 
     in_channels: int = 1
@@ -42,7 +43,8 @@ class UNetConfig:
 def _up(cfg: UNetConfig, in_ch: int, out_ch: int) -> nn.Module:
     if cfg.upsample == "transpose":
         return nn.ConvTranspose2d(in_ch, out_ch, 4, stride=2, padding=1)
-    return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(in_ch, out_ch, 3, padding=1))
+    mode = "nearest" if cfg.upsample == "resize" else "bilinear"
+    return nn.Sequential(nn.Upsample(scale_factor=2, mode=mode), nn.Conv2d(in_ch, out_ch, 3, padding=1))
 
 
 class UNetGenerator(nn.Module):
@@ -94,49 +96,65 @@ class UNetGenerator(nn.Module):
         return x
 
 
-# Phase sums of a 3 x 3 conv after 2x nearest upsampling, per axis: output pixel 2m sees x[m-1] through
-# tap 0 and x[m] through taps 1 + 2; pixel 2m+1 sees x[m] through taps 0 + 1 and x[m+1] through tap 2.
-# A 4 x 4 stride-2 transposed conv gives those four coefficients as taps 3, 1 (even) and 2, 0 (odd).
-_PHASES = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
-_TRANSPOSE_TAPS = [3, 1, 2, 0]
+# Per axis, the weight a 3-tap conv (w0, w1, w2) after 2x upsampling puts on the inputs x[m-1], x[m], x[m+1]
+# at output pixel 2m (rows 0-2) and 2m+1 (rows 3-5). Nearest: pixel 2m sees x[m-1] through w0 and x[m]
+# through w1 + w2. Bilinear (align_corners=False): upsampled pixel 2m is 0.25 x[m-1] + 0.75 x[m], 2m+1 is
+# 0.75 x[m] + 0.25 x[m+1] (exact away from the border, where it repeats the edge pixel).
+_PHASES = {
+    "resize": torch.tensor([[1.0, 0, 0], [0, 1, 1], [0, 0, 0], [0, 0, 0], [1, 1, 0], [0, 0, 1]]),
+    "bilinear": torch.tensor([[0.75, 0.25, 0], [0.25, 0.75, 0.75], [0, 0, 0.25],
+                              [0.25, 0, 0], [0.75, 0.75, 0.25], [0, 0.25, 0.75]]),
+}
+# A 4 x 4 stride-2 transposed conv (padding 1) weighs the same six by its taps 3, 1, - and -, 2, 0 (tap 4
+# stands for "none": a zero appended to the kernel). _TAP_ROWS is the converse: tap t sits in row _TAP_ROWS[t].
+_TRANSPOSE_TAPS = [3, 1, 4, 4, 2, 0]
+_TAP_ROWS = [5, 1, 4, 0]
 
 
-def resize_from_transpose(weight: torch.Tensor) -> torch.Tensor:
+def resize_from_transpose(weight: torch.Tensor, upsample: str = "resize") -> torch.Tensor:
     """A trained ConvTranspose2d(4, stride 2, padding 1) weight [in, out, 4, 4] -> the Conv2d weight
-    [out, in, 3, 3] of the nearest-upsample + 3x3 conv ("resize") closest to it in least squares
-    over its four output phases. The two agree exactly where the transposed conv treats even and odd
-    output pixels alike; what they differ by is its checkerboard (Odena et al. 2016), which the
-    resize-conv cannot make."""
-    pinv = torch.linalg.pinv(_PHASES.double())  # [3, 4]
-    k = weight.double()[..., _TRANSPOSE_TAPS, :][..., _TRANSPOSE_TAPS]  # [in, out, 4, 4] in phase order
+    [out, in, 3, 3] of the upsample ("resize": nearest; "bilinear") + 3x3 conv closest to it in least
+    squares over the weights each output phase puts on its inputs. With nearest the two agree exactly
+    where the transposed conv treats even and odd output pixels alike; what they differ by is its
+    checkerboard (Odena et al. 2016), which the resize-conv cannot make."""
+    pinv = torch.linalg.pinv(_PHASES[upsample].double())  # [3, 6]
+    k = nn.functional.pad(weight.double(), (0, 1, 0, 1))[..., _TRANSPOSE_TAPS, :][..., _TRANSPOSE_TAPS]  # [in, out, 6, 6]
     w = torch.einsum("ai,bj,...ij->...ab", pinv, pinv, k)  # pinv (x) pinv applied on both axes
     return w.transpose(0, 1).to(weight.dtype).contiguous()
 
 
 def transpose_from_resize(weight: torch.Tensor) -> torch.Tensor:
-    """A resize-conv's Conv2d weight [out, in, 3, 3] -> the ConvTranspose2d(4, stride 2, padding 1)
-    weight [in, out, 4, 4] that computes exactly the same (each output phase's two taps per axis are
-    sums of the 3x3 taps, so both phases come from one kernel: no checkerboard)."""
-    phase = torch.einsum("ia,jb,xyab->xyij", _PHASES.to(weight.dtype), _PHASES.to(weight.dtype), weight)
-    # _TRANSPOSE_TAPS is its own inverse (3 <-> 0), so the same indexing maps phases back to taps.
-    return phase[..., _TRANSPOSE_TAPS, :][..., _TRANSPOSE_TAPS].transpose(0, 1).contiguous()
+    """A resize-conv's (nearest + 3x3) Conv2d weight [out, in, 3, 3] -> the ConvTranspose2d(4, stride 2,
+    padding 1) weight [in, out, 4, 4] that computes exactly the same (each output phase's two taps per
+    axis are sums of the 3x3 taps, so both phases come from one kernel: no checkerboard)."""
+    phases = _PHASES["resize"].to(weight.dtype)
+    rows = torch.einsum("ia,jb,xyab->xyij", phases, phases, weight)  # [out, in, 6, 6]
+    return rows[..., _TAP_ROWS, :][..., _TAP_ROWS].transpose(0, 1).contiguous()
 
 
 def as_transposed(G: UNetGenerator) -> UNetGenerator:
-    """A U-Net with resize-conv upsampling -> the same function computed by 4x4 stride-2 transposed
-    convs (`transpose_from_resize`): 4 multiply-adds per output pixel and channel pair instead of
-    the 3x3 conv's 9 at the upsampled size, so it serves faster. Outputs agree to float rounding."""
+    """A U-Net with resize-conv (nearest) upsampling -> the same function computed by 4x4 stride-2
+    transposed convs (`transpose_from_resize`): 4 multiply-adds per output pixel and channel pair
+    instead of the 3x3 conv's 9 at the upsampled size, so it serves faster. Outputs agree to float
+    rounding. A bilinear U-Net has no such twin (its border differs) and is refused."""
+    if G.config.upsample == "bilinear":
+        raise ValueError("a bilinear U-Net has no exact transposed-conv twin")
     return _with_upsample(G, "transpose", transpose_from_resize)
 
 
-def as_resize(G: UNetGenerator) -> UNetGenerator:
-    """A U-Net with transposed-conv upsampling -> the closest one with resize-convs
-    (`resize_from_transpose` at every decoder level): the same net without its checkerboard."""
-    return _with_upsample(G, "resize", resize_from_transpose)
+def as_resize(G: UNetGenerator, upsample: str = "resize") -> UNetGenerator:
+    """A U-Net with transposed-conv upsampling -> the closest one that upsamples by `upsample`
+    ("resize": nearest, or "bilinear") + 3x3 conv (`resize_from_transpose` at every decoder level):
+    the same net without its checkerboard. A resize-conv U-Net goes through its exact transposed twin."""
+    if upsample not in ("resize", "bilinear"):
+        raise ValueError(f"upsample must be 'resize' or 'bilinear', not {upsample!r}")
+    if G.config.upsample not in ("transpose", upsample):
+        G = as_transposed(G)
+    return _with_upsample(G, upsample, lambda w: resize_from_transpose(w, upsample))
 
 
 def _up_conv(level: nn.Sequential) -> nn.Module:
-    """A decoder level's upsampling conv: ConvTranspose2d, or the Conv2d after the nearest Upsample."""
+    """A decoder level's upsampling conv: ConvTranspose2d, or the Conv2d after the Upsample."""
     up = level[1]
     return up[1] if isinstance(up, nn.Sequential) else up
 

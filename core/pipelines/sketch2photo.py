@@ -29,8 +29,10 @@ class Sketch2PhotoPipeline:
                  discriminator: torch.nn.Module | None = None):
         self.device, self.dtype, self.image_size = device, dtype, image_size
         self.meta = meta or {}
-        # A resize-conv U-Net (sketch2photo since stage 3) is served as its exact transposed-conv twin: faster.
-        generator = as_transposed(generator) if isinstance(generator, UNetGenerator) else generator
+        # A nearest resize-conv U-Net (`sketch2photo_nearest`) is served as its exact transposed-conv twin: faster.
+        # A bilinear one (the shipped sketch2photo) has no exact twin and runs as it is.
+        if isinstance(generator, UNetGenerator) and generator.config.upsample == "resize":
+            generator = as_transposed(generator)
         self.G = generator.to(device=device, dtype=dtype).to(memory_format=torch.channels_last).eval()
         self.D = None if discriminator is None else \
             discriminator.to(device=device, dtype=dtype).to(memory_format=torch.channels_last).eval()

@@ -273,11 +273,23 @@ def _warm_start(task, config: TrainConfig) -> list[str]:
         states = torch.load(folder / STATE_FILE, map_location="cpu", weights_only=False)["task"]["nets"]
     else:
         nets, _ = load_checkpoint(folder)  # fp32, whatever the file stores
+        _check_upsampling(nets, task.nets, folder)
         states = {name: net.state_dict() for name, net in nets.items()}
     copied = task.warm_start(states)
     if not copied:
         raise ValueError(f"{config.init_from} holds none of this task's nets ({', '.join(task.nets)})")
     return copied
+
+
+def _check_upsampling(saved: dict, nets: dict, folder: Path) -> None:
+    """U-Nets that upsample by nearest or bilinear + 3x3 have the same weights, so one would load into
+    the other without complaint and silently compute something else: refuse (convert it instead)."""
+    for name, net in saved.items():
+        ours = getattr(nets.get(name), "config", None)
+        theirs = getattr(net, "config", None)
+        if hasattr(ours, "upsample") and hasattr(theirs, "upsample") and ours.upsample != theirs.upsample:
+            raise ValueError(f"{folder}: its {name} upsamples by {theirs.upsample!r}, this model's by {ours.upsample!r}; "
+                             "convert it first (python -m core.train.resize_upsampling)")
 
 
 def _seed_everything(seed: int) -> None:

@@ -1,7 +1,7 @@
 """Turn a pix2pix checkpoint whose U-Net upsamples by transposed convolution into one that upsamples
-by resize-convolution (nearest + 3x3), without training: the start of stage 3 of sketch2photo.
+by resize-convolution (nearest or bilinear + 3x3), without training: the start of stage 3 of sketch2photo.
 
-    python -m core.train.resize_upsampling SRC OUT [--batches 125]
+    python -m core.train.resize_upsampling SRC OUT [--upsample bilinear] [--batches 125]
 
 Every decoder level's 4x4 stride-2 transposed conv becomes the resize-conv closest to it in least
 squares (core.nets.unet.resize_from_transpose): what is lost is exactly its checkerboard. The
@@ -13,6 +13,7 @@ ones describe the old convs' activations. OUT is a checkpoint (fp16, as shipped)
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -20,6 +21,7 @@ import torch
 from ..checkpoint import load_checkpoint, save_checkpoint
 from ..device import setup_threads
 from ..nets.unet import UNetGenerator, as_resize
+from .standing_stats import standing_statistics
 from ..registry import get_spec
 from .config import TrainConfig
 from .tasks.pix2pix import Pix2PixTask
@@ -27,53 +29,43 @@ from .tasks.pix2pix import Pix2PixTask
 BATCH = 16
 
 
-def to_resize(G: UNetGenerator) -> UNetGenerator:
-    """The same U-Net with resize-conv upsampling (eval mode), weights from `G`'s transposed convs."""
-    if G.config.upsample != "transpose":
+def to_resize(G: UNetGenerator, upsample: str = "resize") -> UNetGenerator:
+    """The same U-Net with resize-conv upsampling (`upsample`: "resize" = nearest, or "bilinear"; eval
+    mode), weights from `G`'s transposed convs (a nearest resize-conv G: from its exact transposed twin)."""
+    if G.config.upsample == upsample:
         raise ValueError(f"G already upsamples by {G.config.upsample!r}")
-    R = as_resize(G)
+    R = as_resize(G, upsample)
     # Rounded to fp16 as the checkpoint will store them, so the statistics below describe the stored weights.
     R.load_state_dict({k: v.half().float() if v.is_floating_point() else v for k, v in R.state_dict().items()})
     return R.eval()
 
 
-@torch.no_grad()
-def standing_statistics(G: torch.nn.Module, task: Pix2PixTask, batches: int, seed: int = 0) -> None:
-    """Recompute G's BatchNorm running statistics as the plain mean over `batches` batches of training
-    items (augmented, drawing-like share and colour hints as in training), dropout off as when served."""
-    norms = [m for m in G.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    saved = [m.momentum for m in norms]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None  # a plain average over the batches below
-    G.train()
-    for m in G.modules():
-        if isinstance(m, torch.nn.Dropout):
-            m.eval()
+def training_inputs(task: Pix2PixTask, batches: int, seed: int = 0) -> Iterator[torch.Tensor]:
+    """`batches` batches of BATCH training items as G sees them in training (augmented, drawing-like
+    share and colour hints as in training): [BATCH, G's in_channels, S, S]. Seeded."""
     ds = task.make_dataset(task.spec.data.train, augment=True)
-    gen = torch.Generator().manual_seed(seed)
-    order = torch.randperm(len(ds), generator=gen)
     if batches * BATCH > len(ds):
         raise ValueError(f"{batches} batches of {BATCH} need {batches * BATCH} items; the data has {len(ds)}")
+    gen = torch.Generator().manual_seed(seed)
+    order = torch.randperm(len(ds), generator=gen)
     for b in range(batches):
         items = [ds[int(i)] for i in order[b * BATCH:(b + 1) * BATCH]]
         real_A, real_B = torch.stack([it["A"] for it in items]), torch.stack([it["B"] for it in items])
-        G(task.G_input(real_A, real_B, generator=gen))
-    for m, momentum in zip(norms, saved):
-        m.momentum = momentum
-    G.eval()
+        yield task.G_input(real_A, real_B, generator=gen)
 
 
-def convert(src: Path, out: Path, model: str = "sketch2photo", batches: int = 125, seed: int = 0) -> Path:
-    """SRC (a checkpoint with a transposed-conv U-Net "G") -> OUT with G as resize-conv, standing
+def convert(src: Path, out: Path, model: str = "sketch2photo", batches: int = 125, seed: int = 0,
+            upsample: str = "resize") -> Path:
+    """SRC (a checkpoint with a transposed-conv U-Net "G") -> OUT with G as resize-conv (nearest, or
+    `upsample="bilinear"`), standing
     statistics recomputed on `model`'s training data; the other nets (D) are copied as they are."""
     spec = get_spec(model)
     nets, meta = load_checkpoint(src)
-    nets["G"] = to_resize(nets["G"])
+    nets["G"] = to_resize(nets["G"], upsample)
     torch.manual_seed(seed)  # the dataset's augmentation and drawing-like inputs draw from it
     task = Pix2PixTask(spec, TrainConfig(precision="fp32", task=Pix2PixTask.Params.from_dict(spec.task_params)),
                        torch.device("cpu"))
-    standing_statistics(nets["G"], task, batches, seed)
+    standing_statistics(nets["G"], training_inputs(task, batches, seed))
     return save_checkpoint(out, nets, meta={**meta, "converted_from": str(src), "standing_batches": batches})
 
 
@@ -82,10 +74,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("src", type=Path, help="checkpoint folder with a transposed-conv U-Net G")
     p.add_argument("out", type=Path, help="where to write the converted checkpoint")
     p.add_argument("--model", default="sketch2photo", help="registry model whose training data gives the statistics")
+    p.add_argument("--upsample", default="resize", choices=("resize", "bilinear"),
+                   help="resize = nearest + 3x3 (the shipped stage 3); bilinear + 3x3")
     p.add_argument("--batches", type=int, default=125, help="batches of 16 for the standing statistics")
     args = p.parse_args(argv)
     setup_threads()
-    print(convert(args.src, args.out, args.model, args.batches))
+    print(convert(args.src, args.out, args.model, args.batches, upsample=args.upsample))
 
 
 if __name__ == "__main__":

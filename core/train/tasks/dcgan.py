@@ -13,6 +13,7 @@ from ...nets import build_net
 from ..diffaug import diff_augment, parse_policy
 from ..config import knob
 from ..ema import make_ema, update_ema
+from ..standing_stats import standing_statistics
 from .base import GANParams, Task, make_grid, set_requires_grad
 from .base import TIMELAPSE_MAX_TILES, TimelapseInputs, evaluating, seeded_latents, timelapse_row
 
@@ -77,18 +78,11 @@ class DCGANTask(Task):
         weights = self._calibration_key()
         if not norms or weights == getattr(self, "_calibrated_for", None):
             return
-        saved = [m.momentum for m in norms]
-        for m in norms:
-            m.reset_running_stats()
-            m.momentum = None  # a plain average over the batches below
         gen = torch.Generator().manual_seed(4321)
-        G.train()
+        z_dim = self.spec.nets["G"].z_dim
         with autocast(self.device, self.amp_dtype):
-            for _ in range(batches):
-                G(self._decoder_input(torch.randn(batch_size, self.spec.nets["G"].z_dim, generator=gen).to(self.device)))
-        for m, mom in zip(norms, saved):
-            m.momentum = mom
-        G.eval()
+            standing_statistics(G, (self._decoder_input(torch.randn(batch_size, z_dim, generator=gen).to(self.device))
+                                    for _ in range(batches)))
         self._calibrated_for = weights
 
     def _calibration_key(self) -> tuple:
