@@ -248,9 +248,9 @@ def test_a_checkpoint_that_upsamples_otherwise_is_refused_not_loaded(tmp_path, p
     would silently compute something else, so a warm start refuses it with the conversion to use."""
     first = train(SMALL, _config(paired_folder_photo_left, 1), run_dir=tmp_path / "first")
     bilinear = dataclasses.replace(SMALL, nets={**SMALL.nets, "G": dataclasses.replace(SMALL.nets["G"], upsample="bilinear")})
-    with pytest.raises(ValueError, match="upsamples by 'resize'.*resize_upsampling"):
-        train(bilinear, _config(paired_folder_photo_left, 1).with_(init_from=str(first / "checkpoint")),
-              run_dir=tmp_path / "ft")
+    for source in (first / "checkpoint", first):  # a checkpoint folder, and the run folder (its state.pt)
+        with pytest.raises(ValueError, match="upsamples by 'resize'.*resize_upsampling"):
+            train(bilinear, _config(paired_folder_photo_left, 1).with_(init_from=str(source)), run_dir=tmp_path / "ft")
 
 
 def test_a_run_folder_is_never_started_over_by_mistake(tmp_path, paired_folder_photo_left, monkeypatch, capsys):

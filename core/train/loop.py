@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, DistributedSampler
 
-from ..checkpoint import atomic_torch_save, is_checkpoint, load_checkpoint, recover_swap, save_checkpoint
+from ..checkpoint import atomic_torch_save, is_checkpoint, load_checkpoint, read_config, recover_swap, save_checkpoint
 from ..device import pick_device, resolve_precision, setup_threads
 from ..registry import ROOT, ModelSpec
 from . import distributed, timelapse
@@ -270,10 +270,12 @@ def _warm_start(task, config: TrainConfig) -> list[str]:
     folder = Path(config.init_from)
     if (folder / STATE_FILE).exists() and not is_checkpoint(folder):
         # A run folder from this machine's CLI (the admin runner refuses path knobs).
+        if is_checkpoint(folder / EXPORT_DIR):  # its state.pt has no net configs; its export does
+            _check_upsampling(read_config(folder / EXPORT_DIR)["nets"], task.nets, folder)
         states = torch.load(folder / STATE_FILE, map_location="cpu", weights_only=False)["task"]["nets"]
     else:
+        _check_upsampling(read_config(folder)["nets"], task.nets, folder)
         nets, _ = load_checkpoint(folder)  # fp32, whatever the file stores
-        _check_upsampling(nets, task.nets, folder)
         states = {name: net.state_dict() for name, net in nets.items()}
     copied = task.warm_start(states)
     if not copied:
@@ -283,10 +285,10 @@ def _warm_start(task, config: TrainConfig) -> list[str]:
 
 def _check_upsampling(saved: dict, nets: dict, folder: Path) -> None:
     """U-Nets that upsample by nearest or bilinear + 3x3 have the same weights, so one would load into
-    the other without complaint and silently compute something else: refuse (convert it instead)."""
-    for name, net in saved.items():
+    the other without complaint and silently compute something else: refuse (convert it instead).
+    `saved`: the folder's net configs by name; `nets`: this task's nets."""
+    for name, theirs in saved.items():
         ours = getattr(nets.get(name), "config", None)
-        theirs = getattr(net, "config", None)
         if hasattr(ours, "upsample") and hasattr(theirs, "upsample") and ours.upsample != theirs.upsample:
             raise ValueError(f"{folder}: its {name} upsamples by {theirs.upsample!r}, this model's by {ours.upsample!r}; "
                              "convert it first (python -m core.train.resize_upsampling)")
