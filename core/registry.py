@@ -93,7 +93,8 @@ SKETCH2PHOTO_STAGE2 = replace(SKETCH2PHOTO, name="sketch2photo_stage2",
                               nets={"G": replace(_SKETCH_G, in_channels=1 + 4), "D": _SKETCH_D}, comparison_only=True)
 
 # Stage 3 as shipped from 2026-12-01 to 12-02: nearest instead of bilinear upsampling (nearest 2x + 3x3 conv),
-# converted from stage 2 without --upsample, then trained on as above. Kept to measure the two against each other.
+# converted from stage 2 without --upsample, then trained on as above. Kept to measure the two against each other;
+# its weights are checkpoints/sketch2photo at commit 8d7bef0 (pass them with --checkpoint).
 SKETCH2PHOTO_NEAREST = replace(SKETCH2PHOTO, name="sketch2photo_nearest",
                                title="Sketch to photo, stage 3 with nearest upsampling (comparison)",
                                nets={"G": replace(_SKETCH_G, in_channels=1 + 4, upsample="resize"), "D": _SKETCH_D},
