@@ -54,16 +54,19 @@ def summary(values: list[float]) -> dict:
 
 
 def training_jobs() -> list[str]:
-    """Command lines of running `core.train` processes (as `ps aux | grep core.train` would show)."""
+    """Command lines of `core.train` processes (as `ps aux | grep core.train` would show), each marked
+    "(paused)" when stopped (SIGSTOP, state T): a paused job is listed but takes no CPU."""
     out = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
-            except OSError:
+                # /proc/PID/stat: "pid (comm) state ...": the state follows the last ")"
+                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            except (OSError, IndexError):
                 continue
             if any("core.train" in a for a in argv) and int(entry.name) != os.getpid():
-                out.append(" ".join(a for a in argv if a)[:200])
+                out.append(" ".join(a for a in argv if a)[:200] + (" (paused)" if state in ("T", "t") else ""))
     return out
 
 

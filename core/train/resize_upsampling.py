@@ -21,9 +21,9 @@ import torch
 from ..checkpoint import load_checkpoint, save_checkpoint
 from ..device import setup_threads
 from ..nets.unet import UNetGenerator, as_resize
-from .standing_stats import standing_statistics
 from ..registry import get_spec
 from .config import TrainConfig
+from .standing_stats import standing_statistics
 from .tasks.pix2pix import Pix2PixTask
 
 BATCH = 16
@@ -57,8 +57,8 @@ def training_inputs(task: Pix2PixTask, batches: int, seed: int = 0) -> Iterator[
 def convert(src: Path, out: Path, model: str = "sketch2photo", batches: int = 125, seed: int = 0,
             upsample: str = "resize") -> Path:
     """SRC (a checkpoint with a transposed-conv U-Net "G") -> OUT with G as resize-conv (nearest, or
-    `upsample="bilinear"`), standing
-    statistics recomputed on `model`'s training data; the other nets (D) are copied as they are."""
+    `upsample="bilinear"`), standing statistics recomputed on `model`'s training data; the other nets
+    (D) are copied as they are."""
     spec = get_spec(model)
     nets, meta = load_checkpoint(src)
     nets["G"] = to_resize(nets["G"], upsample)

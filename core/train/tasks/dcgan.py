@@ -71,16 +71,15 @@ class DCGANTask(Task):
         et al. 2019): G's running statistics describe G's activations, not G_ema's, and the
         mismatch grey-washes the samples (docs/DESIGN.md, "Faces GAN")."""
         G = self.nets["G_ema"]
-        norms = [m for m in G.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
         # Weights unchanged since the last recalibration (the sample grid's, then the time-lapse frame's, at
         # the same step): the statistics would come out the same, so skip the 8 batches. Every in-place change
         # of a weight (the EMA update, a state load) bumps its version counter.
         weights = self._calibration_key()
-        if not norms or weights == getattr(self, "_calibrated_for", None):
+        if weights == getattr(self, "_calibrated_for", None):
             return
         gen = torch.Generator().manual_seed(4321)
         z_dim = self.spec.nets["G"].z_dim
-        with autocast(self.device, self.amp_dtype):
+        with autocast(self.device, self.amp_dtype):  # the inputs are drawn lazily: none without batch norm
             standing_statistics(G, (self._decoder_input(torch.randn(batch_size, z_dim, generator=gen).to(self.device))
                                     for _ in range(batches)))
         self._calibrated_for = weights
