@@ -213,6 +213,39 @@ def test_close_parallel_lines_stay_two_lines():
     assert count == 3
 
 
+def test_redrawing_centre_lines_matches_dilate():
+    rng = np.random.default_rng(1)
+    centre = rng.random((64, 80)) > 0.97
+    centre[0, 5] = centre[63, 10] = centre[30, 0] = centre[30, 79] = True  # the borders too
+    for width in (1, 2, 3, 4, 5, 2.6):
+        want = edges.dilate(torch.from_numpy(centre).float()[None, None], max(1, int(round(width))))
+        assert torch.equal(edges._redraw(centre, width, torch.float32), want)
+
+
+def test_strokes_only_drawings_skip_the_distance_transform_with_the_same_result(monkeypatch):
+    """`normalise_width` skips the filled-area search when no pixel can be deep enough in the ink;
+    the shortcut must give exactly what the full search gives, near its threshold too."""
+    rng = np.random.default_rng(0)
+    inks = [_line_ink(w) for w in (1, 3, 8, 14, 19, 20, 21, 24, 40)]
+    for side in (12, 14, 15, 16, 20, 21, 30):  # filled squares around FILLED_MIN_WIDTH
+        im = Image.new("L", (256, 256), 0)
+        ImageDraw.Draw(im).rectangle((100, 100, 100 + side - 1, 100 + side - 1), fill=255)
+        ImageDraw.Draw(im).line([(10, 200), (240, 210)], fill=255, width=3)
+        inks.append(torch.from_numpy(np.asarray(im) / 255.0).float()[None, None])
+    for _ in range(20):  # random pens, some wide enough to count as filled
+        im = Image.new("L", (256, 256), 0)
+        for _ in range(4):
+            ImageDraw.Draw(im).line([tuple(int(v) for v in rng.integers(0, 256, 2)) for _ in range(3)],
+                                    fill=255, width=int(rng.choice([2, 5, 12, 18, 26])))
+        inks.append(torch.from_numpy(np.asarray(im) / 255.0).float()[None, None])
+    fast = [edges.normalise_width(ink) for ink in inks]
+    shortcuts = sum(not edges._may_hold_filled(ink[0, 0].numpy() > 0.5) for ink in inks)
+    monkeypatch.setattr(edges, "_may_hold_filled", lambda mask: True)
+    for ink, got in zip(inks, fast):
+        assert torch.equal(got, edges.normalise_width(ink))
+    assert 5 <= shortcuts <= len(inks) - 5  # both paths were taken, often
+
+
 # ---- drawing-like inputs made from edge maps ---------------------------------------------------
 
 def _object_on_white(texture: bool = True) -> tuple[np.ndarray, np.ndarray]:

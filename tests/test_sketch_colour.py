@@ -107,5 +107,7 @@ def test_make_it_red_washes_red_over_what_the_outline_encloses():
     scribble[0, 0, 60:63, 10:110] = -1.0  # ... and one open stroke: nothing enclosed
     beside = colour_hints(scribble, (0, 0, 255))[0, 3] > 0
     assert beside[54:69, 10:110].all() and not beside[:50].any() and not beside[75:].any()
+    both = colour_hints(torch.cat([x, scribble]), (255, 0, 0))[:, 3] > 0  # a batch: each drawing its own region
+    assert torch.equal(both[0], mask) and torch.equal(both[1], beside)
     with pytest.raises(ValueError, match="no colour hints"):
         pipe.run(x, hints)  # an unhinted model

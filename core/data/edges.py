@@ -67,8 +67,10 @@ def normalise_width(ink: torch.Tensor, target: float = TARGET_WIDTH) -> torch.Te
     mask = ink[0, 0].numpy() > 0.5
     if not mask.any():
         return ink
-    depth = ndimage.distance_transform_edt(mask)  # distance to the paper: local half-width
     centre = skeletonize(mask)
+    if not _may_hold_filled(mask):  # most drawings: strokes only, and no distance transform to pay for
+        return _redraw(centre, target, ink.dtype)
+    depth = ndimage.distance_transform_edt(mask)  # distance to the paper: local half-width
     typical = float(np.median(2.0 * depth[centre])) if centre.any() else 1.0
     radius = max(FILLED_MIN_WIDTH, FILLED_VS_TYPICAL * typical) / 2.0
     cores = depth > radius
@@ -77,8 +79,32 @@ def normalise_width(ink: torch.Tensor, target: float = TARGET_WIDTH) -> torch.Te
         filled = (ndimage.distance_transform_edt(~cores) <= radius) & mask
         outline = filled & ~ndimage.binary_erosion(filled)
         centre = (centre & ~ndimage.binary_dilation(filled, iterations=2)) | outline
-    out = torch.from_numpy(centre).to(ink.dtype)[None, None]
-    return dilate(out, max(1, int(round(target))))
+    return _redraw(centre, target, ink.dtype)
+
+
+def _redraw(centre: np.ndarray, width: float, dtype: torch.dtype) -> torch.Tensor:
+    """Centre lines [H, W] bool -> ink [1, 1, H, W] of `dtype`, `width` px wide: the same square
+    dilation as `dilate`, done by scipy on the mask (a third of torch's max-pool time at 256 px)."""
+    from scipy import ndimage
+
+    k = max(1, int(round(width)))
+    origin = -1 if k % 2 == 0 else 0  # an even square reaches one px further right/down, as in `dilate`
+    grown = centre.view(np.uint8)
+    for axis in (0, 1):
+        grown = ndimage.maximum_filter1d(grown, k, axis=axis, mode="constant", cval=0, origin=origin)
+    return torch.from_numpy(grown).to(dtype)[None, None]
+
+
+def _may_hold_filled(mask: np.ndarray) -> bool:
+    """False when no pixel of the binary mask [H, W] lies deeper than FILLED_MIN_WIDTH / 2 in the ink,
+    so `normalise_width` finds no filled area whatever the drawing's typical width: such a pixel has
+    ink all over the square of half-side r / sqrt(2) around it (r the half-width), so the square
+    erosion is empty without one. Exact, and a tenth of the distance transform's time."""
+    from scipy import ndimage
+
+    half = int(FILLED_MIN_WIDTH / 2 / np.sqrt(2))
+    # Outside the image counts as ink, as in the distance transform (which measures to the paper only).
+    return bool(ndimage.minimum_filter(mask.view(np.uint8), size=2 * half + 1, mode="constant", cval=1).any())
 
 
 def fit_to_frame(ink: torch.Tensor, margin: float = 0.06, threshold: float = 0.5) -> torch.Tensor:

@@ -146,8 +146,11 @@ def colour_hints(x: torch.Tensor, rgb: tuple[int, int, int]) -> torch.Tensor:
     strokes = x[:, 0] < 0
     inside = outline_interior(strokes)
     enclosed = (inside & ~strokes).flatten(1).sum(1) >= 25  # [B]: an outline with room inside
-    beside = _grow(strokes, max(1, round(BESIDE * x.shape[-1] / 128)))
-    region = torch.where(enclosed[:, None, None], inside, beside).float()[:, None]
+    region = inside
+    if not enclosed.all():  # the band is for open scribbles only: most drawings skip its cost
+        beside = _grow(strokes, max(1, round(BESIDE * x.shape[-1] / 128)))
+        region = torch.where(enclosed[:, None, None], inside, beside)
+    region = region.float()[:, None]
     colour = (torch.tensor(rgb, dtype=torch.float32) / 127.5 - 1).view(1, 3, 1, 1)
     return torch.cat([colour * region, region], 1)
 
@@ -171,8 +174,9 @@ def has_alpha(im: Image.Image) -> bool:
 
 
 def _grow(mask: torch.Tensor, px: int) -> torch.Tensor:
-    """[B, H, W] bool, dilated by px (a square neighbourhood)."""
-    return torch.nn.functional.max_pool2d(mask[:, None].float(), 2 * px + 1, 1, px)[:, 0] > 0
+    """[B, H, W] bool, dilated by px (a square neighbourhood: a row pass, then a column pass)."""
+    rows = torch.nn.functional.max_pool2d(mask[:, None].float(), (1, 2 * px + 1), 1, (0, px))
+    return torch.nn.functional.max_pool2d(rows, (2 * px + 1, 1), 1, (px, 0))[:, 0] > 0
 
 
 def photo_to_edges(rgb: torch.Tensor) -> torch.Tensor:
