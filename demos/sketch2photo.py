@@ -5,8 +5,9 @@ and .js), not gr.Sketchpad. Measured in Chromium, the Sketchpad ignored the firs
 load, sent nothing until ~1.7 s after the pen lifted, then uploaded six images and queued a job
 behind everyone else's: 2-6 s from stroke to photo for a model that needs 5-20 ms. The canvas here
 sends the drawing itself (a 256 px PNG as a data URL) straight to `translate`, a server function of
-the component (Gradio's /component_server route: no queue, no upload), at most one request in flight
-per page, while the pen moves and on pointer-up; the answer carries the photo as a data URL. The
+the component (Gradio's /component_server route: no queue, no upload), one request in the works
+per page, while the pen moves and on pointer-up (a pen-up's request replaces the one in flight, which
+`Canvases` then stops at its next check); the answer carries the photo as a data URL. The
 route is not queued, so `translate` bounds its own concurrency (GATE) and validates everything a
 client may send (demos/inputs.image_data_url); demos/server.ComponentServerGuard refuses malformed
 requests to the route before Gradio sees them.
@@ -31,7 +32,9 @@ import html
 import io
 import logging
 import re
+import threading
 import time
+from collections import OrderedDict
 from pathlib import Path
 from typing import NamedTuple
 
@@ -39,7 +42,7 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
-from core.pipelines import NotTrainedError, critic
+from core.pipelines import NotTrainedError, Superseded, check_stop, critic, stop_when
 from core.pipelines import sketch2photo as pipeline
 from core.pipelines.images import ImageError, open_image, peek, tensor_to_pil
 
@@ -82,9 +85,38 @@ LOSS_NOTE = ("L1 alone learns the average of the plausible photos: blurry and gr
              "faithful (the paper's point; figures in docs/RESULTS.md).")
 
 # On 2 cores: two translations at once, eight more may wait up to a second, the rest hear "busy"
-# at once (the page retries BUSY_RETRY_MS later). A page has at most one request in flight, so
+# at once (the page retries BUSY_RETRY_MS later). A page has one request at work (see Canvases), so
 # this is shared fairly between the people drawing.
 GATE = Gate(slots=2, max_waiting=8, wait_s=1.0)
+CANVAS_ID = re.compile(r"[0-9a-f]{8,32}")
+MAX_VERSION = 2**53 - 1  # the page's drawing version: a JavaScript integer
+
+
+class Canvases:
+    """The newest drawing version each page's canvas has sent ("canvas": a random id the page makes,
+    "v": its drawing's version). On pen-up the page sends the finished stroke at once, even with a
+    request in flight; the older request then learns it was replaced (`superseded`) and stops at its
+    next check (before each convolution), so a page has at most one drawing in the works and the
+    finished stroke does not wait for a stale one. Bounded: the least recently seen ids are forgotten."""
+
+    def __init__(self, size: int = 1024):
+        self.size = size
+        self._newest: OrderedDict[str, int] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def arrive(self, canvas: str, version: int) -> None:
+        with self._lock:
+            self._newest[canvas] = max(version, self._newest.pop(canvas, version))
+            while len(self._newest) > self.size:
+                self._newest.popitem(last=False)
+
+    def superseded(self, canvas: str, version: int) -> bool:
+        with self._lock:
+            return self._newest.get(canvas, version) > version
+
+
+CANVASES = Canvases()
+SUPERSEDED = "Replaced by a newer drawing."
 ASSETS = Path(__file__).with_name("assets")
 log = logging.getLogger("genlab.requests")
 
@@ -180,11 +212,25 @@ class RequestError(ValueError):
     """A refusal whose message names what was wrong itself (not prefixed with "The drawing:")."""
 
 
+def canvas_stamp(payload: dict) -> tuple[str, int] | None:
+    """The page's {"canvas": id, "v": version} (both or neither), checked, or None when left out.
+    Raises RequestError with a one-line reason."""
+    canvas, version = payload.get("canvas"), payload.get("v")
+    if canvas is None and version is None:
+        return None
+    if not isinstance(canvas, str) or not CANVAS_ID.fullmatch(canvas):
+        raise RequestError(f'"canvas" must be 8-32 lowercase hex digits, not {str(canvas)[:20]!r}')
+    if isinstance(version, bool) or not isinstance(version, int) or not 0 <= version <= MAX_VERSION:
+        raise RequestError(f'"v" must be a whole number from 0 to {MAX_VERSION}, not {str(version)[:20]!r}')
+    return canvas, version
+
+
 def _canvas_request(payload) -> CanvasRequest:
     """What the page sends, {"image": data URL, "fit": bool, "loss": a LOSSES key or "all",
-    "critic": bool, "colour": "#rrggbb" or null, "hints": PNG data URL or null}, checked, or
-    ImageError / ValueError with a one-line reason. "fit" may be left out (True), "loss" ("full":
-    the shipped model), "critic" (False: no discriminator verdict), "colour" and "hints" (none)."""
+    "critic": bool, "colour": "#rrggbb" or null, "hints": PNG data URL or null, "canvas": the page's
+    id, "v": the drawing's version}, checked, or ImageError / ValueError with a one-line reason.
+    "fit" may be left out (True), "loss" ("full": the shipped model), "critic" (False: no
+    discriminator verdict), "colour" and "hints" (none), "canvas" and "v" (never superseded)."""
     if not isinstance(payload, dict):
         raise ValueError(f'expected {{"image": a data URL, "fit": true or false}}, got {type(payload).__name__}')
     fit = payload.get("fit", True)
@@ -200,6 +246,7 @@ def _canvas_request(payload) -> CanvasRequest:
         colour = parse_colour(payload.get("colour"))
     except ValueError as e:
         raise RequestError(str(e)) from None
+    canvas_stamp(payload)
     if "image" not in payload:
         raise ValueError('"image" is missing: send the drawing as a data URL')
     image = image_data_url(payload["image"], max_chars=MAX_DATA_URL, max_side=MAX_SIDE)
@@ -229,8 +276,10 @@ def _photo_url(y) -> str:
     return _data_url(tensor_to_pil(y).resize((DISPLAY, DISPLAY), Image.LANCZOS), "JPEG", quality=JPEG_QUALITY)
 
 
-def translate_drawing(payload) -> dict:
-    """The canvas's request -> a JSON answer (runs in a worker thread, behind GATE).
+def translate_drawing(payload, stop=None) -> dict:
+    """The canvas's request -> a JSON answer (runs in a worker thread, behind GATE). `stop()` true:
+    a newer drawing from the same page has come; the work stops at its next check and the answer is
+    {"ok": false, "superseded": true, "status"} (the page, which sent the newer one, ignores it).
 
     ok: {"ok": true, "photo": JPEG data URL (DISPLAY px), "seen": PNG data URL (the model input),
     "status", "model_ms", "server_ms", "input_hash" (12 hex digits of the model input tensor: tests
@@ -245,6 +294,16 @@ def translate_drawing(payload) -> dict:
     Never raises."""
     t0 = time.perf_counter()
     try:
+        with stop_when(stop):
+            return _translate_checked(payload, t0)
+    except Superseded:
+        return {"ok": False, "superseded": True, "status": plain(wait(SUPERSEDED))}
+
+
+def _translate_checked(payload, t0: float) -> dict:
+    """`translate_drawing` inside its stop check: Superseded propagates, everything else is answered."""
+    try:
+        check_stop()  # replaced while it waited for a slot: no work at all
         req = _canvas_request(payload)
         loss, judge = req.loss, req.critic
         drawing = open_image(req.image)
@@ -271,12 +330,15 @@ def translate_drawing(payload) -> dict:
             x = first.prepare(drawing, mode="sketch", fit=req.fit)
         if hints is None and req.colour is not None and hinted:
             hints, source = pipeline.colour_hints(x, req.colour), f"colour #{bytes(req.colour).hex()}"
+        check_stop()  # the generators check again before each convolution
         t1 = time.perf_counter()
         outputs = {key: pipe.run(x, hints if pipe.hinted else None)[0] for key, pipe in pipes.items()}
         verdict = None
         if judge and loss == "full" and pipes["full"].D is not None:
             verdict = pipes["full"].judge(x, outputs["full"][None])
         model_ms = (time.perf_counter() - t1) * 1000
+    except Superseded:
+        raise
     except NotTrainedError:  # removed since the check above (a promote swaps folders)
         return _refusal(NOT_TRAINED.format(name=NAME))
     except RequestError as e:
@@ -331,7 +393,15 @@ def _shipped_takes_hints(pipes: dict) -> bool:
 async def translate(payload) -> dict:
     """The canvas's server function (`server.translate({image, fit, ...})` in sketch_canvas.js): the
     drawing's photo, or {"ok": false, "busy": true, "retry_ms"} when GATE is full (the page retries)."""
-    answer = await GATE.run(translate_drawing, payload)
+    try:
+        stamp = canvas_stamp(payload) if isinstance(payload, dict) else None
+    except RequestError:
+        stamp = None  # translate_drawing refuses the request with the reason
+    stop = None
+    if stamp is not None:
+        CANVASES.arrive(*stamp)
+        stop = lambda: CANVASES.superseded(*stamp)  # noqa: E731
+    answer = await GATE.run(translate_drawing, payload, stop)
     if answer is None:
         return {"ok": False, "busy": True, "retry_ms": BUSY_RETRY_MS, "status": BUSY}
     return answer

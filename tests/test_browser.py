@@ -156,8 +156,11 @@ def test_every_stroke_from_the_first_changes_the_input_and_shows_a_photo(browser
             assert shown["width"] > 0 and shown["src"].startswith("data:image/jpeg")
             hashes.append(shown["hash"])
         s = stats(page)
-        assert s["maxInFlight"] == 1 and net["max"] == 1, f"more than one request in flight: {s}, {net}"
+        # One request in flight, or two while a pen-up's request replaces it (the server drops the older).
+        assert s["maxInFlight"] <= 2 and net["max"] <= 2, f"too many requests in flight: {s}, {net}"
+        assert s["maxInFlight"] == 1 or s["replaced"] > 0
         assert s["failed"] == 0 and s["answered"] >= 20 and net["total"] == s["sent"]
+        assert s["sent"] == s["answered"] + s["busy"] + s["superseded"] and s["superseded"] <= s["replaced"]
         assert "ms model" in status(page)
         page.screenshot(path=str(SHOTS / "sketch_drawn.png"))
     finally:
@@ -411,7 +414,8 @@ def test_the_red_swatch_turns_a_drawn_sneaker_red(browser, app_url):
     """The issue's case: the sneaker outline drawn with the mouse, coloured by the default swatch;
     "auto" gives the model's own (pale) guess; one click on the red swatch re-sends it at once and
     the inside of the outline turns clearly red (mean R over G and over B by 40 of 255); "auto"
-    gives the model's own photo back. Fast clicks through every swatch keep one request in flight."""
+    gives the model's own photo back. Fast clicks through every swatch keep at most two requests
+    open (a click replaces the one in flight)."""
     _needs_hinted()
     page = open_tab(browser, app_url)
     try:
@@ -446,7 +450,7 @@ def test_the_red_swatch_turns_a_drawn_sneaker_red(browser, app_url):
             page.locator(f'#sketch-colour [title="{name}"]').click()
         wait_photo_of_now(page, timeout=10)
         s = stats(page)
-        assert s["maxInFlight"] == 1 and s["failed"] == 0 and s["colourSent"] > 0
+        assert s["maxInFlight"] <= 2 and s["failed"] == 0 and s["colourSent"] > 0
         page.locator("#sketch-colour input[data-colour-custom]").fill("#2e7dff")  # the picker ("other")
         wait_photo_of_now(page, timeout=10)
         assert "colour #2e7dff" in status(page) and _hints_used(page) > 0

@@ -866,6 +866,16 @@ def server_function_requests(fn: ServerFunction, unknown_id: int) -> list[tuple[
         ("colour #ffffff + 10 MB", "#ffffff" + "f" * 10_000_000), ("colour [r, g, b]", [255, 0, 0]))})
     out += [(f"data = {{image: drawing, colour: {c.name}}}", _body(fn, {"image": drawing, "colour": c.value}), json_type)
             for c in colours.values()]
+    # The canvas's stamp (a page's random id and its drawing's version: a pen-up's request replaces the
+    # one in flight): junk in each beside a good other, and ids of other shapes.
+    stamps = dict(colours)
+    stamps.update({name: Case(name, value) for name, value in (
+        ("id 7 hex digits", "0123abc"), ("id 33 hex digits", "0" * 33), ("id upper-case", "ABCDEF12"),
+        ("version 2**53", 2**53), ("version -1", -1), ("version 1.0", 1.0))})
+    out += [(f"data = {{image: drawing, canvas: {c.name}, v: 1}}",
+             _body(fn, {"image": drawing, "canvas": c.value, "v": 1}), json_type) for c in stamps.values()]
+    out += [(f"data = {{image: drawing, canvas: 0123abcd, v: {c.name}}}",
+             _body(fn, {"image": drawing, "canvas": "0123abcd", "v": c.value}), json_type) for c in stamps.values()]
     out += [(f"data = {{image: drawing, hints: {case.name}}}",
              _body(fn, {"image": drawing, "colour": "#c62828", "hints": case.value}), json_type)
             for case in server_function_values()]

@@ -16,6 +16,7 @@ import threading
 import anyio
 import gradio as gr
 import pytest
+import torch
 from PIL import Image, ImageDraw, ImageFile
 
 from core.pipelines import sketch2photo as pipeline
@@ -623,3 +624,73 @@ def test_the_shipped_hinted_model_makes_the_sneaker_the_colour_asked_for():
     assert r > g + 40 and r > b + 40, f"not red inside the outline: mean RGB {means['red'].round()}"
     r, g, b = means["blue"]
     assert b > r + 20 and b > g + 10, f"not blue inside the outline: mean RGB {means['blue'].round()}"
+
+
+# ---- a pen-up's request replaces the one in flight ----------------------------------------------------
+
+def _blank_request(**stamp) -> dict:
+    return {"image": data_url(png(Image.new("RGB", (256, 256), "white"))), "fit": True, **stamp}
+
+
+def test_canvases_keep_each_pages_newest_version_and_forget_the_least_recent_pages():
+    pages = tab.Canvases(size=3)
+    pages.arrive("aaaaaaaa", 2)
+    pages.arrive("aaaaaaaa", 1)  # a late, older request does not roll the page back
+    assert pages.superseded("aaaaaaaa", 1) and not pages.superseded("aaaaaaaa", 2)
+    assert not pages.superseded("bbbbbbbb", 0)  # a page never seen: nothing newer
+    for page in ("bbbbbbbb", "cccccccc", "dddddddd"):
+        pages.arrive(page, 0)
+    assert len(pages._newest) == 3 and not pages.superseded("aaaaaaaa", 1)  # bounded: "a" forgotten
+
+
+@pytest.mark.parametrize("stamp, reason", [
+    ({"canvas": "0123abcd"}, '"v" must be a whole number'), ({"v": 3}, '"canvas" must be 8-32 lowercase hex'),
+    ({"canvas": "0123ABCD", "v": 1}, '"canvas" must be'), ({"canvas": "0123abc", "v": 1}, '"canvas" must be'),
+    ({"canvas": "0" * 33, "v": 1}, '"canvas" must be'), ({"canvas": 12345678, "v": 1}, '"canvas" must be'),
+    ({"canvas": "0123abcd", "v": -1}, '"v" must be'), ({"canvas": "0123abcd", "v": 2**53}, '"v" must be'),
+    ({"canvas": "0123abcd", "v": 1.0}, '"v" must be'), ({"canvas": "0123abcd", "v": True}, '"v" must be'),
+    ({"canvas": "0123abcd", "v": "1"}, '"v" must be'),
+])
+def test_a_bad_stamp_is_refused_with_a_reason(stamp, reason):
+    answer = anyio.run(tab.translate, _blank_request(**stamp))
+    assert answer["ok"] is False and reason in answer["error"] and "\n" not in answer["error"]
+
+
+def test_a_replaced_request_is_dropped_before_any_work(monkeypatch):
+    monkeypatch.setattr(tab.pipeline, "load", lambda *a, **k: pytest.fail("no model may load for a replaced request"))
+    answer = tab.translate_drawing({"image": data_url(png(drawing())), "fit": True}, stop=lambda: True)
+    assert answer == {"ok": False, "superseded": True, "status": "Wait: Replaced by a newer drawing."}
+
+
+def test_only_an_older_version_of_the_same_page_is_dropped(monkeypatch):
+    monkeypatch.setattr(tab, "CANVASES", tab.Canvases())
+    tab.CANVASES.arrive("0123abcd", 5)
+    older = anyio.run(tab.translate, _blank_request(canvas="0123abcd", v=4))
+    assert older["superseded"] is True and older["ok"] is False
+    for request in (_blank_request(canvas="0123abcd", v=5), _blank_request(canvas="0123abcd", v=6),
+                    _blank_request(canvas="99999999", v=0), _blank_request()):
+        assert anyio.run(tab.translate, request) == {"ok": True, "empty": True, "status": tab.EMPTY}
+    assert not tab.CANVASES.superseded("0123abcd", 6)
+
+
+@needs_model
+@pytest.mark.shipped
+def test_a_newer_drawing_stops_the_older_in_the_middle_of_the_generator(monkeypatch):
+    """The newer request arrives while the older one's generator runs (simulated at its third
+    convolution): the older stops at the next convolution and says so; the newer gets its photo."""
+    monkeypatch.setattr(tab, "CANVASES", tab.Canvases())
+    G = pipeline.load().G
+    convs = [m for m in G.modules() if isinstance(m, torch.nn.modules.conv._ConvNd)]
+    ran = [0]
+    hooks = [m.register_forward_hook(lambda *_: ran.__setitem__(0, ran[0] + 1)) for m in convs]
+    hooks.append(convs[2].register_forward_pre_hook(lambda *_: tab.CANVASES.arrive("0123abcd", 2)))
+    try:
+        request = {"image": data_url(png(drawing())), "fit": True, "canvas": "0123abcd"}
+        older = anyio.run(tab.translate, {**request, "v": 1})
+        assert older["superseded"] is True, older
+        assert ran[0] == 3 < len(convs)  # the fourth convolution never ran
+        newer = anyio.run(tab.translate, {**request, "v": 2})
+        assert newer["ok"] is True and newer["photo"].startswith("data:image/jpeg")
+    finally:
+        for h in hooks:
+            h.remove()

@@ -15,7 +15,7 @@ from ..data.sketches import all_examples
 from ..device import compute_dtype, pick_device
 from ..nets.unet import UNetGenerator, as_transposed
 from ..registry import get_spec
-from .base import CACHE, NotTrainedError
+from .base import CACHE, NotTrainedError, stoppable
 from .critic import realness
 
 MIN_SIDE = 16  # smaller inputs cannot hold a drawing worth translating
@@ -33,7 +33,8 @@ class Sketch2PhotoPipeline:
         # A bilinear one (the shipped sketch2photo) has no exact twin and runs as it is.
         if isinstance(generator, UNetGenerator) and generator.config.upsample == "resize":
             generator = as_transposed(generator)
-        self.G = generator.to(device=device, dtype=dtype).to(memory_format=torch.channels_last).eval()
+        # Stoppable: the tab drops a drawing's translation when a newer drawing from the same page replaces it.
+        self.G = stoppable(generator.to(device=device, dtype=dtype).to(memory_format=torch.channels_last).eval())
         self.D = None if discriminator is None else \
             discriminator.to(device=device, dtype=dtype).to(memory_format=torch.channels_last).eval()
 
