@@ -433,16 +433,21 @@
       return;
     }
     record(stats.roundTrips, roundTrip);
+    // A failed or busy request that a pen-up's request replaced needs no retry: the newer one retries itself.
     if (!answer || typeof answer !== "object") {
       stats.failed += 1;
-      if (newest) sentVersion = -1;
-      notBefore = performance.now() + RETRY_MS;
-      if (v > shownVersion) say("Note: No answer from the server; trying again…");
+      if (newest) {
+        sentVersion = -1;
+        notBefore = performance.now() + RETRY_MS;
+        if (v > shownVersion) say("Note: No answer from the server; trying again…");
+      }
     } else if (answer.busy) {
       stats.busy += 1;
-      if (newest) sentVersion = -1;
-      notBefore = performance.now() + (Number(answer.retry_ms) || 200);
-      if (v > shownVersion && answer.status) say(answer.status);
+      if (newest) {
+        sentVersion = -1;
+        notBefore = performance.now() + (Number(answer.retry_ms) || 200);
+        if (v > shownVersion && answer.status) say(answer.status);
+      }
     } else {
       stats.answered += 1;
       show(answer, v, roundTrip);
