@@ -4,6 +4,9 @@
 
 Reports the model alone (bf16 weights + channels_last, and fp32) at the model's 128px, the
 input normalisation (binarise, fit, stroke width) for a 512px canvas drawing, and the whole call.
+For a hinted model also one canvas request as the tab serves it (`tab_request_*`): the sneaker drawn
+at 512 px and sent at 256 px as the page does, the tab's starting swatch washed over it, the model
+with those hints (demos.sketch2photo.translate_drawing end to end, and its steps alone).
 """
 from __future__ import annotations
 import os
@@ -46,7 +49,33 @@ def main() -> None:
         if precision == args.precisions[0]:
             report["prepare_512px_drawing"] = timed(lambda: pipe.prepare(drawing), args.repeats)
             report[f"whole_call_{precision}"] = timed(lambda: pipe(drawing), args.repeats)
+            if pipe.hinted and args.checkpoint == get_spec("sketch2photo").checkpoint_dir:
+                report.update(tab_request(pipe, args.repeats))
     emit(report, args.json)
+
+
+def tab_request(pipe: Sketch2PhotoPipeline, repeats: int) -> dict:
+    """One canvas request's steps, timed alone and end to end (the shipped model, as the tab loads it)."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    from core.pipelines.sketch2photo import colour_hints
+    from demos import sketch2photo as tab
+
+    buf = io.BytesIO()
+    examples(tab.CANVAS)["sneaker"].resize((tab.SEND, tab.SEND), Image.LANCZOS).save(buf, "PNG")
+    colour = dict(tab.SWATCHES)[tab.DEFAULT_SWATCH]
+    rgb = tab.parse_colour(colour)
+    x = pipe.prepare(buf.getvalue())
+    hints = colour_hints(x, rgb)
+    payload = {"image": "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode(), "colour": colour}
+    assert tab.translate_drawing(payload)["ok"]
+    return {"tab_request_prepare_256px": timed(lambda: pipe.prepare(buf.getvalue()), repeats),
+            "tab_request_colour_wash": timed(lambda: colour_hints(x, rgb), repeats),
+            "tab_request_model_with_hints": timed(lambda: pipe.run(x, hints), repeats),
+            "tab_request_end_to_end": timed(lambda: tab.translate_drawing(payload), repeats)}
 
 
 if __name__ == "__main__":
