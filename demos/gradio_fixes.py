@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import os
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -142,3 +143,57 @@ def no_queue_analytics(queue) -> None:
         if not hasattr(queue, name):  # Gradio's own spelling; a Gradio that renamed it fails the test
             raise AttributeError(f"gradio's Queue has no {name}: no_queue_analytics needs updating")
     queue.ANAYLTICS_CACHE_FREQUENCY = 2**62  # events between two summaries
+
+
+# Gradio's queue polls for work every 1 ms while idle (queueing.py, start_processing: sleep_when_free) and
+# for progress every 10 ms: about 1,100 wake-ups a second, 8-9 % of a core on the server's event loop
+# with nobody using the app (measured on the 2-core machines; docs/RESULTS.md, "Idle cost"). That loop
+# also serves the sketch canvas, whose requests bypass the queue, so every stroke paid for it.
+BUSY_POLL_S = 0.001  # Gradio's own, while events are queued or running, and for a while after
+IDLE_POLL_S = 0.02  # the first event after a quiet spell starts at most this much later
+IDLE_AFTER_S = 2.0
+PROGRESS_POLL_S = 0.01  # Gradio's own, while an event runs
+IDLE_PROGRESS_POLL_S = 0.1
+
+
+class _CalmQueue:
+    """Mixed into the app's Queue (type swapped in place): the two polling intervals Gradio reads on
+    every turn of its loops become properties that are Gradio's own while there is work, and longer
+    after IDLE_AFTER_S without any. Assignments (Gradio's __init__ sets both) are kept and ignored."""
+
+    _lab_busy_at = 0.0
+
+    def _lab_busy(self) -> bool:
+        now = time.monotonic()
+        if len(self) or any(job is not None for job in self.active_jobs):
+            self._lab_busy_at = now
+        return now - self._lab_busy_at < IDLE_AFTER_S
+
+    @property
+    def sleep_when_free(self) -> float:
+        return BUSY_POLL_S if self._lab_busy() else IDLE_POLL_S
+
+    @sleep_when_free.setter
+    def sleep_when_free(self, value: float) -> None:
+        pass
+
+    @property
+    def progress_update_sleep_when_free(self) -> float:
+        return PROGRESS_POLL_S if any(job is not None for job in self.active_jobs) else IDLE_PROGRESS_POLL_S
+
+    @progress_update_sleep_when_free.setter
+    def progress_update_sleep_when_free(self, value: float) -> None:
+        pass
+
+    async def push(self, *args, **kwargs):
+        self._lab_busy_at = time.monotonic()  # the poll after this one is already quick
+        return await super().push(*args, **kwargs)
+
+
+def calm_idle_queue(queue) -> None:
+    """Make `queue` (a gradio Queue, before it starts) poll slowly while idle (see _CalmQueue)."""
+    for name in ("sleep_when_free", "progress_update_sleep_when_free", "active_jobs", "push"):
+        if not hasattr(queue, name):  # a Gradio that renamed them fails the test
+            raise AttributeError(f"gradio's Queue has no {name}: calm_idle_queue needs updating")
+    if not isinstance(queue, _CalmQueue):
+        queue.__class__ = type("CalmQueue", (_CalmQueue, type(queue)), {})

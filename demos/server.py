@@ -8,6 +8,7 @@ import logging
 import os
 import re
 import signal
+from pathlib import Path
 from typing import Callable
 
 import gradio as gr
@@ -16,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from .common import CSS
-from .gradio_fixes import atomic_cache_writes, lazy_session_configs, no_queue_analytics
+from .gradio_fixes import atomic_cache_writes, calm_idle_queue, lazy_session_configs, no_queue_analytics
 from .inputs import refuse_malformed_requests
 from .lecture import CSS as LECTURE_CSS
 
@@ -149,9 +150,60 @@ class ComponentServerGuard:
         await JSONResponse({"detail": reason}, status_code=status)(scope, receive, send)
 
 
+# Scripts that must run before Gradio's own (demos/assets/status_timers.js: its status timers, made
+# cheap). Gradio's `head=` is added by its scripts once they run, after the modules it must precede.
+EARLY_SCRIPTS = "".join(f"<script>{(Path(__file__).parent / 'assets' / name).read_text()}</script>"
+                        for name in ("status_timers.js",)).encode()
+
+
+class EarlyHeadScripts:
+    """ASGI middleware: puts EARLY_SCRIPTS first in the <head> of the app's page (a GET of a path
+    ending in "/" answered with uncompressed text/html of at most MAX_PAGE bytes, held until complete);
+    everything else, files included, passes untouched."""
+
+    MAX_PAGE = 8 * 2**20  # the app's page is ~0.9 MB; a larger answer streams on unchanged
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "GET" or not scope["path"].endswith("/"):
+            return await self.app(scope, receive, send)
+        start, body = None, bytearray()
+
+        async def rewrite(message):
+            nonlocal start
+            if message["type"] == "http.response.start":
+                headers = {k.lower(): v for k, v in message.get("headers", [])}
+                if headers.get(b"content-type", b"").startswith(b"text/html") and b"content-encoding" not in headers:
+                    start = message  # held until the whole page is here
+                    return None
+                return await send(message)
+            if start is None or message["type"] != "http.response.body":
+                return await send(message)
+            body.extend(message.get("body", b""))
+            if len(body) > self.MAX_PAGE:  # not the app's page: on as it came
+                held, start = start, None
+                await send(held)
+                return await send({**message, "body": bytes(body)})
+            if message.get("more_body"):
+                return None
+            page = bytes(body)
+            at = page.lower().find(b"<head>")
+            if at >= 0:
+                page = page[:at + 6] + EARLY_SCRIPTS + page[at + 6:]
+            headers = [(k, str(len(page)).encode() if k.lower() == b"content-length" else v)
+                       for k, v in start.get("headers", [])]
+            await send({**start, "headers": headers})
+            return await send({"type": "http.response.body", "body": page, "more_body": False})
+
+        return await self.app(scope, receive, rewrite)
+
+
 def app_kwargs() -> dict:
     """What launch gives Gradio's FastAPI app (tests build the app from it too)."""
-    return {"middleware": [Middleware(UnofferedRoutes), Middleware(ComponentServerGuard)]}
+    return {"middleware": [Middleware(UnofferedRoutes), Middleware(ComponentServerGuard),
+                           Middleware(EarlyHeadScripts)]}
 
 
 def blocks(title: str) -> gr.Blocks:
@@ -162,6 +214,7 @@ def prepare(demo: gr.Blocks) -> gr.Blocks:
     """The queue (model events share demos.common.HEAVY's slots) and the request hardening."""
     demo.queue(default_concurrency_limit=2, max_size=QUEUE_SIZE)
     no_queue_analytics(demo._queue)
+    calm_idle_queue(demo._queue)
     refuse_malformed_requests(demo)
     atomic_cache_writes()
     lazy_session_configs()

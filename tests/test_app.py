@@ -273,6 +273,95 @@ def test_the_queue_never_rebuilds_its_traffic_summary():
     assert built == [queues[1]], "the served queue rebuilt the summary, or Gradio no longer does"
 
 
+def test_the_idle_queue_polls_slowly_and_a_queued_event_makes_it_quick_again():
+    """Gradio's queue looks for work every 1 ms and for progress every 10 ms, even with nobody there
+    (~9 % of a core on the event loop that also serves the canvas): the served app's queue polls at
+    20 ms / 100 ms when idle, at Gradio's own rate while events are queued or running and for 2 s
+    after; a plain Gradio queue keeps 1 ms."""
+    import asyncio
+    import time
+
+    import gradio as gr
+
+    from demos import gradio_fixes, server
+
+    with gr.Blocks() as plain:
+        gr.Textbox()
+    plain.queue()
+    assert plain._queue.sleep_when_free == gradio_fixes.BUSY_POLL_S  # Gradio's own: the test can tell
+    with gr.Blocks() as demo:
+        gr.Textbox()
+    q = server.prepare(demo)._queue
+    assert (q.sleep_when_free, q.progress_update_sleep_when_free) == (gradio_fixes.IDLE_POLL_S,
+                                                                      gradio_fixes.IDLE_PROGRESS_POLL_S)
+    q.active_jobs = [None, ["an event"]]  # a running event
+    assert (q.sleep_when_free, q.progress_update_sleep_when_free) == (gradio_fixes.BUSY_POLL_S,
+                                                                      gradio_fixes.PROGRESS_POLL_S)
+    q.active_jobs = [None, None]
+    assert q.sleep_when_free == gradio_fixes.BUSY_POLL_S  # still within IDLE_AFTER_S of that event
+    q._lab_busy_at = time.monotonic() - gradio_fixes.IDLE_AFTER_S - 0.1
+    assert q.sleep_when_free == gradio_fixes.IDLE_POLL_S
+    with pytest.raises(Exception):  # a push with nothing behind it fails in Gradio, after the mark
+        asyncio.run(q.push(body=None, fn=None))
+    assert q.sleep_when_free == gradio_fixes.BUSY_POLL_S
+
+
+def test_every_page_runs_the_early_scripts_before_gradios_own(shared_app):
+    """demos/assets/status_timers.js must run before Gradio's modules capture requestAnimationFrame:
+    it is the first thing in the page's <head>, and the page is otherwise Gradio's (its length
+    declared right); other answers are untouched."""
+    import urllib.request
+
+    with urllib.request.urlopen(shared_app) as r:
+        page, declared = r.read(), int(r.headers["content-length"])
+    assert declared == len(page)
+    head = page.index(b"<head>") + len(b"<head>")
+    assert page[head:].lstrip().startswith(b"<script>") and b"__labStatusTimers" in page[head:head + 4000]
+    assert page.index(b"__labStatusTimers") < page.index(b'type="module"') < page.index(b"</head>")
+    from demos.server import EARLY_SCRIPTS
+
+    assert page.count(EARLY_SCRIPTS) == 1
+    with urllib.request.urlopen(shared_app + "gradio_api/info") as r:
+        info = r.read()
+    assert b"__labStatusTimers" not in info and info.startswith(b"{")
+
+
+def test_early_scripts_go_only_into_the_page_and_a_large_answer_streams_on_unchanged():
+    """EarlyHeadScripts on its own: the page (path ending in "/", text/html) gets the scripts and the
+    right length; a file's path, a non-HTML answer and an HTML answer over MAX_PAGE come as they were."""
+    import asyncio
+
+    from demos.server import EARLY_SCRIPTS, EarlyHeadScripts
+
+    def serve(path: str, body: bytes, content_type: bytes = b"text/html; charset=utf-8", parts: int = 3):
+        async def app(scope, receive, send):
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]})
+            step = -(-len(body) // parts)
+            for i in range(parts):
+                await send({"type": "http.response.body", "body": body[i * step:(i + 1) * step],
+                            "more_body": i < parts - 1})
+
+        sent = []
+
+        async def send(message):
+            sent.append(message)
+
+        asyncio.run(EarlyHeadScripts(app)({"type": "http", "method": "GET", "path": path}, None, send))
+        headers = dict(sent[0]["headers"])
+        got = b"".join(m.get("body", b"") for m in sent[1:])
+        assert int(headers[b"content-length"]) == len(got)
+        return got
+
+    page = b"<!doctype html><html><head><title>t</title></head><body>x</body></html>"
+    assert serve("/", page) == page.replace(b"<head>", b"<head>" + EARLY_SCRIPTS)
+    assert serve("/lab/", page) == page.replace(b"<head>", b"<head>" + EARLY_SCRIPTS)
+    assert serve("/gradio_api/file=/tmp/x.html", page) == page
+    assert serve("/", b'{"a": "<head>"}', b"application/json") == b'{"a": "<head>"}'
+    big = b"<head>" + b"x" * (EarlyHeadScripts.MAX_PAGE + 10)
+    assert serve("/", big, parts=4) == big
+
+
 def test_a_new_session_costs_the_server_little_and_keeps_gradios_config(monkeypatch):
     """Anyone can send a new session hash with every request, and Gradio keeps 10,000 sessions: its
     own session start copies every component's config (~0.66 MB, ~40 ms of the event loop for this

@@ -167,6 +167,67 @@ def test_every_stroke_from_the_first_changes_the_input_and_shows_a_photo(browser
         page.context.close()
 
 
+COUNT_FRAMES = """
+window.__frames = 0;
+const request = window.requestAnimationFrame.bind(window);
+window.requestAnimationFrame = (callback) => { window.__frames += 1; return request(callback); };
+"""
+
+
+def test_an_idle_page_asks_for_few_frames(browser, app_url):
+    """Nobody drawing: Gradio's status-timer loop (orphaned at page load) asked for 60 frames a second,
+    ~10 % of a core in Chromium (demos/assets/status_timers.js runs it on a 100 ms timer instead).
+    Counted by a script that runs before the page's own."""
+    page = browser.new_context(viewport=VIEWPORT).new_page()
+    try:
+        page.add_init_script(COUNT_FRAMES)
+        page.goto(app_url)
+        page.wait_for_selector(CANVAS, timeout=90_000)
+        rates = []  # frames a second in 3 s windows, until one is quiet (the load's transitions end)
+        while len(rates) < 10 and (not rates or rates[-1] >= 2):
+            before = page.evaluate("window.__frames")
+            page.wait_for_timeout(3000)
+            rates.append((page.evaluate("window.__frames") - before) / 3)
+        assert rates[-1] < 2, f"an idle page keeps asking for frames (a second, in 3 s windows): {rates}"
+    finally:
+        page.context.close()
+
+
+FAKE_TRACKER = """
+window.ticks = [];
+const loop = () => requestAnimationFrame((t) => { window.ticks.push(t); if (window.ticks.length < 8) loop(); });
+loop();
+window.cancelledRan = false;
+cancelAnimationFrame(requestAnimationFrame(() => { window.cancelledRan = true; }));
+"""
+
+
+def test_a_status_timer_loop_still_runs_at_ten_per_second_and_other_frames_are_untouched(browser):
+    """status_timers.js on its own: a loop started from a statustracker-*.js script keeps running, a
+    callback every ~100 ms with a rising time, and cancelling works; other code's frames are real."""
+    from demos.server import EARLY_SCRIPTS
+
+    page = browser.new_context().new_page()
+    try:
+        page.route("http://lab.test/", lambda r: r.fulfill(content_type="text/html", body=(
+            b"<!doctype html><html><head>" + EARLY_SCRIPTS +
+            b'<script src="/statustracker-test.js"></script></head><body></body></html>')))
+        page.route("http://lab.test/statustracker-test.js",
+                   lambda r: r.fulfill(content_type="text/javascript", body=FAKE_TRACKER))
+        page.goto("http://lab.test/")
+        page.wait_for_function("window.ticks.length >= 8", timeout=5000)
+        ticks = page.evaluate("window.ticks")
+        gaps = [b - a for a, b in zip(ticks, ticks[1:])]
+        assert all(80 <= g <= 400 for g in gaps), gaps
+        assert page.evaluate("window.__labStatusTimers.deferred") == 9  # the loop's 8, the cancelled one
+        other = page.evaluate("new Promise((done) => requestAnimationFrame((t) => done(t)))")  # a real frame
+        assert other > 0 and page.evaluate("window.__labStatusTimers.deferred") == 9
+        page.wait_for_timeout(300)
+        assert page.evaluate("window.cancelledRan") is False
+    finally:
+        page.context.close()
+
+
 def test_clear_empties_the_photo_and_a_late_answer_does_not_bring_it_back(page):
     clear(page)
     stroke(page, [(0.1, 0.6), (0.5, 0.7), (0.9, 0.62), (0.85, 0.35)])
