@@ -3,6 +3,7 @@ limits, the request hardening, the cache policy and a clean stop."""
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import logging
 import os
@@ -11,6 +12,7 @@ import signal
 from pathlib import Path
 from typing import Callable
 
+import anyio
 import gradio as gr
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -154,14 +156,27 @@ class ComponentServerGuard:
 # cheap). Gradio's `head=` is added by its scripts once they run, after the modules it must precede.
 EARLY_SCRIPTS = "".join(f"<script>{(Path(__file__).parent / 'assets' / name).read_text()}</script>"
                         for name in ("status_timers.js",)).encode()
+PAGE_GZIP_LEVEL = 5  # the page: 0.91 MB -> 0.13 MB in ~12 ms (level 9 saves 4 KB more for 50 % more time)
 
 
-class EarlyHeadScripts:
-    """ASGI middleware: puts EARLY_SCRIPTS first in the <head> of the app's page (a GET of a path
-    ending in "/" answered with uncompressed text/html of at most MAX_PAGE bytes, held until complete);
-    everything else, files included, passes untouched."""
+def accepts_gzip(headers: dict[bytes, bytes]) -> bool:
+    """Whether a request's Accept-Encoding allows gzip (named or "*", without q=0)."""
+    for part in headers.get(b"accept-encoding", b"").decode("latin-1").lower().split(","):
+        name, *params = [p.strip() for p in part.split(";")]
+        if name in ("gzip", "*") and not any(p.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+                                             for p in params):
+            return True
+    return False
 
-    MAX_PAGE = 8 * 2**20  # the app's page is ~0.9 MB; a larger answer streams on unchanged
+
+class AppPage:
+    """ASGI middleware for the app's page (a GET of a path ending in "/" answered with uncompressed
+    text/html of at most MAX_PAGE bytes, held until complete): EARLY_SCRIPTS go first in its
+    <head>, and it is gzipped for a browser that accepts it (Gradio compresses its scripts, not the
+    page, ~0.9 MB of config: a quarter of what a first visit loads). Everything else, files
+    included, passes untouched."""
+
+    MAX_PAGE = 8 * 2**20  # a larger answer is not the app's page: it streams on unchanged
 
     def __init__(self, app):
         self.app = app
@@ -169,6 +184,7 @@ class EarlyHeadScripts:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["method"] != "GET" or not scope["path"].endswith("/"):
             return await self.app(scope, receive, send)
+        gzip_ok = accepts_gzip({k.lower(): v for k, v in scope.get("headers") or []})
         start, body = None, bytearray()
 
         async def rewrite(message):
@@ -192,9 +208,11 @@ class EarlyHeadScripts:
             at = page.lower().find(b"<head>")
             if at >= 0:
                 page = page[:at + 6] + EARLY_SCRIPTS + page[at + 6:]
-            headers = [(k, str(len(page)).encode() if k.lower() == b"content-length" else v)
-                       for k, v in start.get("headers", [])]
-            await send({**start, "headers": headers})
+            headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+            if gzip_ok:  # in a worker thread: ~12 ms that would otherwise stop the event loop
+                page = await anyio.to_thread.run_sync(gzip.compress, page, PAGE_GZIP_LEVEL)
+                headers += [(b"content-encoding", b"gzip"), (b"vary", b"accept-encoding")]
+            await send({**start, "headers": headers + [(b"content-length", str(len(page)).encode())]})
             return await send({"type": "http.response.body", "body": page, "more_body": False})
 
         return await self.app(scope, receive, rewrite)
@@ -203,7 +221,7 @@ class EarlyHeadScripts:
 def app_kwargs() -> dict:
     """What launch gives Gradio's FastAPI app (tests build the app from it too)."""
     return {"middleware": [Middleware(UnofferedRoutes), Middleware(ComponentServerGuard),
-                           Middleware(EarlyHeadScripts)]}
+                           Middleware(AppPage)]}
 
 
 def blocks(title: str) -> gr.Blocks:

@@ -324,16 +324,25 @@ def test_every_page_runs_the_early_scripts_before_gradios_own(shared_app):
     with urllib.request.urlopen(shared_app + "gradio_api/info") as r:
         info = r.read()
     assert b"__labStatusTimers" not in info and info.startswith(b"{")
+    import gzip
+
+    with urllib.request.urlopen(urllib.request.Request(shared_app, headers={"Accept-Encoding": "gzip"})) as r:
+        packed, encoding = r.read(), r.headers["content-encoding"]
+    assert encoding == "gzip" and len(packed) < len(page) / 4  # ~0.13 of 0.9 MB
+    assert gzip.decompress(packed).count(EARLY_SCRIPTS) == 1
 
 
-def test_early_scripts_go_only_into_the_page_and_a_large_answer_streams_on_unchanged():
-    """EarlyHeadScripts on its own: the page (path ending in "/", text/html) gets the scripts and the
-    right length; a file's path, a non-HTML answer and an HTML answer over MAX_PAGE come as they were."""
+def test_the_page_gets_early_scripts_and_gzip_and_nothing_else_is_touched():
+    """AppPage on its own: the page (path ending in "/", text/html) gets the scripts, gzipped when the
+    request accepts gzip, with the right length; a file's path, a non-HTML answer and an HTML answer
+    over MAX_PAGE come as they were."""
     import asyncio
+    import gzip
 
-    from demos.server import EARLY_SCRIPTS, EarlyHeadScripts
+    from demos.server import EARLY_SCRIPTS, AppPage
 
-    def serve(path: str, body: bytes, content_type: bytes = b"text/html; charset=utf-8", parts: int = 3):
+    def serve(path: str, body: bytes, content_type: bytes = b"text/html; charset=utf-8", parts: int = 3,
+              accept: bytes | None = None, encoding: bytes | None = None):
         async def app(scope, receive, send):
             await send({"type": "http.response.start", "status": 200,
                         "headers": [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]})
@@ -347,19 +356,29 @@ def test_early_scripts_go_only_into_the_page_and_a_large_answer_streams_on_uncha
         async def send(message):
             sent.append(message)
 
-        asyncio.run(EarlyHeadScripts(app)({"type": "http", "method": "GET", "path": path}, None, send))
+        scope = {"type": "http", "method": "GET", "path": path,
+                 "headers": [(b"accept-encoding", accept)] if accept is not None else []}
+        asyncio.run(AppPage(app)(scope, None, send))
         headers = dict(sent[0]["headers"])
         got = b"".join(m.get("body", b"") for m in sent[1:])
-        assert int(headers[b"content-length"]) == len(got)
-        return got
+        assert int(headers[b"content-length"]) == len(got) and len(sent[0]["headers"]) == len(headers)
+        assert headers.get(b"content-encoding") == encoding
+        return gzip.decompress(got) if encoding == b"gzip" else got
 
     page = b"<!doctype html><html><head><title>t</title></head><body>x</body></html>"
     assert serve("/", page) == page.replace(b"<head>", b"<head>" + EARLY_SCRIPTS)
     assert serve("/lab/", page) == page.replace(b"<head>", b"<head>" + EARLY_SCRIPTS)
     assert serve("/gradio_api/file=/tmp/x.html", page) == page
     assert serve("/", b'{"a": "<head>"}', b"application/json") == b'{"a": "<head>"}'
-    big = b"<head>" + b"x" * (EarlyHeadScripts.MAX_PAGE + 10)
+    big = b"<head>" + b"x" * (AppPage.MAX_PAGE + 10)
     assert serve("/", big, parts=4) == big
+    with_scripts = page.replace(b"<head>", b"<head>" + EARLY_SCRIPTS)
+    for accept in (b"gzip, deflate, br", b"br;q=1.0, GZIP;q=0.5", b"*"):
+        assert serve("/", page, accept=accept, encoding=b"gzip") == with_scripts
+    for accept in (b"br", b"gzip;q=0, br", b"identity"):
+        assert serve("/", page, accept=accept) == with_scripts
+    assert serve("/", b'{"a": 1}', b"application/json", accept=b"gzip") == b'{"a": 1}'
+    assert serve("/", big, parts=4, accept=b"gzip") == big
 
 
 def test_a_new_session_costs_the_server_little_and_keeps_gradios_config(monkeypatch):
