@@ -73,6 +73,11 @@ def test_paper_test_mode_runs_each_image_alone_with_dropout_and_leaves_G_untouch
     assert (paper - served).abs().mean() > 0.01  # own statistics and dropout, not the running ones
     alone = paper_outputs(pipe, x[1:2], first_index=11)  # item 1 of a batch from 10 = item 0 from 11
     assert torch.equal(paper[1:2], alone)  # each image alone: its batch-mates change nothing
+    with torch.inference_mode():
+        draw1 = paper_outputs(pipe, x, first_index=10, draw=1)
+        assert torch.equal(paper_outputs(pipe, x, first_index=10, draw=0), paper)  # draw 0: as before
+    assert (draw1 - paper).abs().mean() > 1e-3  # another draw of the dropout
+    assert torch.equal(draw1, paper_outputs(pipe, x, first_index=10, draw=1))
     assert not pipe.G.training and all(torch.equal(before[k], v) for k, v in pipe.G.state_dict().items())
     assert torch.equal(pipe.run(x), served)
 
@@ -83,7 +88,11 @@ def test_eval_cli_paper_test_is_recorded_and_only_for_sketch2photo(tmp_path, pai
     assert eval_main(["sketch2photo", "--data", str(paired_folder), "--checkpoint", str(tmp_path / "ckpt"),
                       "--paper-test"]) == 0
     m = json.loads(capsys.readouterr().out)
-    assert m["test_mode"] == "paper" and math.isfinite(m["fd_eff"]) and m["n"] == 8
+    assert m["test_mode"] == "paper" and math.isfinite(m["fd_eff"]) and m["n"] == 8 and m["dropout_seed"] == 0
+    with pytest.raises(SystemExit):
+        eval_main(["sketch2photo", "--data", str(paired_folder), "--checkpoint", str(tmp_path / "ckpt"),
+                   "--dropout-seed", "2"])
+    assert "--dropout-seed goes with --paper-test" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         eval_main(["faces", "--data", str(tmp_path), "--paper-test"])
     assert "--paper-test is for sketch2photo" in capsys.readouterr().err

@@ -53,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--paper-test", action="store_true",
                    help="sketch2photo*: run G as the pix2pix paper tests it (each image alone, BatchNorm on its own "
                         "statistics, dropout on; junyanz's test.py without --eval) instead of in eval mode as the app")
+    p.add_argument("--dropout-seed", type=int, default=0,
+                   help="with --paper-test: which draw of G's test-time dropout (0, 1, ...); the recipe's figure is "
+                        "the mean over draws")
     p.add_argument("--classifier", type=Path,
                    help="faces: the attribute classifier that judges (default: checkpoints/face_attributes)")
     p.add_argument("--skip-prior", action="store_true",
@@ -96,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
         if spec.task != "pix2pix":
             p.error("--paper-test is for sketch2photo")
         extra["paper_test"] = True
+        extra["dropout_seed"] = args.dropout_seed
+    elif args.dropout_seed:
+        p.error("--dropout-seed goes with --paper-test")
     data = args.data
     if args.holdout and spec.task == "dcgan":  # the last 10 % of its folder: faces v2's held-out faces (the DCGAN
         data, extra["split"] = spec.data.train, "val"  # trained on all of them), to compare the two on equal terms

@@ -23,12 +23,13 @@ VAL_HINTS = 5  # true-colour hints per val item for the hinted figures (hints_ps
 
 def evaluate(spec, data: Path, checkpoint: Path, photo_left: bool = False, precision: str = "bf16",
              limit: int | None = None, batch_size: int = 16, features: EfficientNetFeatures | None = None,
-             inputs: str = "edges", paper_test: bool = False, **_) -> dict[str, float]:
+             inputs: str = "edges", paper_test: bool = False, dropout_seed: int = 0, **_) -> dict[str, float]:
     """Translate every A of `data` and compare with its B.
 
     paper_test: G makes the outputs of the set figures (FD, KID, SSIM, ...) as the pix2pix paper
     tests it (`paper_outputs`) instead of as the app serves it (eval mode: BatchNorm's running
-    statistics, no dropout); the hinted and code-drawing figures stay in eval mode.
+    statistics, no dropout); the hinted and code-drawing figures stay in eval mode. dropout_seed picks
+    the draw of its dropout (0, 1, ...: every draw is a fair sample; their mean is the recipe's figure).
 
     inputs "edges": the dataset's edge maps, un-augmented, at the model size. "drawing": a fixed,
     seeded drawing-like sketch of each edge map (core/data/drawing_style.py: simplified edges and
@@ -49,7 +50,7 @@ def evaluate(spec, data: Path, checkpoint: Path, photo_left: bool = False, preci
     dist, paired, hinted = DistributionMetrics(features), PairedMetrics(), PairedMetrics()
     colour_out, colour_real, share_out, share_real = [], [], [], []
     with torch.inference_mode():
-        for start, real_A, real_B, fake_B in val_outputs(pipe, ds, n, batch_size, paper_test):
+        for start, real_A, real_B, fake_B in val_outputs(pipe, ds, n, batch_size, paper_test, dropout_seed):
             if pipe.hinted:
                 hinted.add(_true_hints(pipe, real_A, real_B, start), real_B * 0.5 + 0.5)
             out, target = (fake_B * 0.5 + 0.5).clamp(0, 1), real_B * 0.5 + 0.5
@@ -65,6 +66,7 @@ def evaluate(spec, data: Path, checkpoint: Path, photo_left: bool = False, preci
               "colourfulness_ratio": c_out / c_real,
               "object_share_ratio": s_out / s_real,
               "n": n, "inputs": inputs, "test_mode": "paper" if paper_test else "eval",
+              **({"dropout_seed": dropout_seed} if paper_test else {}),
               "features_precision": dist.features.precision}
     if pipe.hinted:
         result.update({f"hints_{k}": v for k, v in hinted.compute().items()})
@@ -82,21 +84,26 @@ def evaluate(spec, data: Path, checkpoint: Path, photo_left: bool = False, preci
 
 
 def val_outputs(pipe: Sketch2PhotoPipeline, ds: PairedDataset, n: int, batch_size: int = 16,
-                paper_test: bool = False) -> Iterator[tuple[int, torch.Tensor, torch.Tensor, torch.Tensor]]:
+                paper_test: bool = False, dropout_seed: int = 0
+                ) -> Iterator[tuple[int, torch.Tensor, torch.Tensor, torch.Tensor]]:
     """The first n items of `ds` through G in batches, in order: (index of the batch's first item,
     real_A [B, C, S, S], real_B [B, 3, S, S], fake_B [B, 3, S, S]), all in [-1, 1]. Eval mode as
-    served, or as the paper tests (`paper_outputs`)."""
+    served, or as the paper tests (`paper_outputs`, its dropout draw `dropout_seed`)."""
     for start in range(0, n, batch_size):
         items = [ds[i] for i in range(start, min(n, start + batch_size))]
         real_A, real_B = torch.stack([it["A"] for it in items]), torch.stack([it["B"] for it in items])
-        yield start, real_A, real_B, paper_outputs(pipe, real_A, start) if paper_test else pipe.run(real_A)
+        yield start, real_A, real_B, (paper_outputs(pipe, real_A, start, dropout_seed) if paper_test
+                                      else pipe.run(real_A))
 
 
-def paper_outputs(pipe: Sketch2PhotoPipeline, real_A: torch.Tensor, first_index: int) -> torch.Tensor:
+DRAW_STRIDE = 1_000_003  # dropout seeds of draw k: k * DRAW_STRIDE + the item's index (draws never share one)
+
+
+def paper_outputs(pipe: Sketch2PhotoPipeline, real_A: torch.Tensor, first_index: int, draw: int = 0) -> torch.Tensor:
     """G's photos for real_A [B, 1, S, S] as the pix2pix paper tests (Isola et al. 2017, sec. 3.1:
     "batch normalization using the statistics of the test batch", dropout on at test time; junyanz's
     test.py without --eval, batch 1): each item alone in train mode, its dropout seeded by its index
-    in the set (the same photos on every run). -> [B, 3, S, S] in [-1, 1]. G's weights and running
+    in the set and the draw (the same photos on every run of one draw). -> [B, 3, S, S] in [-1, 1]. G's weights and running
     statistics are left as they were."""
     G = pipe.G
     buffers = {name: b.clone() for name, b in G.named_buffers()}  # train-mode BatchNorm updates its statistics
@@ -105,7 +112,7 @@ def paper_outputs(pipe: Sketch2PhotoPipeline, real_A: torch.Tensor, first_index:
         G.train()
         with torch.random.fork_rng():
             for i in range(len(real_A)):
-                torch.manual_seed(first_index + i)
+                torch.manual_seed(draw * DRAW_STRIDE + first_index + i)
                 outs.append(pipe.run(real_A[i:i + 1]))
     finally:
         G.eval()
