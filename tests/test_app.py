@@ -375,7 +375,7 @@ def test_the_page_gets_early_scripts_and_gzip_and_nothing_else_is_touched():
     with_scripts = page.replace(b"<head>", b"<head>" + EARLY_SCRIPTS)
     for accept in (b"gzip, deflate, br", b"br;q=1.0, GZIP;q=0.5", b"*"):
         assert serve("/", page, accept=accept, encoding=b"gzip") == with_scripts
-    for accept in (b"br", b"gzip;q=0, br", b"identity"):
+    for accept in (b"br", b"gzip;q=0, br", b"gzip; q=0.000", b"gzip;q=x", b"identity"):
         assert serve("/", page, accept=accept) == with_scripts
     assert serve("/", b'{"a": 1}', b"application/json", accept=b"gzip") == b'{"a": 1}'
     assert serve("/", big, parts=4, accept=b"gzip") == big
