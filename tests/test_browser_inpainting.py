@@ -34,8 +34,15 @@ def page(tmp_path_factory):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1400})
         page.goto(url)
+        uploads = []  # the editor uploads the face it is given: strokes painted before that are lost
+        page.on("requestfinished", lambda r: uploads.append(r) if "/gradio_api/upload" in r.url else None)
         page.get_by_role("tab", name="Inpainting", exact=True).click()
         _wait_text(page, "#inp-status", f"seed {SEED}", 60)  # drawn when the tab opens
+        deadline = time.time() + 60
+        while not uploads and time.time() < deadline:
+            page.wait_for_timeout(100)
+        assert uploads, "the editor never took the face in"
+        page.wait_for_timeout(500)
         yield page
         browser.close()
 
@@ -74,7 +81,10 @@ def test_paint_with_the_mouse_then_fill(page):
     face = np.asarray(faces_pipeline.load().images(faces_pipeline.load().z(SEED), 64)[0])
     _stroke(page, -80, 0, 160)  # across the middle of the face
     page.locator("#inp-fill").click()
-    status = _wait_text(page, "#inp-ours-time", "ms", 60)
+    try:
+        status = _wait_text(page, "#inp-ours-time", "ms", 60)
+    except AssertionError as e:
+        raise AssertionError(f"{e}; the tab's status: {_text(page, '#inp-status')!r}") from None
     hole_view, ours, base = (_picture(page, e) for e in ("inp-hole", "inp-ours", "inp-base"))
     hole = (hole_view == 128).all(axis=2)
     rows, cols = np.nonzero(hole)
