@@ -45,17 +45,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import _cpu_name, emit, timed  # noqa: E402
-from tests.apprunner import free_port  # noqa: E402
+from bench.common import _cpu_name, cpu_seconds, emit, timed  # noqa: E402
+from tests.apprunner import CHROMIUM, free_port  # noqa: E402
 
 WARM_CACHE = ROOT / ".pytest_cache" / "genlab"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
-def _cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process (children not included)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _wait_ok(url: str, proc: subprocess.Popen, timeout: float = 180) -> float:
@@ -138,7 +131,7 @@ def one_run(cache: str, browser: bool) -> dict:
             report["browser_first_page_s"] = round(_browser_first_page(port, t0, proc), 2)
         else:
             report["first_page_s"] = round(_wait_ok(f"http://127.0.0.1:{port}/", proc) - t0, 2)
-            report["app_cpu_s_at_first_page"] = round(_cpu_s(proc.pid), 2)
+            report["app_cpu_s_at_first_page"] = round(cpu_seconds(proc.pid), 2)
             report["config_s"] = round(_wait_ok(f"http://127.0.0.1:{port}/config", proc) - t0, 2)
             report.update(_first_requests(f"http://127.0.0.1:{port}/", tmp))
         return report

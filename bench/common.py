@@ -47,6 +47,28 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (children not included; 0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()  # the state follows the last ")"
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def app_pid(url: str) -> int:
+    """The process of the app.py serving `url` (tests.apprunner.running_app's, on its port)."""
+    port = url.rstrip("/").rsplit(":", 1)[1].encode()
+    for entry in Path("/proc").iterdir():
+        try:
+            cmd = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if entry.name.isdigit() and b"app.py" in cmd and port in cmd:
+            return int(entry.name)
+    raise LookupError(f"no app.py serving {url}")
+
+
 def emit(report: dict, path: Path | None) -> None:
     """Print the report as JSON and, with a path, write it there too."""
     text = json.dumps(report, indent=2)

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: python bench/gan_playground.py
-from bench.common import emit, machine  # noqa: E402
+from bench.common import app_pid, cpu_seconds, emit, machine  # noqa: E402
 from core.playground.data import ring
 from core.playground.render import data_url, picture
 from core.playground.session import PlaygroundRun
@@ -121,11 +121,6 @@ def render(n: int = 40) -> dict:
 
 # ---- the launched app ------------------------------------------------------------------------------
 
-def _proc_cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _session(url: str, cfg: dict, stop: threading.Event, out: dict, label: str) -> None:
     """A browser's playground: Play, then a tick every timer interval (as the page's gr.Timer)."""
     from tests.rawclient import RawClient
@@ -196,7 +191,7 @@ def app(seconds: float, counts: list[int]) -> dict:
 
     out = {}
     with running_app() as url:
-        pid = int(next(p for p in os.listdir("/proc") if p.isdigit() and _is_app(int(p), url)))
+        pid = app_pid(url)
         cfg = httpx.get(url + "config", timeout=30).json()
         _image_latency(url, cfg, 2)  # loads the faces model
         out["0"] = {"image_latency": _image_latency(url, cfg), "load_before": _load()}
@@ -207,9 +202,9 @@ def app(seconds: float, counts: list[int]) -> dict:
             for t in threads_:
                 t.start()
             time.sleep(3)  # everyone playing
-            c0, w0, load0 = _proc_cpu_s(pid), time.perf_counter(), _load()
+            c0, w0, load0 = cpu_seconds(pid), time.perf_counter(), _load()
             time.sleep(seconds)
-            cpu = (_proc_cpu_s(pid) - c0) / (time.perf_counter() - w0)
+            cpu = (cpu_seconds(pid) - c0) / (time.perf_counter() - w0)
             latency = _image_latency(url, cfg)
             stop.set()
             for t in threads_:
@@ -219,15 +214,6 @@ def app(seconds: float, counts: list[int]) -> dict:
             print(n, json.dumps(out[str(n)])[:400], flush=True)
             time.sleep(5)
     return out
-
-
-def _is_app(pid: int, url: str) -> bool:
-    try:
-        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    port = url.rstrip("/").rsplit(":", 1)[1]
-    return b"app.py" in cmd and port.encode() in cmd
 
 
 def main() -> None:

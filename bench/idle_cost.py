@@ -20,52 +20,29 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import _cpu_name, emit  # noqa: E402
-from tests.apprunner import running_app  # noqa: E402
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-COUNT_FRAMES = """
-window.__frames = 0;
-const request = window.requestAnimationFrame.bind(window);
-window.requestAnimationFrame = (callback) => { window.__frames += 1; return request(callback); };
-"""
-TICK = os.sysconf("SC_CLK_TCK")
+from bench.common import _cpu_name, app_pid, cpu_seconds, emit  # noqa: E402
+from tests.apprunner import CHROMIUM, COUNT_FRAMES, running_app  # noqa: E402
+from tests.apprunner import CHROMIUM_ARGS as ARGS  # noqa: E402
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process so far (0 if it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICK
 
-
-def processes(app_port: int) -> dict[str, list[int]]:
-    """The app's process and Chromium's, by kind (renderer, gpu, browser, other)."""
-    kinds: dict[str, list[int]] = {}
+def processes(url: str) -> dict[str, list[int]]:
+    """The app's process (serving `url`) and Chromium's, by kind (renderer, gpu, browser, other)."""
+    kinds: dict[str, list[int]] = {"app": [app_pid(url)]}
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
         try:
             cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if "chromium" in cmd:
+        if entry.name.isdigit() and "chromium" in cmd:
             kind = next((k for k in ("renderer", "gpu") if f"--type={k}" in cmd), "other" if "--type=" in cmd else "browser")
-        elif "app.py" in cmd and f"--port {app_port}" in cmd:
-            kind = "app"
-        else:
-            continue
-        kinds.setdefault(kind, []).append(int(entry.name))
+            kinds.setdefault(kind, []).append(int(entry.name))
     return kinds
 
 
-def sample(app_port: int, seconds: float) -> dict[str, float]:
+def sample(url: str, seconds: float) -> dict[str, float]:
     """% of one core used by each kind of process over `seconds`."""
-    kinds = processes(app_port)
+    kinds = processes(url)
     before = {k: sum(map(cpu_seconds, pids)) for k, pids in kinds.items()}
     time.sleep(seconds)
     return {k: round((sum(map(cpu_seconds, pids)) - before[k]) / seconds * 100, 1) for k, pids in kinds.items()}
@@ -84,9 +61,8 @@ def main() -> None:
               "cores": os.cpu_count(), "load_average_start": [round(x, 2) for x in os.getloadavg()],
               "seconds": args.seconds, "pages": args.pages}
     with running_app() as url, sync_playwright() as p:
-        port = int(url.rstrip("/").rsplit(":", 1)[1])
         time.sleep(args.settle)
-        report["no_page_cpu_pct"] = sample(port, args.seconds)
+        report["no_page_cpu_pct"] = sample(url, args.seconds)
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         pages = []
         for _ in range(args.pages):
@@ -97,7 +73,7 @@ def main() -> None:
             pages.append(page)
         time.sleep(args.settle)
         frames = [page.evaluate("window.__frames") for page in pages]
-        report["idle_pages_cpu_pct"] = sample(port, args.seconds)
+        report["idle_pages_cpu_pct"] = sample(url, args.seconds)
         report["frames_per_s_per_page"] = [round((page.evaluate("window.__frames") - f) / args.seconds, 1)
                                            for page, f in zip(pages, frames)]
         browser.close()

@@ -25,11 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import _cpu_name, emit  # noqa: E402
-from tests.apprunner import running_app  # noqa: E402
+from tests.apprunner import CHROMIUM, running_app  # noqa: E402
+from tests.apprunner import CHROMIUM_ARGS as ARGS  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 CANVAS = "#sketch-canvas canvas.sk-paper"
 WAYS = {"gzip": "gzip, deflate, br", "no_gzip": "br"}
 WIRE_BYTES = """() => {

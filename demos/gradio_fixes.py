@@ -159,7 +159,8 @@ IDLE_PROGRESS_POLL_S = 0.1
 class _CalmQueue:
     """Mixed into the app's Queue (type swapped in place): the two polling intervals Gradio reads on
     every turn of its loops become properties that are Gradio's own while there is work, and longer
-    after IDLE_AFTER_S without any. Assignments (Gradio's __init__ sets both) are kept and ignored."""
+    after IDLE_AFTER_S without any (a pushed event is seen at the next poll, at most IDLE_POLL_S
+    later, and counts as work from then on). Assignments (Gradio's __init__ sets both) are ignored."""
 
     _lab_busy_at = 0.0
 
@@ -185,14 +186,10 @@ class _CalmQueue:
     def progress_update_sleep_when_free(self, value: float) -> None:
         pass
 
-    async def push(self, *args, **kwargs):
-        self._lab_busy_at = time.monotonic()  # the poll after this one is already quick
-        return await super().push(*args, **kwargs)
-
 
 def calm_idle_queue(queue) -> None:
     """Make `queue` (a gradio Queue, before it starts) poll slowly while idle (see _CalmQueue)."""
-    for name in ("sleep_when_free", "progress_update_sleep_when_free", "active_jobs", "push"):
+    for name in ("sleep_when_free", "progress_update_sleep_when_free", "active_jobs", "event_queue_per_concurrency_id"):
         if not hasattr(queue, name):  # a Gradio that renamed them fails the test
             raise AttributeError(f"gradio's Queue has no {name}: calm_idle_queue needs updating")
     if not isinstance(queue, _CalmQueue):

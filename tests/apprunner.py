@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import ssl
 import subprocess
@@ -14,6 +15,18 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Debian's Chromium (no browser download works here) and the flags every browser test and bench uses.
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+# An init script (page.add_init_script, so before the page's own): window.__frames counts the
+# animation frames the page asks for.
+COUNT_FRAMES = """
+window.__frames = 0;
+const request = window.requestAnimationFrame.bind(window);
+window.requestAnimationFrame = (callback) => { window.__frames += 1; return request(callback); };
+"""
 
 # httpx builds a new SSL context, reading the whole CA bundle, for every Client, httpx.get and
 # httpx.post, even for plain http: 60-110 ms on a busy 2-core machine, more than most of the test

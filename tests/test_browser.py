@@ -10,21 +10,18 @@ the photo is of), so a test waits for the photo of the drawing as it is now, not
 from __future__ import annotations
 
 import re
-import shutil
 import time
 from pathlib import Path
 
 import pytest
 
 from core.pipelines import sketch2photo
-from tests.apprunner import ROOT
+from tests.apprunner import CHROMIUM, COUNT_FRAMES, ROOT
+from tests.apprunner import CHROMIUM_ARGS as ARGS
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() or not sketch2photo.has_checkpoint(),
                                 reason="needs /usr/bin/chromium and the shipped sketch2photo model")
 pytestmark = [pytestmark, pytest.mark.browser, pytest.mark.shipped]  # markers: pytest.ini
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 SHOTS = ROOT / "runs" / "screenshots"
 CANVAS = "#sketch-canvas canvas.sk-paper"  # the paper (the colour layer is a canvas over it)
 PHOTO = "#sketch-photo"
@@ -165,13 +162,6 @@ def test_every_stroke_from_the_first_changes_the_input_and_shows_a_photo(browser
         page.screenshot(path=str(SHOTS / "sketch_drawn.png"))
     finally:
         page.context.close()
-
-
-COUNT_FRAMES = """
-window.__frames = 0;
-const request = window.requestAnimationFrame.bind(window);
-window.requestAnimationFrame = (callback) => { window.__frames += 1; return request(callback); };
-"""
 
 
 def test_an_idle_page_asks_for_few_frames(browser, app_url):

@@ -103,8 +103,8 @@ def paper_outputs(pipe: Sketch2PhotoPipeline, real_A: torch.Tensor, first_index:
     """G's photos for real_A [B, 1, S, S] as the pix2pix paper tests (Isola et al. 2017, sec. 3.1:
     "batch normalization using the statistics of the test batch", dropout on at test time; junyanz's
     test.py without --eval, batch 1): each item alone in train mode, its dropout seeded by its index
-    in the set and the draw (the same photos on every run of one draw). -> [B, 3, S, S] in [-1, 1]. G's weights and running
-    statistics are left as they were."""
+    in the set and the draw (the same photos on every run of one draw). -> [B, 3, S, S] in [-1, 1].
+    G's weights and running statistics are left as they were."""
     G = pipe.G
     buffers = {name: b.clone() for name, b in G.named_buffers()}  # train-mode BatchNorm updates its statistics
     outs = []
