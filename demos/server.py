@@ -155,8 +155,7 @@ class ComponentServerGuard:
 
 # Scripts that must run before Gradio's own (demos/assets/status_timers.js: its status timers, made
 # cheap). Gradio's `head=` is added by its scripts once they run, after the modules it must precede.
-EARLY_SCRIPTS = "".join(f"<script>{(Path(__file__).parent / 'assets' / name).read_text()}</script>"
-                        for name in ("status_timers.js",)).encode()
+EARLY_SCRIPTS = f"<script>{(Path(__file__).parent / 'assets' / 'status_timers.js').read_text()}</script>".encode()
 PAGE_GZIP_LEVEL = 5  # the page: 0.91 MB -> 0.13 MB in ~12 ms (level 9 saves 4 KB more for 50 % more time)
 
 

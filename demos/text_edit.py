@@ -13,6 +13,8 @@ from core.pipelines import NotTrainedError
 from core.pipelines import text_edit as pipeline
 from core.pipelines.face_arithmetic import has_checkpoints as has_faces_models
 from core.pipelines.faces import MAX_SEED, clean_seed
+from core.pipelines.prompt_edits import MAX_CHARS as MAX_PROMPT
+from core.pipelines.prompt_edits import clean as clean_prompt
 
 from .common import (FACES_TITLES, HEAVY, PHOTO_FACES, POOL_WAIT, await_pool, kept_latent, latent_of, notice, ok,
                      on_first_open, photo_inputs, seed_page, try_photo, wait, warn)
@@ -25,7 +27,6 @@ BIG, THUMB = 256, 96
 START = "Pick a face, then type what to change (or click an example prompt)."
 NEEDS = ("This tab needs two trained models: the faces GAN (`python -m core.train faces --promote`) and the "
          "attribute classifier (`python -m core.train face_attributes --promote`).")
-MAX_PROMPT = 300  # characters the box takes (the pipeline refuses longer ones with a message too)
 DIRECTIONS, SCORE = "directions", "score"  # the mode switch's values
 SCORE_NEEDS = ("The text-score mode is unavailable: it needs the image-text model (`python -m core.train face_text "
                "--promote`) besides the faces GAN and the attribute classifier.")
@@ -124,6 +125,10 @@ def _run(seed, prompt, strength, photo, load, status, **kw):
     An empty prompt shows the start face; a missing model or a prompt the editor refuses gets a message."""
     if prompt is None or (isinstance(prompt, str) and not prompt.strip()):
         return face_pair(seed, photo), "", START if pipeline.has_checkpoints() else warn(NEEDS), ""
+    try:  # a prompt the editors would refuse is refused before they load (~300 MB the first time)
+        clean_prompt(prompt)
+    except ValueError as e:
+        return face_pair(seed, photo), "", _problem(str(e)), ""
     model, z = _start(seed, photo)
     try:
         editor = load(faces=model)

@@ -250,6 +250,23 @@ def test_the_tab_functions_answer_every_input_with_a_face_or_a_message(editor):
         assert pair is not None and parsed == "" and status, (seed, prompt, strength)
 
 
+def test_a_prompt_the_editors_refuse_is_refused_before_either_loads(monkeypatch):
+    """A too-long or unreadable prompt costs no model load (the scorer's first load is ~300 MB: an
+    anonymous visitor's 10,000 characters must not cause it); the message is the parser's own."""
+    from demos import text_edit as tab
+
+    def no_load(**_):
+        raise AssertionError("an editor was loaded for a prompt it would refuse")
+
+    monkeypatch.setattr(text_edit, "load", no_load)
+    monkeypatch.setattr(text_edit, "load_scorer", no_load)
+    for run in (tab.edit, lambda *a: tab._run(*a, None, text_edit.load_scorer, tab.score_verdict)):
+        for prompt, says in (("x" * (MAX_CHARS + 1), f"at most {MAX_CHARS}"), ("\x00 ###", "type what to change"),
+                             (12, "must be text")):
+            pair, parsed, status, table = run(11, prompt, 1.0)
+            assert parsed == "" and says in status.lower(), (prompt, status)
+
+
 @needs_models
 @pytest.mark.shipped
 def test_the_eval_reports_its_keys_and_writes_a_grid(editor, tmp_path):
