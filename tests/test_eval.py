@@ -96,3 +96,26 @@ def test_eval_cli_paper_test_is_recorded_and_only_for_sketch2photo(tmp_path, pai
     with pytest.raises(SystemExit):
         eval_main(["faces", "--data", str(tmp_path), "--paper-test"])
     assert "--paper-test is for sketch2photo" in capsys.readouterr().err
+
+
+def test_eval_cli_features_precision_reaches_the_fd_features_and_only_where_they_are_chosen(
+        tmp_path, paired_folder, capsys, monkeypatch):
+    import core.eval.__main__ as cli
+
+    asked = []
+
+    class Recording(cli.EfficientNetFeatures):
+        def __init__(self, precision="bf16", **kw):
+            asked.append(precision)
+            super().__init__(precision=precision, **kw)
+
+    monkeypatch.setattr(cli, "EfficientNetFeatures", Recording)
+    G = build_net(UNetConfig(in_channels=1, base_channels=8, max_channels=16, num_downs=6))
+    save_checkpoint(tmp_path / "ckpt", {"G": G}, meta={"image_size": 64})
+    assert eval_main(["sketch2photo", "--data", str(paired_folder), "--checkpoint", str(tmp_path / "ckpt"),
+                      "--features-precision", "fp32"]) == 0
+    m = json.loads(capsys.readouterr().out)
+    assert asked == ["fp32"] and m["features_precision"] == "fp32" and math.isfinite(m["fd_eff"])
+    with pytest.raises(SystemExit):
+        eval_main(["face_attributes", "--data", str(tmp_path), "--features-precision", "fp32"])
+    assert "picks its own features" in capsys.readouterr().err

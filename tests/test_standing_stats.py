@@ -1,9 +1,15 @@
-"""Standing statistics (core.train.standing_stats): batch-norm statistics recomputed for a net's weights."""
+"""Standing statistics (core.train.standing_stats, core.train.recalibrate): batch-norm statistics recomputed
+for a net's weights."""
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import nn
 
+from core.checkpoint import load_checkpoint, save_checkpoint
+from core.nets.patchgan import PatchGANDiscriminator
+from core.nets.unet import UNetGenerator
+from core.registry import SHARED_DATA
 from core.train.standing_stats import standing_statistics
 
 
@@ -38,3 +44,28 @@ def test_a_net_without_batch_norm_is_left_alone():
     net = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.2)).train()
     assert standing_statistics(net, iter([torch.randn(1, 2)])) == 0
     assert net.training
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "edges2shoes_handbags" / "train").is_dir(), reason="needs ../shared/data")
+def test_the_cli_recalibrates_a_pix2pix_G_and_changes_nothing_else(tmp_path):
+    from core.registry import get_spec
+    from core.train.recalibrate import main, recalibrate_G
+
+    spec = get_spec("sketch2photo")
+    torch.manual_seed(4)
+    G, D = UNetGenerator(spec.nets["G"]).eval(), PatchGANDiscriminator(spec.nets["D"]).eval()
+    src = save_checkpoint(tmp_path / "src", {"G": G, "D": D}, meta={"model": "sketch2photo", "image_size": 128})
+    main([str(src), str(tmp_path / "out"), "--batches", "2"])
+    nets, meta = load_checkpoint(tmp_path / "out")
+    source, _ = load_checkpoint(src)
+    assert meta["recalibrated_from"] == str(src) and meta["standing_batches"] == 2
+    before, after = source["G"].state_dict(), nets["G"].state_dict()
+    stats = [k for k in after if "running" in k]
+    assert stats and all(torch.equal(after[k], before[k]) for k in after if k not in stats and "num_batches" not in k)
+    assert any(not torch.allclose(after[k], before[k]) for k in stats), "the statistics did not move"
+    assert all(torch.equal(v, source["D"].state_dict()[k]) for k, v in nets["D"].state_dict().items())
+    again = source["G"]  # seeded: the same source gives the same statistics (up to the fp16 the checkpoint stores)
+    assert recalibrate_G(again, batches=2) == 2 and not again.training
+    assert all(torch.equal(after[k], again.state_dict()[k].half().to(after[k].dtype)) for k in stats)
+    with pytest.raises(SystemExit):
+        main([str(src), str(src)])

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..checkpoint import is_checkpoint
 from ..device import pick_device, resolve_precision, setup_threads
+from ..metrics.features import EfficientNetFeatures
 from ..registry import REGISTRY, get_spec
 from . import attributes, colorization, cyclegan, face_text, faces, faces_v2, inpainting, pix2pix
 from .report import report
@@ -47,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="pairs are photo|edges (../shared/data order) instead of the official edges|photo")
     p.add_argument("--precision", choices=["bf16", "fp32"],
                    help="inference weights (default: what the model's pipeline serves with)")
+    p.add_argument("--features-precision", choices=["bf16", "fp32"],
+                   help="the FD/KID features (EfficientNet-Lite0): default bf16 where the CPU has it natively, "
+                        "else fp32; give fp32 to compare with figures measured on a CPU without native bf16")
     p.add_argument("--limit", type=int, help="evaluate only the first N items")
     p.add_argument("--inputs", choices=["edges", "drawing"],
                    help="sketch2photo: the dataset's edge maps (default) or drawing-like sketches made from them")
@@ -91,6 +95,10 @@ def main(argv: list[str] | None = None) -> int:
         if spec.task != "inpainting":
             p.error("--skip-prior is for inpainting")
         extra["run_prior"] = False
+    if args.features_precision is not None:
+        if "features" not in inspect.signature(evaluator).parameters:
+            p.error(f"--features-precision: {spec.name}'s evaluator picks its own features")
+        extra["features"] = EfficientNetFeatures(precision=args.features_precision)
     if args.inputs is not None:
         if spec.task != "pix2pix":
             p.error("--inputs is for sketch2photo")

@@ -13,20 +13,12 @@ ones describe the old convs' activations. OUT is a checkpoint (fp16, as shipped)
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
 from pathlib import Path
-
-import torch
 
 from ..checkpoint import load_checkpoint, save_checkpoint
 from ..device import setup_threads
 from ..nets.unet import UNetGenerator, as_resize
-from ..registry import get_spec
-from .config import TrainConfig
-from .standing_stats import standing_statistics
-from .tasks.pix2pix import Pix2PixTask
-
-BATCH = 16
+from .recalibrate import recalibrate_G
 
 
 def to_resize(G: UNetGenerator, upsample: str = "resize") -> UNetGenerator:
@@ -40,32 +32,14 @@ def to_resize(G: UNetGenerator, upsample: str = "resize") -> UNetGenerator:
     return R.eval()
 
 
-def training_inputs(task: Pix2PixTask, batches: int, seed: int = 0) -> Iterator[torch.Tensor]:
-    """`batches` batches of BATCH training items as G sees them in training (augmented, drawing-like
-    share and colour hints as in training): [BATCH, G's in_channels, S, S]. Seeded."""
-    ds = task.make_dataset(task.spec.data.train, augment=True)
-    if batches * BATCH > len(ds):
-        raise ValueError(f"{batches} batches of {BATCH} need {batches * BATCH} items; the data has {len(ds)}")
-    gen = torch.Generator().manual_seed(seed)
-    order = torch.randperm(len(ds), generator=gen)
-    for b in range(batches):
-        items = [ds[int(i)] for i in order[b * BATCH:(b + 1) * BATCH]]
-        real_A, real_B = torch.stack([it["A"] for it in items]), torch.stack([it["B"] for it in items])
-        yield task.G_input(real_A, real_B, generator=gen)
-
-
 def convert(src: Path, out: Path, model: str = "sketch2photo", batches: int = 125, seed: int = 0,
             upsample: str = "resize") -> Path:
     """SRC (a checkpoint with a transposed-conv U-Net "G") -> OUT with G as resize-conv (nearest, or
     `upsample="bilinear"`), standing statistics recomputed on `model`'s training data; the other nets
     (D) are copied as they are."""
-    spec = get_spec(model)
     nets, meta = load_checkpoint(src)
     nets["G"] = to_resize(nets["G"], upsample)
-    torch.manual_seed(seed)  # the dataset's augmentation and drawing-like inputs draw from it
-    task = Pix2PixTask(spec, TrainConfig(precision="fp32", task=Pix2PixTask.Params.from_dict(spec.task_params)),
-                       torch.device("cpu"))
-    standing_statistics(nets["G"], training_inputs(task, batches, seed))
+    recalibrate_G(nets["G"], model, batches, seed)
     return save_checkpoint(out, nets, meta={**meta, "converted_from": str(src), "standing_batches": batches})
 
 
