@@ -58,12 +58,17 @@ def recalibrate(src: Path, out: Path, model: str = "sketch2photo", batches: int 
     return save_checkpoint(out, nets, meta={**meta, "recalibrated_from": str(src), "standing_batches": batches})
 
 
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m core.train.recalibrate", description=__doc__.split("\n\n")[0])
-    p.add_argument("src", type=Path, help="a pix2pix checkpoint folder")
-    p.add_argument("out", type=Path, help="where to write the recalibrated checkpoint")
+def add_arguments(p: argparse.ArgumentParser, src_help: str) -> None:
+    """SRC, OUT, --model and --batches: the arguments of every command that writes standing statistics."""
+    p.add_argument("src", type=Path, help=src_help)
+    p.add_argument("out", type=Path, help="where to write the new checkpoint")
     p.add_argument("--model", default="sketch2photo", help="registry model whose training data gives the statistics")
     p.add_argument("--batches", type=int, default=125, help="batches of 16 (125: all 2,000 training pairs once)")
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m core.train.recalibrate", description=__doc__.split("\n\n")[0])
+    add_arguments(p, "a pix2pix checkpoint folder")
     args = p.parse_args(argv)
     if args.out.resolve() == args.src.resolve():
         p.error("OUT must differ from SRC")

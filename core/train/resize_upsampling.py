@@ -18,7 +18,7 @@ from pathlib import Path
 from ..checkpoint import load_checkpoint, save_checkpoint
 from ..device import setup_threads
 from ..nets.unet import UNetGenerator, as_resize
-from .recalibrate import recalibrate_G
+from .recalibrate import add_arguments, recalibrate_G
 
 
 def to_resize(G: UNetGenerator, upsample: str = "resize") -> UNetGenerator:
@@ -45,12 +45,9 @@ def convert(src: Path, out: Path, model: str = "sketch2photo", batches: int = 12
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m core.train.resize_upsampling", description=__doc__.split("\n\n")[0])
-    p.add_argument("src", type=Path, help="checkpoint folder with a transposed-conv U-Net G")
-    p.add_argument("out", type=Path, help="where to write the converted checkpoint")
-    p.add_argument("--model", default="sketch2photo", help="registry model whose training data gives the statistics")
+    add_arguments(p, "checkpoint folder with a transposed-conv U-Net G")
     p.add_argument("--upsample", default="resize", choices=("resize", "bilinear"),
                    help="resize = nearest + 3x3 (the shipped stage 3); bilinear + 3x3")
-    p.add_argument("--batches", type=int, default=125, help="batches of 16 for the standing statistics")
     args = p.parse_args(argv)
     setup_threads()
     print(convert(args.src, args.out, args.model, args.batches, upsample=args.upsample))
