@@ -84,7 +84,8 @@ def main() -> None:
     lo, hi = torch.quantile(diffs_t, torch.tensor([0.025, 0.975], dtype=diffs_t.dtype)).tolist()
     fd_a, fd_b = frechet(real, fake_a), frechet(real, fake_b)
     emit({"a": str(args.a), "b": str(args.b), "inputs": args.inputs, "n": n, "features_precision": "fp32",
-          "fd_a": round(fd_a, 3), "fd_b": round(fd_b, 3), "fd_check_torchmetrics_a": round(check.compute()["fd_eff"], 3),
+          "fd_a": round(fd_a, 3), "fd_b": round(fd_b, 3),
+          "fd_check_torchmetrics_a": round(check.compute()["fd_eff"], 3),
           "diff_b_minus_a": round(fd_b - fd_a, 3), "resamples": args.resamples,
           "diff_ci95": [round(lo, 3), round(hi, 3)], "diff_mean": round(float(diffs_t.mean()), 3),
           "share_b_lower": round(float((diffs_t < 0).double().mean()), 4)}, args.json)

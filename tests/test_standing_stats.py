@@ -47,7 +47,7 @@ def test_a_net_without_batch_norm_is_left_alone():
 
 
 @pytest.mark.skipif(not (SHARED_DATA / "edges2shoes_handbags" / "train").is_dir(), reason="needs ../shared/data")
-def test_the_cli_recalibrates_a_pix2pix_G_and_changes_nothing_else(tmp_path):
+def test_the_cli_recalibrates_a_pix2pix_G_and_changes_nothing_else(tmp_path, capsys):
     from core.registry import get_spec
     from core.train.recalibrate import main, recalibrate_G
 
@@ -67,5 +67,9 @@ def test_the_cli_recalibrates_a_pix2pix_G_and_changes_nothing_else(tmp_path):
     again = source["G"]  # seeded: the same source gives the same statistics (up to the fp16 the checkpoint stores)
     assert recalibrate_G(again, batches=2) == 2 and not again.training
     assert all(torch.equal(after[k], again.state_dict()[k].half().to(after[k].dtype)) for k in stats)
-    with pytest.raises(SystemExit):
-        main([str(src), str(src)])
+    elsewhere, missing = str(tmp_path / "x"), str(tmp_path / "none")
+    for argv, said in (([str(src), str(src)], "must differ"), ([missing, elsewhere], "no checkpoint"),
+                       ([str(src), elsewhere, "--batches", "1000"], "the data has")):
+        with pytest.raises(SystemExit):
+            main(argv)
+        assert said in capsys.readouterr().err

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from ..checkpoint import load_checkpoint, save_checkpoint
+from ..checkpoint import is_checkpoint, load_checkpoint, save_checkpoint
 from ..device import setup_threads
 from ..registry import get_spec
 from .config import TrainConfig
@@ -70,10 +70,15 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m core.train.recalibrate", description=__doc__.split("\n\n")[0])
     add_arguments(p, "a pix2pix checkpoint folder")
     args = p.parse_args(argv)
+    if not is_checkpoint(args.src):
+        p.error(f"no checkpoint in {args.src}")
     if args.out.resolve() == args.src.resolve():
         p.error("OUT must differ from SRC")
     setup_threads()
-    print(recalibrate(args.src, args.out, args.model, args.batches))
+    try:
+        print(recalibrate(args.src, args.out, args.model, args.batches))
+    except ValueError as e:  # more batches than the data has
+        p.error(str(e))
 
 
 if __name__ == "__main__":
