@@ -49,8 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--precision", choices=["bf16", "fp32"],
                    help="inference weights (default: what the model's pipeline serves with)")
     p.add_argument("--features-precision", choices=["bf16", "fp32"],
-                   help="the FD/KID features (EfficientNet-Lite0): default bf16 where the CPU has it natively, "
-                        "else fp32; give fp32 to compare with figures measured on a CPU without native bf16")
+                   help="the FD/KID features (EfficientNet-Lite0); default: the evaluator's own (bf16 where the CPU "
+                        "has it natively, for some); fp32 compares with figures from a CPU without native bf16")
     p.add_argument("--limit", type=int, help="evaluate only the first N items")
     p.add_argument("--inputs", choices=["edges", "drawing"],
                    help="sketch2photo: the dataset's edge maps (default) or drawing-like sketches made from them")
