@@ -11,7 +11,8 @@ same items, so the spread of the items themselves cancels out of the difference.
 
 FD here is computed in closed form from the centred feature matrices (n items x 1,280): the trace term
 tr sqrt(S1 S2) is the nuclear norm of X1 X2^T / (n - 1), an n x n matrix, so a resample costs one
-small SVD; on the whole set it matches torchmetrics' FD (`fd_check`).
+small SVD; on the whole set it matches torchmetrics' FD (`fd_check_torchmetrics_a`). The photos go
+through the features once; A's batches come from core.eval.pix2pix.val_outputs, B sees the same inputs.
 """
 from __future__ import annotations
 import os
@@ -43,16 +44,22 @@ def frechet(x: torch.Tensor, y: torch.Tensor) -> float:
     return float(((x.mean(0) - y.mean(0)) ** 2).sum() + trace_cov - 2 * cross)
 
 
-def features_of(checkpoint: Path, ds: PairedDataset, n: int, feats: EfficientNetFeatures
-                ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(photos' features, outputs' features), [n, 1280] float64 each."""
-    pipe = Sketch2PhotoPipeline.from_checkpoint(checkpoint, precision="fp32")
-    real, fake = [], []
+def features_of(images: torch.Tensor, feats: EfficientNetFeatures) -> torch.Tensor:
+    """[B, 3, S, S] in [-1, 1] -> their features [B, 1280], float64."""
+    return feats((images * 0.5 + 0.5).clamp(0, 1)).double()
+
+
+def all_features(pipes: list[Sketch2PhotoPipeline], ds: PairedDataset, n: int, feats: EfficientNetFeatures
+                 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """(the photos' features, each pipe's outputs' features), [n, 1280] float64 each; the photos once."""
+    real, fakes = [], [[] for _ in pipes]
     with torch.inference_mode():
-        for _, _, real_B, fake_B in val_outputs(pipe, ds, n):
-            real.append(feats(real_B * 0.5 + 0.5).double())
-            fake.append(feats((fake_B * 0.5 + 0.5).clamp(0, 1)).double())
-    return torch.cat(real), torch.cat(fake)
+        for _, real_A, real_B, fake_B in val_outputs(pipes[0], ds, n):
+            real.append(features_of(real_B, feats))
+            fakes[0].append(features_of(fake_B, feats))
+            for pipe, fake in zip(pipes[1:], fakes[1:]):
+                fake.append(features_of(pipe.run(real_A), feats))
+    return torch.cat(real), [torch.cat(f) for f in fakes]
 
 
 def main() -> None:
@@ -67,12 +74,14 @@ def main() -> None:
     args = ap.parse_args()
     setup_threads()
     spec = get_spec("sketch2photo")
-    ds = PairedDataset(args.data, crop_size=spec.train_defaults["image_size"], augment=False, photo_left=True,
+    pipes = [Sketch2PhotoPipeline.from_checkpoint(c, precision="fp32") for c in (args.a, args.b)]
+    if pipes[0].image_size != pipes[1].image_size:
+        ap.error(f"A works at {pipes[0].image_size} px, B at {pipes[1].image_size}: compare at one size")
+    ds = PairedDataset(args.data, crop_size=pipes[0].image_size, augment=False, photo_left=True,
                        input_mode=spec.data.options.get("input_mode", "rgb"), inputs=args.inputs)
     n = min(len(ds), args.limit)
     feats = EfficientNetFeatures(precision="fp32")
-    real, fake_a = features_of(args.a, ds, n, feats)
-    _, fake_b = features_of(args.b, ds, n, feats)
+    real, (fake_a, fake_b) = all_features(pipes, ds, n, feats)
     check = DistributionMetrics(feats)
     check.add_features(real=real, fake=fake_a)
     gen = torch.Generator().manual_seed(0)

@@ -9,7 +9,7 @@ from torch import nn
 from core.checkpoint import load_checkpoint, save_checkpoint
 from core.nets.patchgan import PatchGANDiscriminator
 from core.nets.unet import UNetGenerator
-from core.registry import SHARED_DATA
+from core.registry import SHARED_DATA, get_spec
 from core.train.standing_stats import standing_statistics
 
 
@@ -48,7 +48,6 @@ def test_a_net_without_batch_norm_is_left_alone():
 
 @pytest.mark.skipif(not (SHARED_DATA / "edges2shoes_handbags" / "train").is_dir(), reason="needs ../shared/data")
 def test_the_cli_recalibrates_a_pix2pix_G_and_changes_nothing_else(tmp_path, capsys):
-    from core.registry import get_spec
     from core.train.recalibrate import main, recalibrate_G
 
     spec = get_spec("sketch2photo")

@@ -7,7 +7,8 @@ Why: in training the running statistics are a moving average (momentum 0.1, so m
 batches of 8) taken with dropout on; served, G runs with dropout off. The decoder levels after a
 dropout therefore see other activations than their statistics describe, and the statistics carry the
 last few batches' noise. OUT holds the same weights with statistics that fit them as served; every
-other net (D) is copied as it is. Seeded: the same SRC gives the same OUT.
+other net (D) is copied as it is. Seeded: the same SRC gives the same OUT with the same number of
+threads (another count sums in another order, which can move the last bit of a stored fp16 statistic).
 """
 from __future__ import annotations
 

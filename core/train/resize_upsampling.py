@@ -8,7 +8,8 @@ squares (core.nets.unet.resize_from_transpose): what is lost is exactly its chec
 decoder's BatchNorm layers then get statistics that belong to the new convs ("standing statistics":
 `batches` batches of 16 training items, drawn and hinted as in training, dropout off), since the old
 ones describe the old convs' activations. OUT is a checkpoint (fp16, as shipped) to warm-start from:
-`python -m core.train sketch2photo --set init_from=OUT ...`. Seeded: the same SRC gives the same OUT.
+`python -m core.train sketch2photo --set init_from=OUT ...`. Seeded: the same SRC gives the same OUT with the
+same number of threads (core.train.recalibrate).
 """
 from __future__ import annotations
 
