@@ -435,6 +435,27 @@ def test_two_steps_write_a_checkpoint_the_pipeline_loads(name, trained, colour_f
     assert result.image.size == Image.open(colour_folder / "photo_1.png").size
 
 
+def test_a_moving_average_ships_with_the_colour_bins_and_starts_at_a_warm_start(trained, colour_folder, tmp_path):
+    spec = small_spec("colorization_cls")
+    base = config_for(spec, ema_decay=0.9).with_(steps=3, batch_size=2, image_size=32, log_every=1, sample_every=100,
+                                                 checkpoint_every=3, eval_every=0, num_workers=0,
+                                                 data_root=str(colour_folder))
+    run = train(spec, base, run_dir=tmp_path / "ema")
+    state = torch.load(run / "state.pt", weights_only=False)["task"]["nets"]
+    shipped = load_checkpoint(run / "checkpoint")[0]["G"].state_dict()
+    weights = [k for k in state["G"] if k.endswith("weight") and state["G"][k].dim() > 1]
+    assert any(not torch.allclose(state["G_ema"][k], state["G"][k]) for k in weights)  # an average, not G
+    assert all(torch.allclose(shipped[k].float(), state["G_ema"][k], atol=2e-3) for k in weights)  # it ships
+    assert torch.equal(shipped["bin_centres"].long(), colour.gamut_bins())  # with the bins and the prior
+    assert float(shipped["bin_prior"].sum()) == pytest.approx(1, abs=1e-2)
+    # A fine-tune of a shipped G (here the 2-step run's) starts its average at that G.
+    start = load_checkpoint(trained["colorization_cls"] / "checkpoint")[0]["G"].state_dict()
+    tune = dataclasses.replace(base.with_(steps=1, checkpoint_every=1, init_from=str(trained["colorization_cls"] / "checkpoint")),
+                               task=config_for(spec, ema_decay=0.9, lr_G=1e-7).task)
+    after = torch.load(train(spec, tune, run_dir=tmp_path / "ft") / "state.pt", weights_only=False)["task"]["nets"]
+    assert all(torch.allclose(after["G_ema"][k], start[k].float(), atol=1e-3) for k in weights)
+
+
 # ---- pipeline ----------------------------------------------------------------------------
 def vivid_net() -> ColorizationNet:
     """An untrained regression net pushed to vivid colours (so many pixels leave the gamut)."""

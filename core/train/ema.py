@@ -34,3 +34,33 @@ def update_ema(ema: nn.Module, net: nn.Module, decay: float, step: int, copy_buf
     if copy_buffers:
         for b_ema, b in zip(ema.buffers(), net.buffers(), strict=True):
             b_ema.copy_(b)
+
+
+class AveragedG:
+    """For a Task whose params have `ema_decay`: with ema_decay > 0, G gets a moving average
+    ("G_ema"), which is the G that ships, is sampled and is evaluated live. Call `start_average`
+    once G exists and `update_average(step)` after each optimiser step of G."""
+
+    def start_average(self) -> None:
+        if self.params.ema_decay > 0:
+            self.nets["G_ema"] = make_ema(self.nets["G"])
+
+    def update_average(self, step: int) -> None:
+        if "G_ema" in self.nets:
+            update_ema(self.nets["G_ema"], self.nets["G"], self.params.ema_decay, step)
+
+    @property
+    def G_shown(self) -> nn.Module:
+        """The G that ships, is sampled and evaluated live: the moving average when there is one."""
+        return self.nets.get("G_ema", self.nets["G"])
+
+    def shipped_nets(self) -> dict[str, nn.Module]:
+        return {name: self.G_shown if name == "G" else self.nets[name] for name in self.spec.shipped}
+
+    def warm_start(self, states) -> list[str]:
+        """As Task.warm_start; a warm start from a G without an average (a shipped checkpoint) starts
+        the average at that G."""
+        copied = super().warm_start(states)
+        if "G_ema" in self.nets and "G" in states and "G_ema" not in states:
+            self.nets["G_ema"].load_state_dict(states["G"])
+        return copied

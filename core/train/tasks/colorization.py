@@ -26,6 +26,7 @@ from ...metrics.pixels import colourfulness, psnr
 from ...metrics.semantic import gap_recovered
 from ...nets import build_net
 from ..config import knob
+from ..ema import AveragedG
 from .base import GANParams, Task, make_grid, set_requires_grad
 from .base import TimelapseInputs, evaluating, gan_faces, timelapse_row
 
@@ -53,11 +54,13 @@ class ColorizationParams(GANParams):
     hint_max_size: int = knob(5, 1, 16, help="hints are squares of 1..N px showing their mean true colour")
     painted_share: float = knob(0.0, 0.0, 0.5, help="share of the training items that are landscapes painted in "
                                                      "code instead of photos (flat pictures, e.g. the tab's meadow)")
+    ema_decay: float = knob(0.0, 0.0, 0.99999, help="a moving average of G's weights is the shipped G (and the "
+                                                    "one sampled and evaluated live); 0 = off, G itself")
     backbone_lr: float = knob(0.1, 0.0, 1.0, help="a pretrained encoder's learning rate, as a fraction of lr_G "
                                                    "(fine-tuned gently: its ImageNet features are the point)")
 
 
-class ColorizationTask(Task):
+class ColorizationTask(AveragedG, Task):
     Params = ColorizationParams
     live_metrics = ("psnr_rgb", "colourfulness_ratio", "acc_ours", "gap_recovered")
 
@@ -86,6 +89,7 @@ class ColorizationTask(Task):
                                  f"{G_cfg.num_bins}")
             self.nets["G"].bin_centres.copy_(centres.to(torch.int16))
             self.lookup = colour.BinLookup(centres)
+        self.start_average()  # last: the copy starts from the ImageNet weights and the bins
 
     def _start_from_imagenet(self) -> None:
         """G's backbone gets the ImageNet weights (a resume or warm start overwrites them later); the
@@ -176,6 +180,7 @@ class ColorizationTask(Task):
             loss_G_cls = self._cls_loss(logits.float(), real_ab)
             loss_G_cls.backward()
             self.opts["G"].step()
+            self.update_average(step)
             return {"loss_G_cls": loss_G_cls.item()}
         with autocast(self.device, self.amp_dtype):
             fake_ab = colour.upsample_ab(G(x), *real_ab.shape[-2:])
@@ -183,8 +188,9 @@ class ColorizationTask(Task):
             loss_G_L2 = F.mse_loss(fake_ab.float(), real_ab)
             loss_G_L2.backward()
             self.opts["G"].step()
+            self.update_average(step)
             return {"loss_G_L2": loss_G_L2.item()}
-        return self._cgan_step(real_L, real_ab, fake_ab)
+        return self._cgan_step(real_L, real_ab, fake_ab, step)
 
     def _cls_loss(self, logits: torch.Tensor, real_ab: torch.Tensor) -> torch.Tensor:
         """Zhang's multinomial cross-entropy at the logits' resolution: soft target (5 nearest bins),
@@ -196,7 +202,7 @@ class ColorizationTask(Task):
         ce = torch.logsumexp(flat, 1) - (flat.gather(1, bins) * soft).sum(1)
         return (ce * self.class_weights()[bins[:, 0]]).mean()
 
-    def _cgan_step(self, real_L, real_ab, fake_ab) -> dict[str, float]:
+    def _cgan_step(self, real_L, real_ab, fake_ab, step: int) -> dict[str, float]:
         """pix2pix on ab: D sees (L, ab) pairs; G gets lambda_L1 * L1 + lambda_gan * cGAN."""
         D, p = self.nets["D"].train(), self.params
         with autocast(self.device, self.amp_dtype):
@@ -215,14 +221,15 @@ class ColorizationTask(Task):
             loss_G = loss_G_L1 + p.lambda_gan * loss_G_gan
         loss_G.backward()
         self.opts["G"].step()
+        self.update_average(step)
         return {"loss_G_L1": loss_G_L1.item(), "loss_G_gan": loss_G_gan.item(),
                 "loss_D_real": loss_D_real.item(), "loss_D_fake": loss_D_fake.item()}
 
     # ---- views -----------------------------------------------------------------------------
     @torch.no_grad()
     def colorize(self, x: torch.Tensor) -> torch.Tensor:
-        """G's input [B, 4, S, S] -> ab [B, 2, S, S] normalised (eval mode, float32)."""
-        G = self.nets["G"].eval()
+        """G's input [B, 4, S, S] -> ab [B, 2, S, S] normalised (the shown G in eval mode, float32)."""
+        G = self.G_shown.eval()
         with autocast(self.device, self.amp_dtype):
             out = G(x)
         return colour.upsample_ab(G.decode(out, self.params.temperature), *x.shape[-2:])
@@ -272,7 +279,7 @@ class ColorizationTask(Task):
         L = inputs.tensors["L"].to(self.device)
         hints = L.new_zeros(len(L), colour.HINT_CHANNELS, *L.shape[-2:])
         x = torch.cat([L, hints], 1).contiguous(memory_format=torch.channels_last)
-        with evaluating(self.nets["G"]):
+        with evaluating(self.G_shown):
             rgb = colour.lab_to_rgb(L, self.colorize(x))
         return timelapse_row(rgb)
 

@@ -22,7 +22,7 @@ from ...device import autocast
 from ...nets import build_net
 from .. import distributed
 from ..config import knob
-from ..ema import make_ema, update_ema
+from ..ema import AveragedG
 from .base import GANParams, Task, make_grid, set_requires_grad
 from .base import TIMELAPSE_MAX_TILES, TimelapseInputs, evaluating, timelapse_row  # the time-lapse frames
 
@@ -62,7 +62,7 @@ class _PairD(torch.nn.Module):
         return self.D(fake_AB), self.D(real_AB)
 
 
-class Pix2PixTask(Task):
+class Pix2PixTask(AveragedG, Task):
     Params = Pix2PixParams
     live_metrics = ("fd_eff",)
     supports_distributed = True
@@ -76,8 +76,7 @@ class Pix2PixTask(Task):
                      for name, cfg in spec.nets.items()}
         self.opts = {"G": self.adam(self.nets["G"].parameters(), self.params.lr_G),
                      "D": self.adam(self.nets["D"].parameters(), self.params.lr_D)}
-        if self.params.ema_decay > 0:
-            self.nets["G_ema"] = make_ema(self.nets["G"])
+        self.start_average()
         self.G_step, self.D_pair = self.nets["G"], _PairD(self.nets["D"])
         condition = spec.nets["D"].in_channels - 3  # what D sees beside the photo: the sketch
         self.hinted = spec.nets["G"].in_channels == condition + colour.RGB_HINT_CHANNELS
@@ -155,8 +154,7 @@ class Pix2PixTask(Task):
                     losses["loss_G_FM"] = loss_G_FM.item()
         loss_G.backward()
         self.opts["G"].step()
-        if "G_ema" in self.nets:
-            update_ema(self.nets["G_ema"], self.nets["G"], self.params.ema_decay, step)
+        self.update_average(step)
         return {"loss_G_L1": loss_G_L1.item(), **losses}
 
     @staticmethod
@@ -168,14 +166,6 @@ class Pix2PixTask(Task):
         with torch.no_grad():
             _, feats_real = D.forward_with_features(torch.cat([real_A, real_B], 1))
         return sum(F.l1_loss(f.float(), r.float()) for f, r in zip(feats_fake, feats_real, strict=True)) / len(feats_real)
-
-    @property
-    def G_shown(self) -> torch.nn.Module:
-        """The G that ships, is sampled and evaluated live: the moving average when there is one."""
-        return self.nets.get("G_ema", self.nets["G"])
-
-    def shipped_nets(self):
-        return {name: self.G_shown if name == "G" else self.nets[name] for name in self.spec.shipped}
 
     def _D_alone(self, batch, step) -> dict[str, float]:
         """A D step against G exactly as the app runs it (eval mode: BatchNorm's running statistics,
@@ -246,10 +236,7 @@ class Pix2PixTask(Task):
         for name in ("G", "G_ema"):
             if self.hinted and name in states:
                 states = {**states, name: _with_inputs(states[name], self.nets["G"].state_dict())}
-        copied = super().warm_start(states)
-        if "G_ema" in self.nets and "G" in states and "G_ema" not in states:  # a shipped G starts the average
-            self.nets["G_ema"].load_state_dict(states["G"])
-        return copied
+        return super().warm_start(states)  # AveragedG: a shipped G starts the average
 
     # ---- training time-lapse ---------------------------------------------------------------------
     def timelapse_inputs(self) -> TimelapseInputs:
