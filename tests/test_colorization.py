@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import random
 from pathlib import Path
 
@@ -643,3 +644,25 @@ def test_figure_grid_renders(trained, colour_folder, tmp_path):
                   "--out", str(tmp_path)])
     im = Image.open(tmp_path / "colorization_cls_val.png")
     assert im.width > 4 * 32  # grey | L2 | ours | truth
+
+
+def test_paired_comparison_counts_discordant_photos_and_bootstraps_the_difference():
+    from bench.colorization_paired import FIGURES, compare, mcnemar_p
+
+    assert mcnemar_p(0, 10) == pytest.approx(2 / 2 ** 10) and mcnemar_p(5, 5) == 1.0 and mcnemar_p(0, 0) == 1.0
+    assert mcnemar_p(3, 17) == pytest.approx(2 * sum(math.comb(20, i) for i in range(4)) / 2 ** 20)
+    g = torch.Generator().manual_seed(0)
+    grey = torch.rand(300, generator=g) < 0.4
+    a = {"hit": grey | (torch.rand(300, generator=g) < 0.3)}
+    b = {"hit": a["hit"].clone()}
+    b["hit"][torch.nonzero(~a["hit"])[:12, 0]] = True  # B keeps the verdict on 12 more photos, loses none
+    for key in FIGURES:
+        a[key] = torch.randn(300, generator=g) * 3 + 23
+        b[key] = a[key] + torch.randn(300, generator=g) * 0.2 + (0.3 if key == "psnr_rgb" else 0.0)
+    report = compare(grey, a, b, resamples=500)
+    gap = report["gap_recovered"]
+    assert (gap["photos_only_a_keeps"], gap["photos_only_b_keeps"]) == (0, 12) and gap["mcnemar_p"] < 0.001
+    assert gap["b_minus_a"] == pytest.approx(12 / 300 / (1 - float(grey.float().mean())), abs=1e-4)
+    assert gap["ci95"][0] > 0 and gap["share_b_better"] == 1.0
+    assert report["psnr_rgb"]["ci95"][0] > 0.2 and report["psnr_rgb"]["share_b_better"] == 1.0
+    assert report["psnr_rgb_hints_5"]["ci95"][0] < 0 < report["psnr_rgb_hints_5"]["ci95"][1]  # no difference there
