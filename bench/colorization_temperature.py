@@ -40,7 +40,14 @@ MIN_COLOURFULNESS = 0.8  # outputs' colourfulness / the truth's, at least (issue
 def measure(pipe: ColorizationPipeline, ds: PhotoDataset, indices: list[int], temperatures: list[float],
             feats: EfficientNetFeatures) -> dict[float, dict[str, float]]:
     """Per T: acc (top-1 kept), gap_recovered, colourfulness_ratio and psnr_rgb on ds[indices], no hints."""
-    sums = {t: {"acc": 0.0, "colour": 0.0, "psnr": 0.0} for t in temperatures}
+    return score_variants({t: lambda L, t=t: pipe.run(L, temperature=t) for t in temperatures}, ds, indices, feats)
+
+
+def score_variants(variants: dict, ds: PhotoDataset, indices: list[int], feats: EfficientNetFeatures) -> dict:
+    """The eval's figures without hints for each way of colouring, {key: fn(L [B, 1, S, S]) -> ab at
+    any size}, on ds[indices]: {key: {"acc_gray", "acc_ours", "gap_recovered", "colourfulness_ratio",
+    "psnr_rgb", "n"}}."""
+    sums = {k: {"acc": 0.0, "colour": 0.0, "psnr": 0.0} for k in variants}
     gray_hits, truth_colour = 0.0, 0.0
     with torch.inference_mode():
         for start in range(0, len(indices), 32):
@@ -50,17 +57,17 @@ def measure(pipe: ColorizationPipeline, ds: PhotoDataset, indices: list[int], te
             top = feats.logits(truth).argmax(1)
             gray_hits += float((feats.logits(colour.gray_rgb(L)).argmax(1) == top).sum())
             truth_colour += float(colourfulness(truth).sum())
-            for t in temperatures:
-                ours = colour.lab_to_rgb(L, colour.upsample_ab(pipe.run(L, temperature=t), *L.shape[-2:]))
-                sums[t]["acc"] += float((feats.logits(ours).argmax(1) == top).sum())
-                sums[t]["colour"] += float(colourfulness(ours).sum())
-                sums[t]["psnr"] += float(psnr(ours, truth).sum())
+            for k, colour_of in variants.items():
+                ours = colour.lab_to_rgb(L, colour.upsample_ab(colour_of(L), *L.shape[-2:]))
+                sums[k]["acc"] += float((feats.logits(ours).argmax(1) == top).sum())
+                sums[k]["colour"] += float(colourfulness(ours).sum())
+                sums[k]["psnr"] += float(psnr(ours, truth).sum())
     n, acc_gray = len(indices), gray_hits / len(indices)
-    return {t: {"acc_gray": round(acc_gray, 4), "acc_ours": round(s["acc"] / n, 4),
+    return {k: {"acc_gray": round(acc_gray, 4), "acc_ours": round(s["acc"] / n, 4),
                 # where the grey versions always agree there is no gap to win: 0 for the ranking
                 "gap_recovered": round(gap_recovered(acc_gray, s["acc"] / n) or 0.0, 4),
                 "colourfulness_ratio": round(s["colour"] / max(truth_colour, 1e-6), 4),
-                "psnr_rgb": round(s["psnr"] / n, 3), "n": n} for t, s in sums.items()}
+                "psnr_rgb": round(s["psnr"] / n, 3), "n": n} for k, s in sums.items()}
 
 
 def main(argv: list[str] | None = None) -> int:

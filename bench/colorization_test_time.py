@@ -23,26 +23,24 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.colorization_temperature import score_variants  # noqa: E402
 from bench.common import emit  # noqa: E402
-from core.data import colour  # noqa: E402
 from core.data.colour_photos import PhotoDataset  # noqa: E402
 from core.device import setup_threads  # noqa: E402
 from core.eval.colorization import eval_files  # noqa: E402
 from core.metrics.features import EfficientNetFeatures  # noqa: E402
-from core.metrics.pixels import colourfulness, psnr  # noqa: E402
-from core.metrics.semantic import gap_recovered  # noqa: E402
 from core.pipelines.colorization import ColorizationPipeline  # noqa: E402
 from core.registry import ROOT, get_spec  # noqa: E402
 
 
 def colorize(pipe: ColorizationPipeline, L: torch.Tensor, size: int, mirror: bool) -> torch.Tensor:
-    """L [B, 1, S, S] in [-1, 1] -> ab [B, 2, S, S]: the net run on L resized to size x size (and, with
-    `mirror`, the mean of its ab and the un-mirrored ab of the mirrored input)."""
+    """L [B, 1, S, S] in [-1, 1] -> ab [B, 2, size / 2, size / 2]: the net run on L resized to size x size
+    (and, with `mirror`, the mean of its ab and the un-mirrored ab of the mirrored input)."""
     x = L if size == L.shape[-1] else F.interpolate(L, size=(size, size), mode="bilinear", align_corners=False)
     ab = pipe.run(x)
     if mirror:
         ab = (ab + pipe.run(x.flip(-1)).flip(-1)) / 2
-    return colour.upsample_ab(ab, *L.shape[-2:])
+    return ab
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,32 +59,14 @@ def main(argv: list[str] | None = None) -> int:
     ds = PhotoDataset(eval_files(get_spec(args.model), None), crop_size=pipe.image_size, augment=False)
     n_all = len(ds)
     order = torch.linspace(0, n_all - 1, min(args.limit, n_all)).round().long().tolist() if args.limit else range(n_all)
-    feats = EfficientNetFeatures(precision="fp32")  # as the eval
-    variants = [(s, m) for s in sizes for m in (False, True)]
-    sums = {v: {"acc": 0.0, "colour": 0.0, "psnr": 0.0} for v in variants}
-    gray_hits, truth_colour = 0.0, 0.0
-    with torch.inference_mode():
-        for start in range(0, len(order), 32):
-            rgb = torch.stack([ds[i]["image"] for i in order[start:start + 32]]) * 0.5 + 0.5
-            L, real_ab = colour.rgb_to_lab(rgb)
-            truth = colour.lab_to_rgb(L, real_ab)
-            top = feats.logits(truth).argmax(1)
-            gray_hits += float((feats.logits(colour.gray_rgb(L)).argmax(1) == top).sum())
-            truth_colour += float(colourfulness(truth).sum())
-            for v in variants:
-                ours = colour.lab_to_rgb(L, colorize(pipe, L, *v))
-                sums[v]["acc"] += float((feats.logits(ours).argmax(1) == top).sum())
-                sums[v]["colour"] += float(colourfulness(ours).sum())
-                sums[v]["psnr"] += float(psnr(ours, truth).sum())
-    n = len(order)
-    acc_gray = gray_hits / n
-    rows = {f"{s} px{' + mirror' if m else ''}": {
-        "acc_ours": round(t["acc"] / n, 4), "gap_recovered": round(gap_recovered(acc_gray, t["acc"] / n), 4),
-        "colourfulness_ratio": round(t["colour"] / max(truth_colour, 1e-6), 4), "psnr_rgb": round(t["psnr"] / n, 3)}
-        for (s, m), t in sums.items()}
+    variants = {f"{s} px{' + mirror' if m else ''}": lambda L, s=s, m=m: colorize(pipe, L, s, m)
+                for s in sizes for m in (False, True)}
+    scores = score_variants(variants, ds, list(order), EfficientNetFeatures(precision="fp32"))  # as the eval
+    n, acc_gray = len(order), next(iter(scores.values()))["acc_gray"]
+    rows = {k: {f: v[f] for f in ("acc_ours", "gap_recovered", "colourfulness_ratio", "psnr_rgb")} for k, v in scores.items()}
     ck = args.checkpoint.resolve()
-    emit({"checkpoint": str(ck.relative_to(ROOT)) if ck.is_relative_to(ROOT) else str(ck), "n": n, "photo_size": pipe.image_size, "precision": str(pipe.dtype),
-          "acc_gray": round(acc_gray, 4), "variants": rows}, args.json)
+    emit({"checkpoint": str(ck.relative_to(ROOT)) if ck.is_relative_to(ROOT) else str(ck), "n": n,
+          "photo_size": pipe.image_size, "precision": str(pipe.dtype), "acc_gray": acc_gray, "variants": rows}, args.json)
     return 0
 
 
