@@ -25,12 +25,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import emit  # noqa: E402
-from core.data import colour  # noqa: E402
 from core.data.colour_photos import PhotoDataset  # noqa: E402
 from core.device import setup_threads  # noqa: E402
-from core.eval.colorization import HINT_COUNTS, eval_files, seeded_hints  # noqa: E402
+from core.eval.colorization import HINT_COUNTS, eval_files, per_photo  # noqa: E402
 from core.metrics.features import EfficientNetFeatures  # noqa: E402
-from core.metrics.pixels import psnr  # noqa: E402
 from core.metrics.semantic import gap_recovered  # noqa: E402
 from core.pipelines.colorization import ColorizationPipeline  # noqa: E402
 from core.registry import get_spec  # noqa: E402
@@ -38,24 +36,18 @@ from core.registry import get_spec  # noqa: E402
 FIGURES = ("psnr_rgb", *(f"psnr_rgb_hints_{k}" for k in HINT_COUNTS))
 
 
-def per_photo(pipes: list[ColorizationPipeline], ds: PhotoDataset, feats: EfficientNetFeatures,
-              batch_size: int = 32) -> tuple[torch.Tensor, list[dict[str, torch.Tensor]]]:
-    """(grey keeps the verdict [n] bool, per pipe {"hit": [n] bool, psnr figure: [n] dB})."""
+def photo_rows(pipes: list[ColorizationPipeline], ds: PhotoDataset, feats: EfficientNetFeatures
+               ) -> tuple[torch.Tensor, list[dict[str, torch.Tensor]]]:
+    """(grey keeps the verdict [n] bool, per pipe {"hit": [n] bool, psnr figure: [n] dB}), from the
+    eval's own per-photo figures (core.eval.colorization.per_photo)."""
     grey, out = [], [{k: [] for k in ("hit", *FIGURES)} for _ in pipes]
+    keys = {"hit": "hit", "psnr_rgb": "psnr_rgb", **{f"psnr_rgb_hints_{k}": f"hints_{k}/psnr_rgb" for k in HINT_COUNTS}}
     with torch.inference_mode():
-        for start in range(0, len(ds), batch_size):
-            rgb = torch.stack([ds[i]["image"] for i in range(start, min(start + batch_size, len(ds)))]) * 0.5 + 0.5
-            L, real_ab = colour.rgb_to_lab(rgb)
-            truth = colour.lab_to_rgb(L, real_ab)
-            top = feats.logits(truth).argmax(1)
-            grey.append(feats.logits(colour.gray_rgb(L)).argmax(1) == top)
-            for pipe, rows in zip(pipes, out):
-                ours = colour.lab_to_rgb(L, colour.upsample_ab(pipe.run(L), *L.shape[-2:]))
-                rows["hit"].append(feats.logits(ours).argmax(1) == top)
-                rows["psnr_rgb"].append(psnr(ours, truth))
-                for k in HINT_COUNTS:
-                    hinted = colour.upsample_ab(pipe.run(L, seeded_hints(real_ab, k, start)), *L.shape[-2:])
-                    rows[f"psnr_rgb_hints_{k}"].append(psnr(colour.lab_to_rgb(L, hinted), truth))
+        for shared, rows in per_photo([pipe.run for pipe in pipes], ds, range(len(ds)), feats):
+            grey.append(shared["hit_gray"])
+            for row, collected in zip(rows, out):
+                for mine, theirs in keys.items():
+                    collected[mine].append(row[theirs])
     return torch.cat(grey), [{k: torch.cat(v) for k, v in rows.items()} for rows in out]
 
 
@@ -114,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     if pipes[0].image_size != pipes[1].image_size:
         ap.error(f"the checkpoints were trained at {pipes[0].image_size} and {pipes[1].image_size} px")
     ds = PhotoDataset(eval_files(get_spec(args.model), args.data), crop_size=pipes[0].image_size, augment=False)
-    grey, (a, b) = per_photo(pipes, ds, EfficientNetFeatures(precision="fp32"))
+    grey, (a, b) = photo_rows(pipes, ds, EfficientNetFeatures(precision="fp32"))
     emit({"a": str(args.a), "b": str(args.b), "data": str(args.data or "held-out"), "precision": args.precision,
           **compare(grey, a, b, args.resamples)}, args.json)
     return 0

@@ -24,12 +24,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import emit  # noqa: E402
-from core.data import colour  # noqa: E402
 from core.data.colour_photos import PhotoDataset  # noqa: E402
 from core.device import setup_threads  # noqa: E402
-from core.eval.colorization import eval_files  # noqa: E402
+from core.eval.colorization import eval_files, per_photo  # noqa: E402
 from core.metrics.features import EfficientNetFeatures  # noqa: E402
-from core.metrics.pixels import colourfulness, psnr  # noqa: E402
 from core.metrics.semantic import gap_recovered  # noqa: E402
 from core.pipelines.colorization import ColorizationPipeline  # noqa: E402
 from core.registry import ROOT, get_spec  # noqa: E402
@@ -44,30 +42,25 @@ def measure(pipe: ColorizationPipeline, ds: PhotoDataset, indices: list[int], te
 
 
 def score_variants(variants: dict, ds: PhotoDataset, indices: list[int], feats: EfficientNetFeatures) -> dict:
-    """The eval's figures without hints for each way of colouring, {key: fn(L [B, 1, S, S]) -> ab at
-    any size}, on ds[indices]: {key: {"acc_gray", "acc_ours", "gap_recovered", "colourfulness_ratio",
-    "psnr_rgb", "n"}}."""
-    sums = {k: {"acc": 0.0, "colour": 0.0, "psnr": 0.0} for k in variants}
+    """The eval's figures without hints (core.eval.colorization.per_photo) for each way of colouring,
+    {key: fn(L [B, 1, S, S]) -> ab at any size}, on ds[indices]: {key: {"acc_gray", "acc_ours",
+    "gap_recovered", "colourfulness_ratio", "psnr_rgb", "n"}}."""
+    colourers = [lambda L, hints, f=f: f(L) for f in variants.values()]
+    sums = {k: {"hit": 0.0, "colourfulness": 0.0, "psnr_rgb": 0.0} for k in variants}
     gray_hits, truth_colour = 0.0, 0.0
     with torch.inference_mode():
-        for start in range(0, len(indices), 32):
-            rgb = torch.stack([ds[i]["image"] for i in indices[start:start + 32]]) * 0.5 + 0.5
-            L, real_ab = colour.rgb_to_lab(rgb)
-            truth = colour.lab_to_rgb(L, real_ab)
-            top = feats.logits(truth).argmax(1)
-            gray_hits += float((feats.logits(colour.gray_rgb(L)).argmax(1) == top).sum())
-            truth_colour += float(colourfulness(truth).sum())
-            for k, colour_of in variants.items():
-                ours = colour.lab_to_rgb(L, colour.upsample_ab(colour_of(L), *L.shape[-2:]))
-                sums[k]["acc"] += float((feats.logits(ours).argmax(1) == top).sum())
-                sums[k]["colour"] += float(colourfulness(ours).sum())
-                sums[k]["psnr"] += float(psnr(ours, truth).sum())
+        for shared, rows in per_photo(colourers, ds, indices, feats, hint_counts=()):
+            gray_hits += float(shared["hit_gray"].sum())
+            truth_colour += float(shared["colourfulness_truth"].sum())
+            for k, row in zip(variants, rows):
+                for figure in sums[k]:
+                    sums[k][figure] += float(row[figure].float().sum())
     n, acc_gray = len(indices), gray_hits / len(indices)
-    return {k: {"acc_gray": round(acc_gray, 4), "acc_ours": round(s["acc"] / n, 4),
+    return {k: {"acc_gray": round(acc_gray, 4), "acc_ours": round(s["hit"] / n, 4),
                 # where the grey versions always agree there is no gap to win: 0 for the ranking
-                "gap_recovered": round(gap_recovered(acc_gray, s["acc"] / n) or 0.0, 4),
-                "colourfulness_ratio": round(s["colour"] / max(truth_colour, 1e-6), 4),
-                "psnr_rgb": round(s["psnr"] / n, 3), "n": n} for k, s in sums.items()}
+                "gap_recovered": round(gap_recovered(acc_gray, s["hit"] / n) or 0.0, 4),
+                "colourfulness_ratio": round(s["colourfulness"] / max(truth_colour, 1e-6), 4),
+                "psnr_rgb": round(s["psnr_rgb"] / n, 3), "n": n} for k, s in sums.items()}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -46,6 +46,36 @@ def _psnrs(L: torch.Tensor, ab: torch.Tensor, real_ab: torch.Tensor, truth: torc
             "psnr_ab": psnr(ab.clamp(-1, 1), real_ab.clamp(-1, 1), data_range=2.0)}
 
 
+def per_photo(colourers: list, ds: PhotoDataset, order, feats: EfficientNetFeatures, hint_counts=HINT_COUNTS,
+              batch_size: int = 32):
+    """The semantic test, PSNR and colourfulness of each photo ds[i], i in `order`, for each way of
+    colouring it, `colourers`: fn(L [B, 1, S, S] in [-1, 1], hint map [B, 3, S, S] or None) -> ab at
+    any size (e.g. a pipeline's `run`). Yields per batch (positions start..start + B - 1 in `order`):
+    ({"hit_gray", "colourfulness_truth"}, [per colourer {"hit", "psnr_rgb", "psnr_ab", "colourfulness",
+    and for k in hint_counts "hints_k/hit", "hints_k/psnr_rgb", ...}]), each a tensor [B]. "hit": the
+    classifier gives it the top-1 class it gives the colour photo. Hints: `seeded_hints`, seeded by the
+    position in `order`, so every colourer and every run sees the same."""
+    order = list(order)
+    for start in range(0, len(order), batch_size):
+        truth = torch.stack([ds[i]["image"] for i in order[start:start + batch_size]]) * 0.5 + 0.5
+        L, real_ab = colour.rgb_to_lab(truth)
+        truth = colour.lab_to_rgb(L, real_ab)  # the same round trip as ours (8-bit photo -> float Lab)
+        top = feats.logits(truth).argmax(1)
+        shared = {"hit_gray": feats.logits(colour.gray_rgb(L)).argmax(1) == top, "colourfulness_truth": colourfulness(truth)}
+        hint_maps = {k: seeded_hints(real_ab, k, start) for k in hint_counts}
+        rows = []
+        for colour_of in colourers:
+            row = {}
+            for prefix, hints in (("", None), *((f"hints_{k}/", m) for k, m in hint_maps.items())):
+                ab = colour.upsample_ab(colour_of(L, hints), *L.shape[-2:])
+                ours = colour.lab_to_rgb(L, ab)
+                row[f"{prefix}hit"] = feats.logits(ours).argmax(1) == top
+                row[f"{prefix}colourfulness"] = colourfulness(ours)
+                row.update({prefix + key: v for key, v in _psnrs(L, ab, real_ab, truth).items()})
+            rows.append(row)
+        yield shared, rows
+
+
 def evaluate(spec, data: Path | None, checkpoint: Path, precision: str = "bf16", limit: int | None = None,
              batch_size: int = 32, features: EfficientNetFeatures | None = None, **_) -> dict:
     """Returns
@@ -71,40 +101,20 @@ def evaluate(spec, data: Path | None, checkpoint: Path, precision: str = "bf16",
     sums: dict[str, float] = {}
     folders = [folder_label(ds.files[i].path) for i in order]
     per_folder: dict[str, list[int]] = {}  # label -> [n, grey hits, our hits]
-
-    def add(key: str, values: torch.Tensor) -> None:
-        sums[key] = sums.get(key, 0.0) + float(values.float().sum())
-
-    for start in range(0, n, batch_size):
-        batch_folders = folders[start:start + batch_size]
-        truth = torch.stack([ds[i]["image"] for i in order[start:start + batch_size]]) * 0.5 + 0.5
-        L, real_ab = colour.rgb_to_lab(truth)
-        truth = colour.lab_to_rgb(L, real_ab)  # the same round trip as ours (8-bit photo -> float Lab)
-        ab = colour.upsample_ab(pipe.run(L), *L.shape[-2:])
-        ours, gray = colour.lab_to_rgb(L, ab), colour.gray_rgb(L)
-        top = [feats.logits(v).argmax(1) for v in (truth, gray, ours)]
-        add("acc_gray", top[1] == top[0])
-        add("acc_ours", top[2] == top[0])
-        for folder, hit_gray, hit_ours in zip(batch_folders, top[1] == top[0], top[2] == top[0]):
-            counts = per_folder.setdefault(folder, [0, 0, 0])
-            for j, hit in enumerate((True, hit_gray, hit_ours)):
-                counts[j] += int(hit)
-        for key, v in _psnrs(L, ab, real_ab, truth).items():
-            add(key, v)
-        add("colourfulness", colourfulness(ours))
-        add("colourfulness_truth", colourfulness(truth))
-        for k in HINT_COUNTS:
-            hinted = colour.upsample_ab(pipe.run(L, seeded_hints(real_ab, k, start)), *L.shape[-2:])
-            rgb = colour.lab_to_rgb(L, hinted)
-            add(f"hints_{k}/acc_ours", feats.logits(rgb).argmax(1) == top[0])
-            add(f"hints_{k}/colourfulness", colourfulness(rgb))
-            for key, v in _psnrs(L, hinted, real_ab, truth).items():
-                add(f"hints_{k}/{key}", v)
+    with torch.inference_mode():
+        for start, (shared, (ours,)) in zip(range(0, n, batch_size), per_photo([pipe.run], ds, order, feats,
+                                                                                batch_size=batch_size)):
+            for folder, hit_gray, hit_ours in zip(folders[start:start + batch_size], shared["hit_gray"], ours["hit"]):
+                counts = per_folder.setdefault(folder, [0, 0, 0])
+                for j, hit in enumerate((True, hit_gray, hit_ours)):
+                    counts[j] += int(hit)
+            for key, values in {**shared, **ours}.items():
+                sums[key] = sums.get(key, 0.0) + float(values.float().sum())
     mean = {k: v / max(n, 1) for k, v in sums.items()}
-    acc_gray, acc_ours = mean["acc_gray"], mean["acc_ours"]
+    acc_gray, acc_ours = mean["hit_gray"], mean["hit"]
     truth_colour = max(mean["colourfulness_truth"], 1e-6)
-    hinted = {f"hints_{k}": {"acc_ours": round(mean[f"hints_{k}/acc_ours"], 5),
-                             "gap_recovered": _gap(acc_gray, mean[f"hints_{k}/acc_ours"]),
+    hinted = {f"hints_{k}": {"acc_ours": round(mean[f"hints_{k}/hit"], 5),
+                             "gap_recovered": _gap(acc_gray, mean[f"hints_{k}/hit"]),
                              **{key: round(mean[f"hints_{k}/{key}"], 5) for key in ("psnr_rgb", "psnr_ab")},
                              "colourfulness_ratio": round(mean[f"hints_{k}/colourfulness"] / truth_colour, 5)}
               for k in HINT_COUNTS}

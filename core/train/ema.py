@@ -8,6 +8,8 @@ import copy
 import torch
 from torch import nn
 
+from .config import knob
+
 
 def make_ema(net: nn.Module) -> nn.Module:
     """A frozen copy of `net` in eval mode, to be updated by `update_ema`."""
@@ -34,6 +36,12 @@ def update_ema(ema: nn.Module, net: nn.Module, decay: float, step: int, copy_buf
     if copy_buffers:
         for b_ema, b in zip(ema.buffers(), net.buffers(), strict=True):
             b_ema.copy_(b)
+
+
+def ema_decay_knob():
+    """The `ema_decay` knob of a task that takes AveragedG (off by default)."""
+    return knob(0.0, 0.0, 0.99999, help="a moving average of G's weights is the shipped G (and the one sampled and "
+                                        "evaluated live); 0 = off, G itself")
 
 
 class AveragedG:

@@ -26,7 +26,7 @@ from ...metrics.pixels import colourfulness, psnr
 from ...metrics.semantic import gap_recovered
 from ...nets import build_net
 from ..config import knob
-from ..ema import AveragedG
+from ..ema import AveragedG, ema_decay_knob
 from .base import GANParams, Task, make_grid, set_requires_grad
 from .base import TimelapseInputs, evaluating, gan_faces, timelapse_row
 
@@ -54,8 +54,7 @@ class ColorizationParams(GANParams):
     hint_max_size: int = knob(5, 1, 16, help="hints are squares of 1..N px showing their mean true colour")
     painted_share: float = knob(0.0, 0.0, 0.5, help="share of the training items that are landscapes painted in "
                                                      "code instead of photos (flat pictures, e.g. the tab's meadow)")
-    ema_decay: float = knob(0.0, 0.0, 0.99999, help="a moving average of G's weights is the shipped G (and the "
-                                                    "one sampled and evaluated live); 0 = off, G itself")
+    ema_decay: float = ema_decay_knob()
     backbone_lr: float = knob(0.1, 0.0, 1.0, help="a pretrained encoder's learning rate, as a fraction of lr_G "
                                                    "(fine-tuned gently: its ImageNet features are the point)")
 

@@ -22,7 +22,7 @@ from ...device import autocast
 from ...nets import build_net
 from .. import distributed
 from ..config import knob
-from ..ema import AveragedG
+from ..ema import AveragedG, ema_decay_knob
 from .base import GANParams, Task, make_grid, set_requires_grad
 from .base import TIMELAPSE_MAX_TILES, TimelapseInputs, evaluating, timelapse_row  # the time-lapse frames
 
@@ -43,8 +43,7 @@ class Pix2PixParams(GANParams):
                                                        "of it) instead of squares")
     lambda_FM: float = knob(0.0, 0.0, 1000.0, help="weight of feature matching (pix2pixHD): L1 between D's hidden "
                                                     "activations on the fake and the real pair; 0 = off")
-    ema_decay: float = knob(0.0, 0.0, 0.99999, help="a moving average of G's weights is the shipped G (and the "
-                                                    "one sampled and evaluated live); 0 = off, G itself")
+    ema_decay: float = ema_decay_knob()
 
 
 HINT_SAMPLES = 6  # hints in the sample grid's hinted column
